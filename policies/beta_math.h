@@ -1,0 +1,33 @@
+// Posterior comparisons of Beta-distributed arm means: the allocation of
+// Beta-Bernoulli Thompson sampling is the probability that each arm is best.
+#pragma once
+
+#include <cstddef>
+#include <span>
+
+#include "banditd/rng.h"
+
+namespace banditd::policies {
+
+// P(X2 > X1) for independent X1 ~ Beta(a1, b1), X2 ~ Beta(a2, b2).
+// REQUIRES: all parameters > 0 and finite.
+//
+// Exact closed form (Evan Miller, "Formulas for Bayesian A/B testing", 2015)
+//   P = sum_{i=0}^{a2-1} B(a1+i, b1+b2) / ((b2+i) B(1+i, b2) B(a1, b1))
+// summed over whichever of the four parameters is an integer and smallest
+// (the other three forms follow from symmetry), when that is at most
+// kMaxClosedFormTerms terms. Otherwise — non-integer parameters or very large
+// counts — tanh-sinh quadrature of f1(x) * (1 - I_x(a2, b2)) over
+// the central 1 - 2e-15 of X1's mass, with relative tolerance 1e-10.
+double ProbBetaGreater(double a1, double b1, double a2, double b2);
+
+inline constexpr double kMaxClosedFormTerms = 2'000'000;
+
+// Monte Carlo estimate of P(arm k is best) for K independent Beta arms:
+// `draws` joint samples, the share of draws each arm wins (ties to the lower
+// index). Each component's standard error is at most 0.5 / sqrt(draws).
+// REQUIRES: alpha.size() == beta.size() == out.size() >= 1, draws >= 1.
+void MonteCarloProbBest(std::span<const double> alpha, std::span<const double> beta, size_t draws,
+                        Rng& rng, std::span<double> out);
+
+}  // namespace banditd::policies
