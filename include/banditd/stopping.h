@@ -1,0 +1,62 @@
+// The StoppingRule interface: when has an experiment enough evidence to stop,
+// and which arm won? Shared by the daemon and bandit-sim, so a simulated error
+// rate is a statement about the shipped rule. Implementations live in
+// src/stats/, built by name through MakeStoppingRule.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "banditd/params.h"
+#include "banditd/status.h"
+
+namespace banditd {
+
+enum class Metric { kBernoulli, kGaussian };
+
+struct StoppingSpec {
+  std::string name;           // "fixed_horizon", "naive_peeking", "sequential", "bayes", "bandit_cs"
+  size_t num_arms = 2;        // >= 2
+  size_t control = 0;         // the champion: the arm every other is compared with
+  Metric metric = Metric::kBernoulli;
+  Params params;              // alpha, min_samples, max_samples, ... (per rule, validated)
+};
+
+struct StopDecision {
+  bool stop = false;                  // true once the rule has decided
+  std::optional<size_t> winner;       // the arm to promote; empty: no difference shown
+  double p_value = 1.0;               // the rule's p-value (or 1 - posterior prob.) at this look
+  std::string reason;                 // why it stopped, or why not yet, for a human
+};
+
+class StoppingRule {
+ public:
+  virtual ~StoppingRule() = default;
+
+  virtual std::string_view name() const = 0;
+
+  // Feeds one rewarded decision: the arm that served, its reward, and the
+  // probability with which that arm was chosen (the logged propensity).
+  // REQUIRES: arm < num_arms, reward finite, 0 < propensity <= 1.
+  virtual void Observe(size_t arm, double reward, double propensity) = 0;
+
+  // One look at the data. Once a look has returned stop == true, every later
+  // look returns the same decision.
+  virtual StopDecision Check() = 0;
+
+  // Learned state as bytes, and back (same contract as Policy::Snapshot).
+  virtual std::string Snapshot() const = 0;
+  virtual Status Restore(std::string_view bytes) = 0;
+};
+
+// Builds the rule `spec` names; bad parameters come back as kInvalidArgument.
+Result<std::unique_ptr<StoppingRule>> MakeStoppingRule(const StoppingSpec& spec);
+
+// The names MakeStoppingRule accepts.
+std::span<const std::string_view> StoppingRuleNames();
+
+}  // namespace banditd
