@@ -1,0 +1,292 @@
+#include "src/experiment/experiment.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace banditd::experiment {
+
+std::string_view ModeName(Mode mode) {
+  switch (mode) {
+    case Mode::kBandit:
+      return "bandit";
+    case Mode::kAb:
+      return "ab";
+    case Mode::kShadow:
+      return "shadow";
+    case Mode::kCanary:
+      return "canary";
+  }
+  return "bandit";
+}
+
+std::string_view StateName(State state) {
+  switch (state) {
+    case State::kRunning:
+      return "running";
+    case State::kDecided:
+      return "decided";
+    case State::kPromoted:
+      return "promoted";
+    case State::kPaused:
+      return "paused";
+    case State::kRolledBack:
+      return "rolled_back";
+  }
+  return "running";
+}
+
+Experiment::Experiment(const ExperimentOptions& options)
+    : options_(options),
+      tag_(ExperimentTag(options.name)),
+      hasher_(options.salt.empty() ? options.name : options.salt),
+      table_(std::max<size_t>(options.arms.size(), 1), options.champion),
+      weights_(options.arms.size(), 0.0),
+      counters_(options.arms.size()) {}
+
+Result<std::unique_ptr<Experiment>> Experiment::Create(const ExperimentOptions& options) {
+  const std::string where = "experiment '" + options.name + "'";
+  if (options.arms.empty()) return InvalidArgument(where + ": empty arm list");
+  if (options.arms.size() > 255) return InvalidArgument(where + ": at most 255 arms");
+  if (options.champion >= options.arms.size()) {
+    return InvalidArgument(where + ": champion index out of range");
+  }
+  if (!(options.canary_share >= 0.0 && options.canary_share < 1.0)) {
+    return InvalidArgument(where + ": canary_share must be in [0, 1)");
+  }
+  std::unique_ptr<Experiment> e(new Experiment(options));
+  BANDITD_RETURN_IF_ERROR(e->Init().WithContext(where));
+  return e;
+}
+
+Status Experiment::Init() {
+  PolicySpec spec = options_.policy;
+  spec.num_arms = options_.arms.size();
+  auto policy = MakePolicy(spec);
+  if (!policy.ok()) return policy.status();
+  policy_ = std::move(policy).value();
+  stopping_.reset();
+  if (options_.stopping) {
+    StoppingSpec s = *options_.stopping;
+    s.num_arms = options_.arms.size();
+    s.control = options_.champion;
+    s.metric = options_.metric;
+    auto rule = MakeStoppingRule(s);
+    if (!rule.ok()) return rule.status();
+    stopping_ = std::move(rule).value();
+  }
+  Rng rng(0);
+  ComputeWeights(rng);
+  return Status::Ok();
+}
+
+std::optional<size_t> Experiment::ArmIndex(std::string_view name) const {
+  for (size_t i = 0; i < options_.arms.size(); ++i) {
+    if (options_.arms[i].name == name) return i;
+  }
+  return std::nullopt;
+}
+
+bool Experiment::InCanaryPhase() const {
+  if (options_.mode != Mode::kCanary) return false;
+  for (size_t i = 0; i < counters_.size(); ++i) {
+    if (i != options_.champion &&
+        counters_[i].requests - counters_[i].forced < options_.canary_requests) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void Experiment::ComputeWeights(Rng& rng) {
+  const size_t k = weights_.size();
+  auto one_hot = [&](size_t arm) {
+    std::fill(weights_.begin(), weights_.end(), 0.0);
+    weights_[arm] = 1.0;
+  };
+  switch (state_) {
+    case State::kPaused:
+    case State::kRolledBack:
+      one_hot(options_.champion);
+      break;
+    case State::kPromoted:
+      one_hot(winner_.value_or(options_.champion));
+      break;
+    case State::kDecided:
+      if (winner_)
+        one_hot(*winner_);
+      else
+        one_hot(options_.champion);
+      break;
+    case State::kRunning:
+      if (options_.mode == Mode::kShadow || k == 1) {
+        one_hot(options_.champion);
+      } else if (InCanaryPhase()) {
+        const double each = options_.canary_share / static_cast<double>(k - 1);
+        for (size_t i = 0; i < k; ++i) weights_[i] = i == options_.champion ? 0.0 : each;
+        weights_[options_.champion] = 1.0 - options_.canary_share;
+      } else {
+        policy_->Allocation(rng, {}, weights_);
+      }
+      break;
+  }
+  table_.Rebalance(weights_);
+}
+
+Result<RouteChoice> Experiment::Route(std::optional<std::string_view> unit,
+                                      std::optional<std::string_view> forced_arm, Rng& rng) {
+  RouteChoice c;
+  if (forced_arm) {
+    auto arm = ArmIndex(*forced_arm);
+    if (!arm) {
+      return Status(Code::kBadRequest, "experiment '" + options_.name + "' has no arm '" +
+                                           std::string(*forced_arm) + "'");
+    }
+    c = RouteChoice{*arm, 1.0, true};
+    ++counters_[c.arm].forced;
+  } else if (unit) {
+    c.arm = table_.ArmForHash(hasher_.Hash(*unit));
+    c.propensity = table_.Share(c.arm);
+  } else {
+    c.arm = SampleDiscrete(rng.Uniform(), weights_);
+    c.propensity = weights_[c.arm];
+  }
+  ++counters_[c.arm].requests;
+  return c;
+}
+
+Status Experiment::ApplyReward(const DecisionRef& ref, double value) {
+  if (!std::isfinite(value)) return Status(Code::kInvalidValue, "reward value must be finite");
+  if (options_.metric == Metric::kBernoulli && (value < 0.0 || value > 1.0)) {
+    return Status(Code::kInvalidValue, "experiment '" + options_.name +
+                                           "' has a bernoulli metric: reward must be in [0, 1]");
+  }
+  if (ref.arm >= counters_.size()) return Status(Code::kUnknownDecision, "no such arm");
+  if (ref.epoch != epoch_) {
+    ++stale_rewards_;
+    return Status::Ok();
+  }
+  ArmCounters& a = counters_[ref.arm];
+  a.n += 1.0;
+  a.reward_sum += value;
+  a.reward_sum_sq += value * value;
+  if (ref.flags & DecisionRef::kForcedFlag) return Status::Ok();
+  policy_->Update(ref.arm, value, {});
+  if (stopping_) {
+    stopping_->Observe(ref.arm, value, std::clamp<double>(ref.propensity, 1e-6, 1.0));
+  }
+  ++rewards_since_refresh_;
+  return Status::Ok();
+}
+
+void Experiment::RecordServe(size_t arm, uint64_t latency_ns, bool failed) {
+  if (arm >= counters_.size()) return;
+  counters_[arm].latency.Record(latency_ns);
+  if (failed) ++counters_[arm].errors;
+}
+
+bool Experiment::CheckGuardrails() {
+  const GuardrailOptions& g = options_.guardrails;
+  if (!g.enabled) return false;
+  const ArmCounters& champ = counters_[options_.champion];
+  if (champ.requests < g.min_requests) return false;
+  const double champ_err = static_cast<double>(champ.errors) / static_cast<double>(champ.requests);
+  for (size_t i = 0; i < counters_.size(); ++i) {
+    if (i == options_.champion) continue;
+    const ArmCounters& c = counters_[i];
+    if (c.requests < g.min_requests) continue;
+    const double err = static_cast<double>(c.errors) / static_cast<double>(c.requests);
+    std::string why;
+    if (err > g.max_error_rate_ratio * champ_err + g.error_rate_slack) {
+      why = "error rate " + std::to_string(err) + " vs champion's " + std::to_string(champ_err);
+    } else if (options_.arms[i].hosts_model && options_.arms[options_.champion].hosts_model &&
+               c.latency.count() >= g.min_requests && champ.latency.count() >= g.min_requests &&
+               c.latency.Quantile(0.99) > g.max_p99_ratio * champ.latency.Quantile(0.99)) {
+      why = "p99 model latency " + std::to_string(c.latency.Quantile(0.99) / 1e6) +
+            " ms vs champion's " + std::to_string(champ.latency.Quantile(0.99) / 1e6) + " ms";
+    }
+    if (!why.empty()) {
+      state_ = State::kRolledBack;
+      reason_ = "guardrail tripped by arm '" + options_.arms[i].name + "': " + why +
+                "; traffic returned to the champion";
+      return true;
+    }
+  }
+  return false;
+}
+
+bool Experiment::Tick(Rng& rng, int64_t now_mono_ns) {
+  bool changed = false;
+  if (state_ == State::kRunning) changed = CheckGuardrails();
+  const bool due = !refreshed_once_ ||
+                   now_mono_ns - last_refresh_ns_ >= options_.refresh_interval_ns ||
+                   rewards_since_refresh_ >= options_.refresh_every_rewards;
+  if (!due && !changed) return false;
+  if (state_ == State::kRunning && stopping_ && !InCanaryPhase()) {
+    last_check_ = stopping_->Check();
+    if (last_check_.stop) {
+      state_ = State::kDecided;
+      winner_ = last_check_.winner;
+      reason_ = last_check_.reason;
+      if (options_.on_decision == OnDecision::kPromote && winner_) {
+        state_ = State::kPromoted;
+        reason_ = "promoted '" + options_.arms[*winner_].name + "': " + reason_;
+      }
+      changed = true;
+    }
+  }
+  if (state_ == State::kRunning || changed) ComputeWeights(rng);
+  last_refresh_ns_ = now_mono_ns;
+  rewards_since_refresh_ = 0;
+  refreshed_once_ = true;
+  return changed;
+}
+
+Status Experiment::Promote(size_t arm, std::string reason) {
+  if (arm >= num_arms()) return Status(Code::kBadRequest, "no such arm");
+  state_ = State::kPromoted;
+  winner_ = arm;
+  reason_ = std::move(reason);
+  Rng rng(0);
+  ComputeWeights(rng);
+  return Status::Ok();
+}
+
+Status Experiment::Pause() {
+  if (state_ != State::kRunning) {
+    return Status(Code::kFailedPrecondition,
+                  "cannot pause an experiment that is " + std::string(StateName(state_)));
+  }
+  state_ = State::kPaused;
+  reason_ = "paused by an operator";
+  Rng rng(0);
+  ComputeWeights(rng);
+  return Status::Ok();
+}
+
+Status Experiment::Resume() {
+  if (state_ != State::kPaused) {
+    return Status(Code::kFailedPrecondition,
+                  "cannot resume an experiment that is " + std::string(StateName(state_)));
+  }
+  state_ = State::kRunning;
+  reason_.clear();
+  refreshed_once_ = false;  // recompute on the next tick
+  Rng rng(0);
+  ComputeWeights(rng);
+  return Status::Ok();
+}
+
+void Experiment::NewEpoch(std::string reason) {
+  ++epoch_;
+  state_ = State::kRunning;
+  winner_.reset();
+  reason_ = std::move(reason);
+  counters_.assign(counters_.size(), ArmCounters{});
+  last_check_ = StopDecision{};
+  refreshed_once_ = false;
+  // Init cannot fail here: the same options built the experiment before.
+  Status s = Init();
+  (void)s;
+}
+
+}  // namespace banditd::experiment

@@ -1,0 +1,158 @@
+// One experiment: its arms, the policy that allocates traffic between them,
+// the stopping rule that ends it, the guardrails that protect the champion,
+// and its lifecycle (DESIGN.md §6–§7):
+//
+//   running -> decided -> promoted        (stopping rule, or an operator)
+//   running <-> paused                    (operator)
+//   running -> rolled_back                (a guardrail tripped)
+//
+// Not thread-safe: one owner (the daemon's I/O thread) routes, applies
+// rewards and ticks it. Time and randomness are passed in.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "banditd/policy.h"
+#include "banditd/rng.h"
+#include "banditd/status.h"
+#include "banditd/stopping.h"
+#include "src/common/histogram.h"
+#include "src/experiment/assignment.h"
+#include "src/experiment/decision_id.h"
+
+namespace banditd::experiment {
+
+enum class Mode { kBandit, kAb, kShadow, kCanary };
+enum class State { kRunning, kDecided, kPromoted, kPaused, kRolledBack };
+enum class OnDecision { kHold, kPromote };
+
+std::string_view ModeName(Mode mode);
+std::string_view StateName(State state);
+
+struct GuardrailOptions {
+  bool enabled = true;
+  uint64_t min_requests = 200;        // per arm, before a guardrail may trip
+  double max_error_rate_ratio = 2.0;  // challenger errors <= ratio * champion's + slack
+  double error_rate_slack = 0.01;
+  double max_p99_ratio = 3.0;  // challenger model p99 <= ratio * champion's
+};
+
+struct ArmOptions {
+  std::string name;
+  bool hosts_model = false;
+};
+
+struct ExperimentOptions {
+  std::string name;
+  Mode mode = Mode::kBandit;
+  Metric metric = Metric::kBernoulli;
+  std::vector<ArmOptions> arms;
+  size_t champion = 0;
+  PolicySpec policy;                     // num_arms is taken from arms
+  std::optional<StoppingSpec> stopping;  // num_arms and control are taken from arms
+  OnDecision on_decision = OnDecision::kPromote;
+  double canary_share = 0.05;       // total challenger share during the canary phase
+  uint64_t canary_requests = 1000;  // served by each challenger before the bandit phase
+  GuardrailOptions guardrails;
+  int64_t refresh_interval_ns = 1'000'000'000;  // allocation recomputed at most this often
+  uint64_t refresh_every_rewards = 1000;        // ... or after this many rewards
+  std::string salt;                             // sticky-assignment salt; default: name
+};
+
+struct RouteChoice {
+  size_t arm = 0;
+  double propensity = 1.0;
+  bool forced = false;
+};
+
+// Per-arm counters kept by the experiment (learning-independent).
+struct ArmCounters {
+  uint64_t requests = 0;  // routed to this arm
+  uint64_t errors = 0;    // model failures while serving
+  uint64_t forced = 0;    // requests that forced this arm
+  double n = 0;           // rewards applied
+  double reward_sum = 0;
+  double reward_sum_sq = 0;
+  LatencyHistogram latency;  // model latency
+};
+
+class Experiment {
+ public:
+  static Result<std::unique_ptr<Experiment>> Create(const ExperimentOptions& options);
+
+  const ExperimentOptions& options() const { return options_; }
+  const std::string& name() const { return options_.name; }
+  uint16_t tag() const { return tag_; }
+  uint16_t epoch() const { return epoch_; }
+  State state() const { return state_; }
+  std::optional<size_t> winner() const { return winner_; }
+  const std::string& reason() const { return reason_; }
+  size_t num_arms() const { return options_.arms.size(); }
+  std::optional<size_t> ArmIndex(std::string_view name) const;
+
+  // Picks the arm for one request: the sticky arm of `unit` when given, a draw
+  // from the current weights otherwise, or `forced_arm` (propensity 1).
+  Result<RouteChoice> Route(std::optional<std::string_view> unit,
+                            std::optional<std::string_view> forced_arm, Rng& rng);
+
+  // Applies a reward for a decision of this experiment. kInvalidValue for a
+  // non-finite value or one outside the metric's domain ([0,1] for bernoulli).
+  // Rewards of forced decisions or of an older epoch are accepted and counted
+  // but do not teach the policy or the stopping rule.
+  Status ApplyReward(const DecisionRef& ref, double value);
+
+  // Serving outcome of one request on `arm` (latency of its model, failure).
+  void RecordServe(size_t arm, uint64_t latency_ns, bool failed);
+
+  // Recomputes the allocation when due, checks the stopping rule and the
+  // guardrails. Returns true when the state changed (worth a log line).
+  bool Tick(Rng& rng, int64_t now_mono_ns);
+
+  // Operator actions.
+  Status Promote(size_t arm, std::string reason);
+  Status Pause();
+  Status Resume();
+  // A new epoch: learning starts afresh (e.g. after a model reload).
+  void NewEpoch(std::string reason);
+
+  // The current serving weights (sum 1), and the policy's own allocation.
+  std::span<const double> weights() const { return weights_; }
+  const std::vector<ArmCounters>& counters() const { return counters_; }
+  const Policy& policy() const { return *policy_; }
+  const StoppingRule* stopping() const { return stopping_.get(); }
+  const StopDecision& last_check() const { return last_check_; }
+  uint64_t stale_rewards() const { return stale_rewards_; }
+
+ private:
+  explicit Experiment(const ExperimentOptions& options);
+  Status Init();
+  void ComputeWeights(Rng& rng);
+  bool CheckGuardrails();
+  bool InCanaryPhase() const;
+
+  ExperimentOptions options_;
+  uint16_t tag_;
+  uint16_t epoch_ = 0;
+  State state_ = State::kRunning;
+  std::optional<size_t> winner_;
+  std::string reason_;
+  std::unique_ptr<Policy> policy_;
+  std::unique_ptr<StoppingRule> stopping_;
+  StopDecision last_check_;
+  UnitHasher hasher_;
+  AllocationTable table_;
+  std::vector<double> weights_;
+  std::vector<ArmCounters> counters_;
+  int64_t last_refresh_ns_ = 0;
+  uint64_t rewards_since_refresh_ = 0;
+  bool refreshed_once_ = false;
+  uint64_t stale_rewards_ = 0;
+};
+
+}  // namespace banditd::experiment
