@@ -1,0 +1,75 @@
+// Env: the seam every file operation of the state directory goes through
+// (in the manner of leveldb's Env), so tests can inject a failed write, a
+// failed fsync or rename, or a full disk, and assert what banditd does.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "banditd/status.h"
+
+namespace banditd::state {
+
+class WritableFile {
+ public:
+  virtual ~WritableFile() = default;
+  virtual Status Append(std::string_view data) = 0;
+  virtual Status Sync() = 0;  // fdatasync: the data appended so far is durable
+  virtual Status Close() = 0;
+};
+
+class Env {
+ public:
+  virtual ~Env() = default;
+
+  // Opens for appending, creating the file if needed.
+  virtual Result<std::unique_ptr<WritableFile>> OpenAppendable(const std::string& path) = 0;
+  // Creates or truncates.
+  virtual Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path) = 0;
+  virtual Result<std::string> ReadFile(const std::string& path) = 0;
+  virtual Status Rename(const std::string& from, const std::string& to) = 0;
+  virtual Status Remove(const std::string& path) = 0;
+  virtual Status Truncate(const std::string& path, uint64_t size) = 0;
+  virtual Status SyncDir(const std::string& dir) = 0;
+  virtual Status CreateDir(const std::string& dir) = 0;  // ok if it exists
+  virtual bool Exists(const std::string& path) = 0;
+  // File names (not paths) in `dir`, sorted.
+  virtual Result<std::vector<std::string>> List(const std::string& dir) = 0;
+
+  // The real file system (POSIX).
+  static Env& Posix();
+};
+
+// Forwards everything to another Env; tests override what they break.
+class EnvWrapper : public Env {
+ public:
+  explicit EnvWrapper(Env& target) : target_(target) {}
+  Result<std::unique_ptr<WritableFile>> OpenAppendable(const std::string& p) override {
+    return target_.OpenAppendable(p);
+  }
+  Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& p) override {
+    return target_.OpenWritable(p);
+  }
+  Result<std::string> ReadFile(const std::string& p) override { return target_.ReadFile(p); }
+  Status Rename(const std::string& f, const std::string& t) override {
+    return target_.Rename(f, t);
+  }
+  Status Remove(const std::string& p) override { return target_.Remove(p); }
+  Status Truncate(const std::string& p, uint64_t n) override { return target_.Truncate(p, n); }
+  Status SyncDir(const std::string& d) override { return target_.SyncDir(d); }
+  Status CreateDir(const std::string& d) override { return target_.CreateDir(d); }
+  bool Exists(const std::string& p) override { return target_.Exists(p); }
+  Result<std::vector<std::string>> List(const std::string& d) override { return target_.List(d); }
+
+ protected:
+  Env& target_;
+};
+
+// Writes `data` to `path` atomically: a temp file, fsync, rename over `path`,
+// fsync of the directory. On any failure `path` keeps its old content.
+Status WriteFileAtomically(Env& env, const std::string& path, std::string_view data);
+
+}  // namespace banditd::state
