@@ -7,7 +7,7 @@
 namespace banditd::experiment {
 namespace {
 
-constexpr size_t kBodyBytes = 22;
+constexpr size_t kBodyBytes = kDecisionRefBytes;
 constexpr size_t kIdBytes = 30;
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -48,9 +48,8 @@ uint16_t ExperimentTag(std::string_view name) {
   return static_cast<uint16_t>(h ^ (h >> 16));
 }
 
-void DecisionCodec::Encode(const DecisionRef& ref, DecisionIdText& out) const {
-  unsigned char raw[kIdBytes];
-  unsigned char* p = raw;
+void PackRef(const DecisionRef& ref, unsigned char* out) {
+  unsigned char* p = out;
   Put(p, ref.tag);
   Put(p, ref.epoch);
   Put(p, ref.arm);
@@ -61,7 +60,27 @@ void DecisionCodec::Encode(const DecisionRef& ref, DecisionIdText& out) const {
   uint32_t prop_bits;
   std::memcpy(&prop_bits, &ref.propensity, sizeof prop_bits);
   Put(p, prop_bits);
-  crypto_shorthash(p, raw, kBodyBytes, key_.data());
+}
+
+DecisionRef UnpackRef(const unsigned char* in) {
+  const unsigned char* p = in;
+  DecisionRef ref;
+  ref.tag = Get<uint16_t>(p);
+  ref.epoch = Get<uint16_t>(p);
+  ref.arm = Get<uint8_t>(p);
+  ref.flags = Get<uint8_t>(p);
+  ref.boot = Get<uint32_t>(p);
+  ref.seq = Get<uint32_t>(p);
+  ref.issued_s = Get<uint32_t>(p);
+  const uint32_t prop_bits = Get<uint32_t>(p);
+  std::memcpy(&ref.propensity, &prop_bits, sizeof prop_bits);
+  return ref;
+}
+
+void DecisionCodec::Encode(const DecisionRef& ref, DecisionIdText& out) const {
+  unsigned char raw[kIdBytes];
+  PackRef(ref, raw);
+  crypto_shorthash(raw + kBodyBytes, raw, kBodyBytes, key_.data());
   // 30 bytes -> 40 characters, 3 bytes at a time.
   for (size_t i = 0, o = 0; i < kIdBytes; i += 3) {
     const uint32_t v = (uint32_t{raw[i]} << 16) | (uint32_t{raw[i + 1]} << 8) | raw[i + 2];
@@ -90,18 +109,7 @@ Result<DecisionRef> DecisionCodec::Decode(std::string_view id) const {
   crypto_shorthash(mac, raw, kBodyBytes, key_.data());
   if (sodium_memcmp(mac, raw + kBodyBytes, sizeof mac) != 0) return Unknown();
 
-  const unsigned char* p = raw;
-  DecisionRef ref;
-  ref.tag = Get<uint16_t>(p);
-  ref.epoch = Get<uint16_t>(p);
-  ref.arm = Get<uint8_t>(p);
-  ref.flags = Get<uint8_t>(p);
-  ref.boot = Get<uint32_t>(p);
-  ref.seq = Get<uint32_t>(p);
-  ref.issued_s = Get<uint32_t>(p);
-  const uint32_t prop_bits = Get<uint32_t>(p);
-  std::memcpy(&ref.propensity, &prop_bits, sizeof prop_bits);
-  return ref;
+  return UnpackRef(raw);
 }
 
 }  // namespace banditd::experiment

@@ -34,6 +34,12 @@ struct DecisionRef {
 };
 
 inline constexpr size_t kDecisionIdLength = 40;
+inline constexpr size_t kDecisionRefBytes = 22;
+
+// The 22-byte little-endian layout above (without the MAC), shared by the id
+// and by the WAL's reward records.
+void PackRef(const DecisionRef& ref, unsigned char* out);
+DecisionRef UnpackRef(const unsigned char* in);
 using DecisionKey = std::array<unsigned char, 16>;
 using DecisionIdText = std::array<char, kDecisionIdLength>;
 

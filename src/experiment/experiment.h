@@ -121,6 +121,12 @@ class Experiment {
   // A new epoch: learning starts afresh (e.g. after a model reload).
   void NewEpoch(std::string reason);
 
+  // Lifecycle, counters, policy and stopping-rule state as bytes, and back.
+  // Restore refuses a snapshot of another arm count or policy and then leaves
+  // the experiment unchanged.
+  std::string Snapshot() const;
+  Status Restore(std::string_view bytes);
+
   // The current serving weights (sum 1), and the policy's own allocation.
   std::span<const double> weights() const { return weights_; }
   const std::vector<ArmCounters>& counters() const { return counters_; }

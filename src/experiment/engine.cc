@@ -1,0 +1,217 @@
+#include "src/experiment/engine.h"
+
+#include <cmath>
+#include <cstring>
+
+#include <sodium.h>
+#include <msgpack.hpp>
+
+namespace banditd::experiment {
+
+Engine::Engine(const EngineOptions& options, Clock& clock)
+    : clock_(clock),
+      rng_(options.seed),
+      codec_(options.decision_key),
+      ledger_(options.reward_window_s),
+      boot_(0) {}
+
+Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options, Clock& clock) {
+  if (sodium_init() < 0) return Status(Code::kInternal, "libsodium failed to initialise");
+  std::unique_ptr<Engine> e(new Engine(options, clock));
+  // A random boot id keeps decision keys of different runs apart.
+  e->boot_ = randombytes_random();
+  for (const auto& o : options.experiments) {
+    auto exp = Experiment::Create(o);
+    if (!exp.ok()) return exp.status();
+    const uint16_t tag = (*exp)->tag();
+    if (e->by_tag_.count(tag) != 0) {
+      return InvalidArgument("experiment names '" + o.name + "' and '" +
+                             e->experiments_[e->by_tag_[tag]]->name() +
+                             "' collide in their 16-bit tag; rename one");
+    }
+    e->by_tag_[tag] = e->experiments_.size();
+    e->experiments_.push_back(std::move(exp).value());
+  }
+  return e;
+}
+
+std::optional<size_t> Engine::Find(std::string_view name) const {
+  for (size_t i = 0; i < experiments_.size(); ++i) {
+    if (experiments_[i]->name() == name) return i;
+  }
+  return std::nullopt;
+}
+
+Result<Decision> Engine::Route(std::string_view exp, std::optional<std::string_view> unit,
+                               std::optional<std::string_view> forced_arm) {
+  const auto index = Find(exp);
+  if (!index) {
+    return Status(Code::kUnknownExperiment, "no experiment named '" + std::string(exp) + "'");
+  }
+  Experiment& e = *experiments_[*index];
+  auto choice = e.Route(unit, forced_arm, rng_);
+  if (!choice.ok()) return choice.status();
+  Decision d;
+  d.experiment = *index;
+  d.ref.tag = e.tag();
+  d.ref.epoch = e.epoch();
+  d.ref.arm = static_cast<uint8_t>(choice->arm);
+  d.ref.flags = choice->forced ? DecisionRef::kForcedFlag : 0;
+  d.ref.boot = boot_;
+  d.ref.seq = ++seq_;
+  d.ref.issued_s = NowSeconds();
+  d.ref.propensity = static_cast<float>(choice->propensity);
+  codec_.Encode(d.ref, d.id);
+  return d;
+}
+
+Result<PendingReward> Engine::Prepare(std::string_view decision_id, double value) {
+  auto ref = codec_.Decode(decision_id);
+  if (!ref.ok()) return ref.status();
+  auto it = by_tag_.find(ref->tag);
+  if (it == by_tag_.end()) {
+    return Status(Code::kUnknownExperiment, "the decision's experiment is not configured");
+  }
+  const Experiment& e = *experiments_[it->second];
+  if (!std::isfinite(value)) return Status(Code::kInvalidValue, "reward value must be finite");
+  if (e.options().metric == Metric::kBernoulli && (value < 0.0 || value > 1.0)) {
+    return Status(Code::kInvalidValue,
+                  "experiment '" + e.name() + "' has a bernoulli metric: value must be in [0, 1]");
+  }
+  BANDITD_RETURN_IF_ERROR(ledger_.Check(ref->key(), ref->issued_s, NowSeconds()));
+  if (!in_flight_.emplace(ref->key(), ref->issued_s).second) {
+    return Status(Code::kDuplicateReward, "a reward for this decision is already being written");
+  }
+  return PendingReward{it->second, *ref, value};
+}
+
+void Engine::Commit(const PendingReward& r) {
+  in_flight_.erase(r.ref.key());
+  ledger_.Record(r.ref.key(), r.ref.issued_s);
+  // Prepare validated the value for this experiment's metric.
+  (void)experiments_[r.experiment]->ApplyReward(r.ref, r.value);
+}
+
+void Engine::Abandon(const PendingReward& r) { in_flight_.erase(r.ref.key()); }
+
+void Engine::Replay(const PendingReward& r) {
+  auto it = by_tag_.find(r.ref.tag);
+  if (it == by_tag_.end()) return;  // its experiment is no longer configured
+  // It was inside the window when logged, so only a duplicate is skipped.
+  if (!ledger_.Check(r.ref.key(), r.ref.issued_s, r.ref.issued_s).ok()) return;
+  ledger_.Record(r.ref.key(), r.ref.issued_s);
+  (void)experiments_[it->second]->ApplyReward(r.ref, r.value);
+}
+
+std::vector<size_t> Engine::Tick() {
+  std::vector<size_t> changed;
+  const int64_t now = clock_.MonoNanos();
+  for (size_t i = 0; i < experiments_.size(); ++i) {
+    if (experiments_[i]->Tick(rng_, now)) changed.push_back(i);
+  }
+  const uint32_t now_s = NowSeconds();
+  if (now_s >= last_expire_s_ + 60) {
+    ledger_.Expire(now_s);
+    last_expire_s_ = now_s;
+  }
+  return changed;
+}
+
+// WAL reward record: the 22-byte decision ref, then the value as f64.
+std::string Engine::EncodeReward(const PendingReward& r) {
+  std::string out(kDecisionRefBytes + sizeof(double), '\0');
+  PackRef(r.ref, reinterpret_cast<unsigned char*>(out.data()));
+  uint64_t bits;
+  std::memcpy(&bits, &r.value, sizeof bits);
+  for (size_t i = 0; i < 8; ++i) out[kDecisionRefBytes + i] = static_cast<char>(bits >> (8 * i));
+  return out;
+}
+
+Result<PendingReward> Engine::DecodeReward(std::string_view bytes) {
+  if (bytes.size() != kDecisionRefBytes + sizeof(double)) {
+    return Status(Code::kCorruption, "reward record of the wrong size");
+  }
+  PendingReward r;
+  r.ref = UnpackRef(reinterpret_cast<const unsigned char*>(bytes.data()));
+  uint64_t bits = 0;
+  for (size_t i = 0; i < 8; ++i) {
+    bits |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[kDecisionRefBytes + i]))
+            << (8 * i);
+  }
+  std::memcpy(&r.value, &bits, sizeof bits);
+  if (!std::isfinite(r.value)) return Status(Code::kCorruption, "non-finite reward in record");
+  r.experiment = SIZE_MAX;  // Replay resolves the experiment from the tag
+  return r;
+}
+
+std::string Engine::Snapshot() const {
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pk.pack_map(3);
+  pk.pack("format");
+  pk.pack(1);
+  pk.pack("experiments");
+  pk.pack_map(static_cast<uint32_t>(experiments_.size()));
+  for (const auto& e : experiments_) {
+    pk.pack(e->name());
+    const std::string s = e->Snapshot();
+    pk.pack_bin(static_cast<uint32_t>(s.size()));
+    pk.pack_bin_body(s.data(), static_cast<uint32_t>(s.size()));
+  }
+  pk.pack("ledger");
+  const auto entries = ledger_.Entries();
+  pk.pack_array(static_cast<uint32_t>(entries.size()));
+  for (const auto& [issued, key] : entries) {
+    pk.pack_array(2);
+    pk.pack(issued);
+    pk.pack(key);
+  }
+  return std::string(buf.data(), buf.size());
+}
+
+Status Engine::Restore(std::string_view bytes) {
+  msgpack::object_handle oh;
+  try {
+    oh = msgpack::unpack(bytes.data(), bytes.size(), nullptr, nullptr,
+                         msgpack::unpack_limit(1u << 30, 1u << 16, 1u << 16, 1u << 30, 0, 8));
+  } catch (const std::exception& e) {
+    return Status(Code::kCorruption, std::string("snapshot is not msgpack: ") + e.what());
+  }
+  const msgpack::object& root = oh.get();
+  if (root.type != msgpack::type::MAP) return Status(Code::kCorruption, "snapshot is not a map");
+  try {
+    for (uint32_t i = 0; i < root.via.map.size; ++i) {
+      const auto& kv = root.via.map.ptr[i];
+      const std::string key = kv.key.as<std::string>();
+      if (key == "format" && kv.val.as<int>() != 1) {
+        return InvalidArgument("snapshot format " + std::to_string(kv.val.as<int>()) +
+                               " is not supported");
+      }
+      if (key == "experiments") {
+        for (uint32_t j = 0; j < kv.val.via.map.size; ++j) {
+          const auto& ekv = kv.val.via.map.ptr[j];
+          const std::string name = ekv.key.as<std::string>();
+          const auto index = Find(name);
+          if (!index) continue;  // removed from the config: its state is dropped
+          if (ekv.val.type != msgpack::type::BIN) {
+            return Status(Code::kCorruption, "experiment state is not binary");
+          }
+          BANDITD_RETURN_IF_ERROR(
+              experiments_[*index]
+                  ->Restore(std::string_view(ekv.val.via.bin.ptr, ekv.val.via.bin.size))
+                  .WithContext("experiment '" + name + "'"));
+        }
+      } else if (key == "ledger") {
+        for (uint32_t j = 0; j < kv.val.via.array.size; ++j) {
+          const auto& row = kv.val.via.array.ptr[j];
+          ledger_.Record(row.via.array.ptr[1].as<uint64_t>(), row.via.array.ptr[0].as<uint32_t>());
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    return Status(Code::kCorruption, std::string("snapshot field of the wrong type: ") + e.what());
+  }
+  return Status::Ok();
+}
+
+}  // namespace banditd::experiment

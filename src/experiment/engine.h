@@ -1,0 +1,112 @@
+// Engine: every experiment of a daemon, and the bookkeeping that ties
+// decisions to rewards — decision ids, the reward ledger, snapshots. It knows
+// nothing of sockets or files: the server feeds it decoded requests, writes
+// what it returns to the WAL and the decision log, and replays the WAL into it
+// at start-up (DESIGN.md §6, §8).
+//
+// Not thread-safe: one owner.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "banditd/clock.h"
+#include "banditd/rng.h"
+#include "banditd/status.h"
+#include "src/experiment/decision_id.h"
+#include "src/experiment/experiment.h"
+#include "src/experiment/reward_ledger.h"
+
+namespace banditd::experiment {
+
+struct EngineOptions {
+  std::vector<ExperimentOptions> experiments;
+  uint32_t reward_window_s = 24 * 3600;
+  DecisionKey decision_key{};  // secret; persisted in the state dir by the server
+  uint64_t seed = 0;           // for the engine's Rng (allocation Monte Carlo, sampling)
+};
+
+struct Decision {
+  size_t experiment = 0;  // index into the engine's experiments
+  DecisionRef ref;
+  DecisionIdText id;
+  uint64_t unit_hash = 0;  // 0 when the request had no unit
+};
+
+// A reward that passed every check; what the WAL records and Commit applies.
+struct PendingReward {
+  size_t experiment = 0;
+  DecisionRef ref;
+  double value = 0;
+};
+
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> Create(const EngineOptions& options, Clock& clock);
+
+  size_t num_experiments() const { return experiments_.size(); }
+  Experiment& experiment(size_t i) { return *experiments_[i]; }
+  const Experiment& experiment(size_t i) const { return *experiments_[i]; }
+  std::optional<size_t> Find(std::string_view name) const;
+
+  // Decides the arm of one request. kUnknownExperiment, or kBadRequest for an
+  // unknown forced arm.
+  Result<Decision> Route(std::string_view exp, std::optional<std::string_view> unit,
+                         std::optional<std::string_view> forced_arm);
+
+  // Checks a reward without applying it: the id must be ours (unknown_decision),
+  // of a configured experiment (unknown_experiment), inside the window
+  // (expired_decision), not yet rewarded nor in flight (duplicate_reward), and
+  // the value valid for the metric (invalid_value). On success the decision is
+  // marked in flight until Commit or Abandon.
+  Result<PendingReward> Prepare(std::string_view decision_id, double value);
+
+  // Applies a prepared reward (after it is durable) and records it in the ledger.
+  void Commit(const PendingReward& reward);
+  // Forgets a prepared reward that could not be made durable.
+  void Abandon(const PendingReward& reward);
+
+  // Replays a reward read back from the WAL: like Prepare + Commit, but a
+  // duplicate or expired one is skipped silently (it was checked when logged).
+  void Replay(const PendingReward& reward);
+
+  // Periodic work: allocation refresh, stopping rules, guardrails, ledger
+  // expiry. Returns the indices of experiments whose state changed.
+  std::vector<size_t> Tick();
+
+  // The whole learned state, and back (same experiments by name and arm count).
+  std::string Snapshot() const;
+  Status Restore(std::string_view bytes);
+
+  uint32_t boot() const { return boot_; }
+  const RewardLedger& ledger() const { return ledger_; }
+  Rng& rng() { return rng_; }
+  Clock& clock() { return clock_; }
+
+  // Serialises a PendingReward for the WAL and back.
+  static std::string EncodeReward(const PendingReward& r);
+  static Result<PendingReward> DecodeReward(std::string_view bytes);
+
+ private:
+  Engine(const EngineOptions& options, Clock& clock);
+  uint32_t NowSeconds() const { return static_cast<uint32_t>(clock_.WallNanos() / 1'000'000'000); }
+
+  Clock& clock_;
+  Rng rng_;
+  DecisionCodec codec_;
+  RewardLedger ledger_;
+  std::vector<std::unique_ptr<Experiment>> experiments_;
+  std::unordered_map<uint16_t, size_t> by_tag_;
+  uint32_t boot_;
+  uint32_t seq_ = 0;
+  std::unordered_map<uint64_t, uint32_t> in_flight_;  // decision key -> issued_s
+  uint32_t last_expire_s_ = 0;
+};
+
+}  // namespace banditd::experiment
