@@ -19,12 +19,14 @@ class LatencyHistogram {
   void Record(uint64_t nanos) {
     ++counts_[Index(nanos)];
     ++total_;
+    sum_ += static_cast<double>(nanos);
     if (nanos > max_) max_ = nanos;
   }
 
   void Merge(const LatencyHistogram& other) {
     for (int i = 0; i < kBuckets; ++i) counts_[i] += other.counts_[i];
     total_ += other.total_;
+    sum_ += other.sum_;
     if (other.max_ > max_) max_ = other.max_;
   }
 
@@ -32,6 +34,21 @@ class LatencyHistogram {
 
   uint64_t count() const { return total_; }
   uint64_t max() const { return max_; }
+  double sum_nanos() const { return sum_; }
+
+  // How many recorded values are <= `nanos`, to bucket resolution (values in
+  // the bucket holding `nanos` count when the bucket's midpoint is <= nanos).
+  uint64_t CountAtOrBelow(uint64_t nanos) const {
+    uint64_t n = 0;
+    for (int i = 0; i < kBuckets; ++i) {
+      if (Lower(i) > nanos) break;
+      if (0.5 * (static_cast<double>(Lower(i)) + static_cast<double>(Lower(i + 1))) <=
+          static_cast<double>(nanos)) {
+        n += counts_[i];
+      }
+    }
+    return n;
+  }
 
   // The q-quantile (0 <= q <= 1) as the midpoint of its bucket; 0 when empty.
   double Quantile(double q) const {
@@ -64,6 +81,7 @@ class LatencyHistogram {
 
   std::array<uint64_t, kBuckets> counts_{};
   uint64_t total_ = 0;
+  double sum_ = 0;
   uint64_t max_ = 0;
 };
 
