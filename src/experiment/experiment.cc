@@ -217,9 +217,12 @@ bool Experiment::CheckGuardrails() {
 bool Experiment::Tick(Rng& rng, int64_t now_mono_ns) {
   bool changed = false;
   if (state_ == State::kRunning) changed = CheckGuardrails();
+  // Nothing new since the last refresh: the allocation would not change.
   const bool due = !refreshed_once_ ||
-                   now_mono_ns - last_refresh_ns_ >= options_.refresh_interval_ns ||
-                   rewards_since_refresh_ >= options_.refresh_every_rewards;
+                   (rewards_since_refresh_ > 0 &&
+                    (now_mono_ns - last_refresh_ns_ >= options_.refresh_interval_ns ||
+                     rewards_since_refresh_ >= options_.refresh_every_rewards)) ||
+                   (InCanaryPhase() != canary_at_refresh_);
   if (!due && !changed) return false;
   if (state_ == State::kRunning && stopping_ && !InCanaryPhase()) {
     last_check_ = stopping_->Check();
@@ -235,6 +238,7 @@ bool Experiment::Tick(Rng& rng, int64_t now_mono_ns) {
     }
   }
   if (state_ == State::kRunning || changed) ComputeWeights(rng);
+  canary_at_refresh_ = InCanaryPhase();
   last_refresh_ns_ = now_mono_ns;
   rewards_since_refresh_ = 0;
   refreshed_once_ = true;

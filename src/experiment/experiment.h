@@ -158,6 +158,7 @@ class Experiment {
   int64_t last_refresh_ns_ = 0;
   uint64_t rewards_since_refresh_ = 0;
   bool refreshed_once_ = false;
+  bool canary_at_refresh_ = false;
   uint64_t stale_rewards_ = 0;
 };
 

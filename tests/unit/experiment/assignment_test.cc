@@ -1,5 +1,6 @@
 #include "src/experiment/assignment.h"
 
+#include <cmath>
 #include <string>
 #include <vector>
 
