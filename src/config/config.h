@@ -1,0 +1,135 @@
+// The daemon's configuration as typed values (docs/config.md documents every
+// key and its default). LoadConfigFile (src/config/loader.h) fills these from
+// YAML and validates them; code that receives a Config may assume it valid.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "banditd/params.h"
+#include "banditd/policy.h"
+#include "banditd/stopping.h"
+
+namespace banditd::config {
+
+struct SocketsConfig {
+  std::string api = "tcp://127.0.0.1:5555";      // ROUTER: route, reward, rewards, status
+  std::string rewards = "tcp://127.0.0.1:5556";  // PULL: fire-and-forget reward(s)
+  std::string admin = "tcp://127.0.0.1:5557";    // ROUTER: promote, pause, resume, reload, snapshot
+  std::string metrics = "127.0.0.1:9464";        // host:port of the Prometheus /metrics endpoint
+};
+
+// ZeroMQ CURVE (DESIGN.md §9). Empty server_secret_key_file: CURVE is off,
+// and only loopback/ipc/inproc endpoints may be bound without --insecure.
+struct SecurityConfig {
+  std::string server_secret_key_file;  // Z85 secret key of the server
+  std::string api_client_keys_dir;     // allowed client public keys for api + rewards
+  std::string admin_client_keys_dir;   // allowed client public keys for admin
+
+  bool curve() const { return !server_secret_key_file.empty(); }
+};
+
+enum class DurabilityMode { kAlways, kGroup, kNone };
+
+struct DurabilityConfig {
+  // always: fsync each acked reward before its ack; group: one fsync per
+  // window for every ack pending in it; none: never fsync (acks mean "applied").
+  DurabilityMode mode = DurabilityMode::kGroup;
+  std::chrono::milliseconds group_window{2};
+};
+
+struct InferenceConfig {
+  int64_t workers = 2;                             // inference worker threads
+  int64_t intra_op_threads = 1;                    // torch::set_num_threads per worker process-wide
+  bool batching = false;                           // micro-batching of requests for the same model
+  int64_t max_batch = 8;                           // requests per batch when batching
+  std::chrono::microseconds max_queue_delay{200};  // longest a request waits for a batch
+};
+
+struct LimitsConfig {
+  size_t max_frame_bytes = 1 << 20;      // ZMQ_MAXMSGSIZE and wire::DecodeLimits::max_frame_bytes
+  int64_t max_pending_inference = 1024;  // beyond this, route requests get `overloaded`
+};
+
+enum class Mode { kBandit, kAb, kShadow, kCanary };
+enum class OnDecision { kHold, kPromote };
+
+struct ModelConfig {
+  std::string path;                  // absolute after loading
+  std::vector<int64_t> input_shape;  // without the batch dimension; every dim >= 1
+  std::string sha256;                // lowercase hex, or empty: not pinned
+};
+
+struct ArmConfig {
+  std::string name;
+  bool champion = false;
+  std::optional<ModelConfig> model;  // none: route-only arm
+};
+
+struct StoppingConfig {
+  std::string rule =
+      "sequential";  // fixed_horizon | naive_peeking | sequential | bayes | bandit_cs
+  Params params;     // validated by MakeStoppingRule when the experiment starts
+};
+
+// Guardrails compare each challenger with the champion (DESIGN.md §7).
+struct GuardrailsConfig {
+  double max_error_rate_ratio = 2.0;   // challenger error rate / champion's
+  double max_p99_latency_ratio = 3.0;  // challenger p99 model latency / champion's
+  int64_t min_samples = 200;           // requests per arm before a guardrail may trip
+};
+
+struct RefreshConfig {
+  std::chrono::milliseconds interval{1000};  // recompute allocation weights this often
+  int64_t every_rewards = 0;                 // ... and after this many rewards (0: off)
+};
+
+struct ExperimentConfig {
+  std::string name;
+  Mode mode = Mode::kBandit;
+  Metric metric = Metric::kBernoulli;
+  std::string policy = "thompson";
+  Params policy_params;
+  size_t context_dim = 0;       // > 0 for contextual policies
+  TrafficLimits traffic;        // traffic.champion is the champion arm's index
+  std::vector<double> weights;  // mode ab: static weights, one per arm, summing to 1
+  double canary_share = 0.05;   // mode canary: challengers' total share
+  std::vector<ArmConfig> arms;  // >= 2; exactly one champion
+  StoppingConfig stopping;
+  GuardrailsConfig guardrails;
+  OnDecision on_decision = OnDecision::kHold;
+  RefreshConfig refresh;
+  std::string salt;  // assignment hash salt; defaults to the name
+
+  size_t champion() const { return traffic.champion; }
+  // What MakePolicy needs to build this experiment's policy.
+  PolicySpec policy_spec() const {
+    return PolicySpec{policy, arms.size(), context_dim, policy_params, traffic};
+  }
+};
+
+struct Config {
+  std::string source;  // the file it came from (absolute), or "<string>"
+  SocketsConfig sockets;
+  SecurityConfig security;
+  std::string state_dir;  // absolute after loading
+  std::string model_dir;  // absolute; relative model paths resolve against it
+  DurabilityConfig durability;
+  std::chrono::milliseconds reward_window{std::chrono::hours(24)};
+  InferenceConfig inference;
+  LimitsConfig limits;
+  std::string log_level = "info";  // trace | debug | info | warn | error | critical | off
+  std::vector<ExperimentConfig> experiments;
+};
+
+std::string_view ModeName(Mode mode);
+std::string_view DurabilityName(DurabilityMode mode);
+
+// True for endpoints that only the local host can reach: tcp on 127.0.0.1,
+// [::1] or localhost, and every ipc:// or inproc:// endpoint.
+bool IsLocalEndpoint(std::string_view endpoint);
+
+}  // namespace banditd::config

@@ -1,0 +1,261 @@
+#include "src/config/experiment.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <set>
+
+#include "banditd/wire.h"
+
+namespace banditd::config {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Names travel in decision ids, metric labels and file names.
+Status CheckName(const YamlNode& node, const std::string& name) {
+  if (name.empty() || name.size() > 64) return node.Error("must be 1 to 64 characters");
+  for (unsigned char c : name) {
+    if (!std::isalnum(c) && c != '_' && c != '-' && c != '.') {
+      return node.Error("'" + name + "' may only hold letters, digits, '_', '-' and '.'");
+    }
+  }
+  return Status::Ok();
+}
+
+Status LoadModel(const YamlNode& node, const std::string& model_dir, bool check_files,
+                 ModelConfig* out) {
+  BANDITD_RETURN_IF_ERROR(node.CheckMap({"path", "input_shape", "sha256"}));
+  if (!node.Has("path")) return node.Error("missing key 'path'");
+  const YamlNode path = node.Child("path");
+  std::string raw;
+  BANDITD_RETURN_IF_ERROR(path.AsString(&raw));
+  if (raw.empty()) return path.Error("must not be empty");
+  out->path = ResolvePath(model_dir, raw);
+  if (check_files && !std::filesystem::is_regular_file(out->path)) {
+    return path.Error("no model file at " + out->path);
+  }
+  if (!node.Has("input_shape")) return node.Error("missing key 'input_shape'");
+  const YamlNode shape = node.Child("input_shape");
+  if (!shape.IsSequence() || shape.size() == 0 || shape.size() > wire::kMaxInputDims) {
+    return shape.Error("must be a list of 1 to " + std::to_string(wire::kMaxInputDims) +
+                       " dimensions");
+  }
+  out->input_shape.resize(shape.size());
+  for (size_t i = 0; i < shape.size(); ++i) {
+    const YamlNode d = shape.Item(i);
+    BANDITD_RETURN_IF_ERROR(d.AsInt(&out->input_shape[i]));
+    if (out->input_shape[i] < 1 || out->input_shape[i] > (int64_t{1} << 24)) {
+      return d.Error("must be in [1, 16777216]");
+    }
+  }
+  BANDITD_RETURN_IF_ERROR(node.Read("sha256", &out->sha256));
+  if (!out->sha256.empty()) {
+    std::transform(out->sha256.begin(), out->sha256.end(), out->sha256.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    const bool hex =
+        out->sha256.size() == 64 && std::all_of(out->sha256.begin(), out->sha256.end(),
+                                                [](unsigned char c) { return std::isxdigit(c); });
+    if (!hex) return node.Child("sha256").Error("must be 64 hexadecimal digits");
+  }
+  return Status::Ok();
+}
+
+Status LoadArms(const YamlNode& node, const std::string& model_dir, bool check_files,
+                ExperimentConfig* exp) {
+  if (!node.IsSequence() || node.size() < 2) return node.Error("must be a list of at least 2 arms");
+  std::set<std::string> names;
+  std::optional<size_t> champion;
+  for (size_t i = 0; i < node.size(); ++i) {
+    const YamlNode a = node.Item(i);
+    BANDITD_RETURN_IF_ERROR(a.CheckMap({"name", "champion", "model"}));
+    ArmConfig arm;
+    if (!a.Has("name")) return a.Error("missing key 'name'");
+    BANDITD_RETURN_IF_ERROR(a.Child("name").AsString(&arm.name));
+    BANDITD_RETURN_IF_ERROR(CheckName(a.Child("name"), arm.name));
+    if (!names.insert(arm.name).second) {
+      return a.Child("name").Error("duplicate arm name '" + arm.name + "'");
+    }
+    BANDITD_RETURN_IF_ERROR(a.Read("champion", &arm.champion));
+    if (arm.champion) {
+      if (champion) {
+        return a.Child("champion")
+            .Error("arm '" + exp->arms[*champion].name + "' is already the champion");
+      }
+      champion = i;
+    }
+    const bool none =
+        a.Has("model") && a.Child("model").IsScalar() && a.Child("model").raw().Scalar() == "none";
+    if (a.Has("model") && !none) {
+      ModelConfig model;
+      BANDITD_RETURN_IF_ERROR(LoadModel(a.Child("model"), model_dir, check_files, &model));
+      arm.model = std::move(model);
+    }
+    exp->arms.push_back(std::move(arm));
+  }
+  if (!champion) exp->arms[0].champion = true;  // documented default: the first arm
+  exp->traffic.champion = champion.value_or(0);
+  return Status::Ok();
+}
+
+// MakePolicy's message names a parameter; point at that key when it does.
+Status PolicyError(const YamlNode& policy, const Status& s) {
+  if (policy.IsMap() && policy.Has("params") && policy.Child("params").IsMap()) {
+    const YamlNode params = policy.Child("params");
+    for (const std::string& key : params.Keys()) {
+      const size_t at = s.message().find(key);
+      const auto ident = [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+      };
+      if (at == std::string::npos) continue;
+      if (at > 0 && ident(s.message()[at - 1])) continue;
+      if (at + key.size() < s.message().size() && ident(s.message()[at + key.size()])) continue;
+      return params.Child(key).Error(s.message());
+    }
+    return params.Error(s.message());
+  }
+  return policy.Error(s.message());
+}
+
+Status LoadPolicy(const YamlNode& node, ExperimentConfig* exp) {
+  if (node.IsScalar()) return node.AsString(&exp->policy);  // shorthand: `policy: thompson`
+  BANDITD_RETURN_IF_ERROR(node.CheckMap({"name", "params", "context_dim"}));
+  if (!node.Has("name")) return node.Error("missing key 'name'");
+  BANDITD_RETURN_IF_ERROR(node.Child("name").AsString(&exp->policy));
+  if (node.Has("params"))
+    BANDITD_RETURN_IF_ERROR(node.Child("params").AsParams(&exp->policy_params));
+  int64_t dim = 0;
+  BANDITD_RETURN_IF_ERROR(node.Read("context_dim", &dim, 0, 4096));
+  exp->context_dim = static_cast<size_t>(dim);
+  return Status::Ok();
+}
+
+Status LoadModeSpecific(const YamlNode& node, ExperimentConfig* exp) {
+  if (node.Has("weights")) {
+    const YamlNode w = node.Child("weights");
+    if (exp->mode != Mode::kAb) return w.Error("is only used in mode ab");
+    if (!w.IsSequence() || w.size() != exp->arms.size()) {
+      return w.Error("must list one weight per arm (" + std::to_string(exp->arms.size()) + ")");
+    }
+    double sum = 0;
+    exp->weights.resize(w.size());
+    for (size_t i = 0; i < w.size(); ++i) {
+      BANDITD_RETURN_IF_ERROR(w.Item(i).AsDouble(&exp->weights[i]));
+      if (exp->weights[i] < 0) return w.Item(i).Error("must be >= 0");
+      sum += exp->weights[i];
+    }
+    if (std::fabs(sum - 1.0) > 1e-6) return w.Error("must sum to 1, got " + std::to_string(sum));
+  } else if (exp->mode == Mode::kAb) {
+    exp->weights.assign(exp->arms.size(), 1.0 / static_cast<double>(exp->arms.size()));
+  }
+  if (node.Has("canary_share") && exp->mode != Mode::kCanary) {
+    return node.Child("canary_share").Error("is only used in mode canary");
+  }
+  BANDITD_RETURN_IF_ERROR(node.Read("canary_share", &exp->canary_share, 0, 0.5, true, false));
+  if (exp->mode == Mode::kShadow) {
+    for (size_t i = 0; i < exp->arms.size(); ++i) {
+      if (!exp->arms[i].model) {
+        return node.Child("arms").Item(i).Error("mode shadow needs a model on every arm");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string ResolvePath(const std::string& base, const std::string& path) {
+  std::filesystem::path p(path);
+  if (p.is_relative()) p = std::filesystem::path(base) / p;
+  return p.lexically_normal().string();
+}
+
+Status LoadExperiment(const YamlNode& node, const std::string& model_dir, bool check_files,
+                      ExperimentConfig* exp) {
+  BANDITD_RETURN_IF_ERROR(
+      node.CheckMap({"name", "mode", "metric", "policy", "traffic", "weights", "canary_share",
+                     "arms", "stopping", "guardrails", "on_decision", "refresh", "salt"}));
+  if (!node.Has("name")) return node.Error("missing key 'name'");
+  BANDITD_RETURN_IF_ERROR(node.Child("name").AsString(&exp->name));
+  BANDITD_RETURN_IF_ERROR(CheckName(node.Child("name"), exp->name));
+  size_t index = 0;
+  if (node.Has("mode")) {
+    BANDITD_RETURN_IF_ERROR(
+        node.Child("mode").AsEnum({"bandit", "ab", "shadow", "canary"}, &index));
+    exp->mode = static_cast<Mode>(index);
+  }
+  if (node.Has("metric")) {
+    BANDITD_RETURN_IF_ERROR(node.Child("metric").AsEnum({"bernoulli", "gaussian"}, &index));
+    exp->metric = static_cast<Metric>(index);
+  }
+  if (!node.Has("arms")) return node.Error("missing key 'arms'");
+  BANDITD_RETURN_IF_ERROR(LoadArms(node.Child("arms"), model_dir, check_files, exp));
+
+  if (node.Has("traffic")) {
+    const YamlNode t = node.Child("traffic");
+    BANDITD_RETURN_IF_ERROR(t.CheckMap({"champion_floor", "challenger_ceiling"}));
+    BANDITD_RETURN_IF_ERROR(t.Read("champion_floor", &exp->traffic.champion_floor, 0, 1));
+    BANDITD_RETURN_IF_ERROR(t.Read("challenger_ceiling", &exp->traffic.challenger_ceiling, 0, 1));
+  }
+  BANDITD_RETURN_IF_ERROR(LoadModeSpecific(node, exp));
+
+  if (node.Has("policy")) BANDITD_RETURN_IF_ERROR(LoadPolicy(node.Child("policy"), exp));
+  if (auto policy = MakePolicy(exp->policy_spec()); !policy.ok()) {
+    if (!node.Has("policy")) return node.Error(policy.status().message());
+    const YamlNode p = node.Child("policy");
+    if (p.IsMap() && p.Has("name") &&
+        policy.status().message().find("unknown policy") != std::string::npos) {
+      return p.Child("name").Error(policy.status().message());
+    }
+    return PolicyError(p, policy.status());
+  }
+
+  if (node.Has("stopping")) {
+    const YamlNode s = node.Child("stopping");
+    BANDITD_RETURN_IF_ERROR(s.CheckMap({"rule", "params"}));
+    if (s.Has("rule")) {
+      BANDITD_RETURN_IF_ERROR(
+          s.Child("rule").AsEnum({kStoppingRules[0], kStoppingRules[1], kStoppingRules[2],
+                                  kStoppingRules[3], kStoppingRules[4]},
+                                 &index));
+      exp->stopping.rule = std::string(kStoppingRules[index]);
+    }
+    if (s.Has("params")) BANDITD_RETURN_IF_ERROR(s.Child("params").AsParams(&exp->stopping.params));
+  }
+  if (node.Has("guardrails")) {
+    const YamlNode g = node.Child("guardrails");
+    BANDITD_RETURN_IF_ERROR(
+        g.CheckMap({"max_error_rate_ratio", "max_p99_latency_ratio", "min_samples"}));
+    BANDITD_RETURN_IF_ERROR(
+        g.Read("max_error_rate_ratio", &exp->guardrails.max_error_rate_ratio, 1, kInf));
+    BANDITD_RETURN_IF_ERROR(
+        g.Read("max_p99_latency_ratio", &exp->guardrails.max_p99_latency_ratio, 1, kInf));
+    BANDITD_RETURN_IF_ERROR(
+        g.Read("min_samples", &exp->guardrails.min_samples, 1, int64_t{1} << 40));
+  }
+  if (node.Has("on_decision")) {
+    BANDITD_RETURN_IF_ERROR(node.Child("on_decision").AsEnum({"hold", "promote"}, &index));
+    exp->on_decision = static_cast<OnDecision>(index);
+  }
+  if (node.Has("refresh")) {
+    const YamlNode r = node.Child("refresh");
+    BANDITD_RETURN_IF_ERROR(r.CheckMap({"interval", "every_rewards"}));
+    if (r.Has("interval")) {
+      int64_t ms = 0;
+      BANDITD_RETURN_IF_ERROR(r.Child("interval").AsDurationMs(1, &ms));
+      if (ms < 10 || ms > 3'600'000)
+        return r.Child("interval").Error("must be between 10ms and 1h");
+      exp->refresh.interval = std::chrono::milliseconds(ms);
+    }
+    BANDITD_RETURN_IF_ERROR(
+        r.Read("every_rewards", &exp->refresh.every_rewards, 0, int64_t{1} << 40));
+  }
+  exp->salt = exp->name;
+  BANDITD_RETURN_IF_ERROR(node.Read("salt", &exp->salt));
+  if (exp->salt.empty()) return node.Child("salt").Error("must not be empty");
+  return Status::Ok();
+}
+
+}  // namespace banditd::config

@@ -1,0 +1,229 @@
+#include "src/config/loader.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+
+#include "src/config/experiment.h"
+
+namespace banditd::config {
+namespace {
+
+Status CheckEndpoint(const YamlNode& node, const std::string& endpoint) {
+  for (std::string_view scheme : {"tcp://", "ipc://", "inproc://"}) {
+    if (endpoint.rfind(scheme, 0) == 0 && endpoint.size() > scheme.size()) return Status::Ok();
+  }
+  return node.Error(
+      "must be a ZeroMQ endpoint (tcp://host:port, ipc://path or inproc://name), got '" + endpoint +
+      "'");
+}
+
+Status CheckHostPort(const YamlNode& node, const std::string& address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) return node.Error("must be host:port");
+  const std::string port = address.substr(colon + 1);
+  char* end = nullptr;
+  const long p = std::strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end != '\0' || p < 0 || p > 65535) {
+    return node.Error("port must be a number in [0, 65535]");
+  }
+  return Status::Ok();
+}
+
+Status LoadSockets(const YamlNode& node, SocketsConfig* out) {
+  BANDITD_RETURN_IF_ERROR(node.CheckMap({"api", "rewards", "admin", "metrics"}));
+  std::set<std::string> seen;
+  for (auto [key, value] : {std::pair{"api", &out->api}, std::pair{"rewards", &out->rewards},
+                            std::pair{"admin", &out->admin}}) {
+    BANDITD_RETURN_IF_ERROR(node.Read(key, value));
+    const YamlNode where = node.Has(key) ? node.Child(key) : node;
+    BANDITD_RETURN_IF_ERROR(CheckEndpoint(where, *value));
+    if (!seen.insert(*value).second) return where.Error("endpoint '" + *value + "' is used twice");
+  }
+  BANDITD_RETURN_IF_ERROR(node.Read("metrics", &out->metrics));
+  if (!out->metrics.empty()) {
+    BANDITD_RETURN_IF_ERROR(
+        CheckHostPort(node.Has("metrics") ? node.Child("metrics") : node, out->metrics));
+  }
+  return Status::Ok();
+}
+
+Status LoadSecurity(const YamlNode& node, const std::string& base, bool check_files,
+                    SecurityConfig* out) {
+  BANDITD_RETURN_IF_ERROR(
+      node.CheckMap({"server_secret_key_file", "api_client_keys_dir", "admin_client_keys_dir"}));
+  for (auto [key, value, is_dir] :
+       {std::tuple{"server_secret_key_file", &out->server_secret_key_file, false},
+        std::tuple{"api_client_keys_dir", &out->api_client_keys_dir, true},
+        std::tuple{"admin_client_keys_dir", &out->admin_client_keys_dir, true}}) {
+    BANDITD_RETURN_IF_ERROR(node.Read(key, value));
+    if (value->empty()) continue;
+    *value = ResolvePath(base, *value);
+    const bool exists =
+        is_dir ? std::filesystem::is_directory(*value) : std::filesystem::is_regular_file(*value);
+    if (check_files && !exists) {
+      return node.Child(key).Error(std::string("no ") + (is_dir ? "directory" : "file") + " at " +
+                                   *value);
+    }
+  }
+  if (!out->curve() && (!out->api_client_keys_dir.empty() || !out->admin_client_keys_dir.empty())) {
+    return node.Error("client key directories need server_secret_key_file");
+  }
+  if (out->curve() && (out->api_client_keys_dir.empty() || out->admin_client_keys_dir.empty())) {
+    return node.Error("CURVE needs api_client_keys_dir and admin_client_keys_dir (fail closed)");
+  }
+  return Status::Ok();
+}
+
+Status LoadTop(const YamlNode& root, const std::string& base, const LoadOptions& options,
+               Config* cfg) {
+  if (root.IsNull()) return InvalidArgument(cfg->source + ": the configuration is empty");
+  BANDITD_RETURN_IF_ERROR(
+      root.CheckMap({"sockets", "security", "state_dir", "model_dir", "durability", "reward_window",
+                     "inference", "limits", "logging", "experiments"}));
+  if (root.Has("sockets"))
+    BANDITD_RETURN_IF_ERROR(LoadSockets(root.Child("sockets"), &cfg->sockets));
+  if (root.Has("security")) {
+    BANDITD_RETURN_IF_ERROR(
+        LoadSecurity(root.Child("security"), base, options.check_files, &cfg->security));
+  }
+  cfg->state_dir = "state";
+  BANDITD_RETURN_IF_ERROR(root.Read("state_dir", &cfg->state_dir));
+  if (cfg->state_dir.empty()) return root.Child("state_dir").Error("must not be empty");
+  cfg->state_dir = ResolvePath(base, cfg->state_dir);
+  cfg->model_dir = ".";
+  BANDITD_RETURN_IF_ERROR(root.Read("model_dir", &cfg->model_dir));
+  cfg->model_dir = ResolvePath(base, cfg->model_dir.empty() ? "." : cfg->model_dir);
+
+  if (root.Has("durability")) {
+    const YamlNode d = root.Child("durability");
+    BANDITD_RETURN_IF_ERROR(d.CheckMap({"mode", "group_window_ms"}));
+    if (d.Has("mode")) {
+      size_t mode = 0;
+      BANDITD_RETURN_IF_ERROR(d.Child("mode").AsEnum({"always", "group", "none"}, &mode));
+      cfg->durability.mode = static_cast<DurabilityMode>(mode);
+    }
+    int64_t window = cfg->durability.group_window.count();
+    BANDITD_RETURN_IF_ERROR(d.Read("group_window_ms", &window, 0, 1000));
+    cfg->durability.group_window = std::chrono::milliseconds(window);
+  }
+  if (root.Has("reward_window")) {
+    int64_t ms = 0;
+    const YamlNode w = root.Child("reward_window");
+    BANDITD_RETURN_IF_ERROR(w.AsDurationMs(1000, &ms));  // a bare number is seconds
+    if (ms < 1000 || ms > int64_t{90} * 86'400'000) return w.Error("must be between 1s and 90d");
+    cfg->reward_window = std::chrono::milliseconds(ms);
+  }
+  if (root.Has("inference")) {
+    const YamlNode n = root.Child("inference");
+    BANDITD_RETURN_IF_ERROR(n.CheckMap({"workers", "intra_op_threads", "batching"}));
+    BANDITD_RETURN_IF_ERROR(n.Read("workers", &cfg->inference.workers, 1, 256));
+    BANDITD_RETURN_IF_ERROR(n.Read("intra_op_threads", &cfg->inference.intra_op_threads, 1, 256));
+    if (n.Has("batching")) {
+      const YamlNode b = n.Child("batching");
+      BANDITD_RETURN_IF_ERROR(b.CheckMap({"enabled", "max_batch", "max_queue_delay_us"}));
+      BANDITD_RETURN_IF_ERROR(b.Read("enabled", &cfg->inference.batching));
+      BANDITD_RETURN_IF_ERROR(b.Read("max_batch", &cfg->inference.max_batch, 1, 4096));
+      int64_t us = cfg->inference.max_queue_delay.count();
+      BANDITD_RETURN_IF_ERROR(b.Read("max_queue_delay_us", &us, 0, 1'000'000));
+      cfg->inference.max_queue_delay = std::chrono::microseconds(us);
+    }
+  }
+  if (root.Has("limits")) {
+    const YamlNode l = root.Child("limits");
+    BANDITD_RETURN_IF_ERROR(l.CheckMap({"max_frame_bytes", "max_pending_inference"}));
+    int64_t frame = static_cast<int64_t>(cfg->limits.max_frame_bytes);
+    BANDITD_RETURN_IF_ERROR(l.Read("max_frame_bytes", &frame, 1024, int64_t{64} << 20));
+    cfg->limits.max_frame_bytes = static_cast<size_t>(frame);
+    BANDITD_RETURN_IF_ERROR(
+        l.Read("max_pending_inference", &cfg->limits.max_pending_inference, 1, 1'000'000));
+  }
+  if (root.Has("logging")) {
+    const YamlNode g = root.Child("logging");
+    BANDITD_RETURN_IF_ERROR(g.CheckMap({"level"}));
+    if (g.Has("level")) {
+      size_t level = 0;
+      static constexpr std::string_view kLevels[] = {"trace", "debug",    "info", "warn",
+                                                     "error", "critical", "off"};
+      BANDITD_RETURN_IF_ERROR(g.Child("level").AsEnum(
+          {kLevels[0], kLevels[1], kLevels[2], kLevels[3], kLevels[4], kLevels[5], kLevels[6]},
+          &level));
+      cfg->log_level = std::string(kLevels[level]);
+    }
+  }
+  if (!root.Has("experiments")) return root.Error("missing key 'experiments'");
+  const YamlNode exps = root.Child("experiments");
+  if (!exps.IsSequence() || exps.size() == 0) return exps.Error("must be a non-empty list");
+  std::set<std::string> names;
+  for (size_t i = 0; i < exps.size(); ++i) {
+    ExperimentConfig exp;
+    BANDITD_RETURN_IF_ERROR(
+        LoadExperiment(exps.Item(i), cfg->model_dir, options.check_files, &exp));
+    if (!names.insert(exp.name).second) {
+      return exps.Item(i).Child("name").Error("duplicate experiment name '" + exp.name + "'");
+    }
+    cfg->experiments.push_back(std::move(exp));
+  }
+  return Status::Ok();
+}
+
+std::optional<std::string> ProcessEnv(std::string_view name) {
+  const char* v = std::getenv(std::string(name).c_str());
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
+Result<Config> Parse(std::string_view yaml, const std::string& base_dir, const std::string& source,
+                     const LoadOptions& options) {
+  const EnvLookup env = options.env ? options.env : EnvLookup(&ProcessEnv);
+  Config cfg;
+  cfg.source = source;
+  try {
+    const YAML::Node root = YAML::Load(std::string(yaml));
+    Status s = LoadTop(YamlNode(root, "", &env), base_dir, options, &cfg);
+    if (!s.ok()) return s.WithContext(source);
+  } catch (const YAML::Exception& e) {
+    // Parse errors (and, defensively, any misuse of a node) carry a mark.
+    return InvalidArgument(source + ": line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  return cfg;
+}
+
+}  // namespace
+
+std::string_view ModeName(Mode mode) {
+  static constexpr std::string_view kNames[] = {"bandit", "ab", "shadow", "canary"};
+  return kNames[static_cast<size_t>(mode)];
+}
+
+std::string_view DurabilityName(DurabilityMode mode) {
+  static constexpr std::string_view kNames[] = {"always", "group", "none"};
+  return kNames[static_cast<size_t>(mode)];
+}
+
+bool IsLocalEndpoint(std::string_view endpoint) {
+  if (endpoint.rfind("ipc://", 0) == 0 || endpoint.rfind("inproc://", 0) == 0) return true;
+  for (std::string_view host : {"tcp://127.0.0.1:", "tcp://localhost:", "tcp://[::1]:"}) {
+    if (endpoint.rfind(host, 0) == 0) return true;
+  }
+  return false;
+}
+
+Result<Config> ParseConfig(std::string_view yaml, const std::string& base_dir,
+                           const LoadOptions& options) {
+  return Parse(yaml, std::filesystem::absolute(base_dir).string(), "<string>", options);
+}
+
+Result<Config> LoadConfigFile(const std::string& path, const LoadOptions& options) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status(Code::kNotFound, "cannot read config file " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::filesystem::path abs = std::filesystem::absolute(path).lexically_normal();
+  return Parse(text.str(), abs.parent_path().string(), abs.string(), options);
+}
+
+}  // namespace banditd::config

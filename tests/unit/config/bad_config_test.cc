@@ -1,0 +1,140 @@
+// Bad configurations: each is refused with the key path and the line of the
+// offending key, e.g. "experiments[0].policy.params.prior_alpha (line 7): ...".
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "src/config/loader.h"
+
+namespace banditd::config {
+namespace {
+
+struct BadCase {
+  std::string name;
+  std::string yaml;
+  std::string expected;  // must appear in the error message
+};
+
+// The arms every case reuses: lines 3-5 of each document below.
+constexpr const char* kArms = R"(    arms:
+      - name: a
+      - name: b
+)";
+
+std::string Exp(const std::string& extra) {
+  return "experiments:\n  - name: e\n" + std::string(kArms) + extra;
+}
+
+std::vector<BadCase> Cases() {
+  return {
+      {"policy param out of range",
+       Exp("    policy:\n      name: thompson\n      params:\n        prior_alpha: -1\n"),
+       "experiments[0].policy.params.prior_alpha (line 9): policy 'thompson': prior_alpha and "
+       "prior_beta must be > 0"},
+      {"unknown policy", Exp("    policy:\n      name: epsilon_greedy_typo\n"),
+       "experiments[0].policy.name (line 7): unknown policy 'epsilon_greedy_typo'"},
+      {"unknown policy param", Exp("    policy: {name: thompson, params: {prior_alfa: 2}}\n"),
+       "experiments[0].policy.params.prior_alfa (line 6): "},
+      {"unknown top-level key", "experiment:\n  - name: e\n", "experiment (line 1): unknown key"},
+      {"unknown experiment key", Exp("    polcy: thompson\n"),
+       "experiments[0].polcy (line 6): unknown key"},
+      {"bad mode", Exp("    mode: multivariate\n"),
+       "experiments[0].mode (line 6): must be one of bandit, ab, shadow, canary, got "
+       "'multivariate'"},
+      {"bad metric", Exp("    metric: poisson\n"),
+       "experiments[0].metric (line 6): must be one of bernoulli, gaussian"},
+      {"champion floor above 1", Exp("    traffic:\n      champion_floor: 1.5\n"),
+       "experiments[0].traffic.champion_floor (line 7): must be in [0, 1], got 1.5"},
+      {"floor is text", Exp("    traffic: {challenger_ceiling: half}\n"),
+       "experiments[0].traffic.challenger_ceiling (line 6): must be a finite number, got 'half'"},
+      {"one arm", "experiments:\n  - name: e\n    arms:\n      - name: a\n",
+       "experiments[0].arms (line 4): must be a list of at least 2 arms"},
+      {"duplicate arm", "experiments:\n  - name: e\n    arms:\n      - name: a\n      - name: a\n",
+       "experiments[0].arms[1].name (line 5): duplicate arm name 'a'"},
+      {"two champions",
+       "experiments:\n  - name: e\n    arms:\n      - {name: a, champion: true}\n"
+       "      - {name: b, champion: true}\n",
+       "experiments[0].arms[1].champion (line 5): arm 'a' is already the champion"},
+      {"model without input_shape",
+       "experiments:\n  - name: e\n    arms:\n      - name: a\n        model:\n"
+       "          path: a.pt\n      - name: b\n",
+       "experiments[0].arms[0].model (line 6): missing key 'input_shape'"},
+      {"zero input dimension",
+       "experiments:\n  - name: e\n    arms:\n      - name: a\n        model:\n"
+       "          path: a.pt\n          input_shape: [8, 0]\n      - name: b\n",
+       "experiments[0].arms[0].model.input_shape[1] (line 7): must be in [1, 16777216]"},
+      {"bad sha256",
+       "experiments:\n  - name: e\n    arms:\n      - name: a\n        model:\n"
+       "          path: a.pt\n          input_shape: [8]\n          sha256: abc\n"
+       "      - name: b\n",
+       "experiments[0].arms[0].model.sha256 (line 8): must be 64 hexadecimal digits"},
+      {"unknown stopping rule", Exp("    stopping:\n      rule: wald\n"),
+       "experiments[0].stopping.rule (line 7): must be one of fixed_horizon, naive_peeking, "
+       "sequential, bayes, bandit_cs, got 'wald'"},
+      {"guardrail ratio below 1", Exp("    guardrails:\n      max_error_rate_ratio: 0.5\n"),
+       "experiments[0].guardrails.max_error_rate_ratio (line 7): must be >= 1, got 0.5"},
+      {"bad on_decision", Exp("    on_decision: rollback\n"),
+       "experiments[0].on_decision (line 6): must be one of hold, promote"},
+      {"weights outside ab", Exp("    weights: [0.5, 0.5]\n"),
+       "experiments[0].weights (line 6): is only used in mode ab"},
+      {"weights not summing to 1", Exp("    mode: ab\n    weights: [0.5, 0.4]\n"),
+       "experiments[0].weights (line 7): must sum to 1"},
+      {"shadow arm without model", Exp("    mode: shadow\n"),
+       "experiments[0].arms[0] (line 4): mode shadow needs a model on every arm"},
+      {"canary share too big", Exp("    mode: canary\n    canary_share: 0.8\n"),
+       "experiments[0].canary_share (line 7): must be in (0, 0.5], got 0.8"},
+      {"duplicate experiment", Exp("  - name: e\n" + std::string(kArms)),
+       "experiments[1].name (line 6): duplicate experiment name 'e'"},
+      {"bad experiment name", "experiments:\n  - name: my exp\n" + std::string(kArms),
+       "experiments[0].name (line 2): 'my exp' may only hold letters"},
+      {"no experiments", "state_dir: /tmp\n", "(line 1): missing key 'experiments'"},
+      {"bad durability", "durability:\n  mode: sometimes\n" + Exp(""),
+       "durability.mode (line 2): must be one of always, group, none"},
+      {"group window too long", "durability: {group_window_ms: 5000}\n" + Exp(""),
+       "durability.group_window_ms (line 1): must be in [0, 1000], got 5000"},
+      {"bad endpoint", "sockets:\n  api: 127.0.0.1:5555\n" + Exp(""),
+       "sockets.api (line 2): must be a ZeroMQ endpoint"},
+      {"same endpoint twice",
+       "sockets:\n  api: tcp://127.0.0.1:7000\n  rewards: tcp://127.0.0.1:7000\n" + Exp(""),
+       "sockets.rewards (line 3): endpoint 'tcp://127.0.0.1:7000' is used twice"},
+      {"bad metrics port", "sockets:\n  metrics: localhost:http\n" + Exp(""),
+       "sockets.metrics (line 2): port must be a number"},
+      {"bad reward window", "reward_window: forever\n" + Exp(""),
+       "reward_window (line 1): must be a duration like 500ms"},
+      {"zero workers", "inference:\n  workers: 0\n" + Exp(""),
+       "inference.workers (line 2): must be in [1, 256], got 0"},
+      {"batch size text", "inference:\n  batching: {enabled: yes-please}\n" + Exp(""),
+       "inference.batching.enabled (line 2): must be true or false"},
+      {"tiny frame limit", "limits:\n  max_frame_bytes: 10\n" + Exp(""),
+       "limits.max_frame_bytes (line 2): must be in [1024, 67108864], got 10"},
+      {"bad log level", "logging: {level: verbose}\n" + Exp(""),
+       "logging.level (line 1): must be one of trace, debug, info, warn, error, critical, off"},
+      {"unset variable", "model_dir: ${NO_SUCH_VARIABLE_X}\n" + Exp(""),
+       "model_dir (line 1): environment variable NO_SUCH_VARIABLE_X is not set"},
+      {"curve without client keys", "security:\n  server_secret_key_file: k\n" + Exp(""),
+       "security (line 2): CURVE needs api_client_keys_dir and admin_client_keys_dir"},
+      {"yaml syntax error", "experiments: [\n", "line 2: "},
+      {"experiments is a map", "experiments:\n  name: e\n",
+       "experiments (line 2): must be a non-empty list"},
+  };
+}
+
+TEST(BadConfigTest, EachErrorNamesTheKeyPathAndLine) {
+  LoadOptions options;
+  options.check_files = false;
+  options.env = [](std::string_view) { return std::optional<std::string>(); };
+  const auto cases = Cases();
+  ASSERT_GE(cases.size(), 15u);
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name + "\n" + c.yaml);
+    auto cfg = ParseConfig(c.yaml, "/cfg", options);
+    ASSERT_FALSE(cfg.ok());
+    EXPECT_EQ(cfg.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(cfg.status().message().find(c.expected), std::string::npos)
+        << "got: " << cfg.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace banditd::config

@@ -1,0 +1,189 @@
+// Good configurations load into the documented values and defaults.
+#include "src/config/loader.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+namespace banditd::config {
+namespace {
+
+LoadOptions NoFiles(std::map<std::string, std::string> env = {}) {
+  LoadOptions o;
+  o.check_files = false;
+  o.env = [env](std::string_view name) -> std::optional<std::string> {
+    auto it = env.find(std::string(name));
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  };
+  return o;
+}
+
+constexpr const char* kMinimal = R"(
+experiments:
+  - name: e1
+    arms:
+      - name: a
+      - name: b
+)";
+
+TEST(ConfigTest, MinimalConfigGetsTheDocumentedDefaults) {
+  auto cfg = ParseConfig(kMinimal, "/etc/banditd", NoFiles());
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->sockets.api, "tcp://127.0.0.1:5555");
+  EXPECT_EQ(cfg->sockets.rewards, "tcp://127.0.0.1:5556");
+  EXPECT_EQ(cfg->sockets.admin, "tcp://127.0.0.1:5557");
+  EXPECT_EQ(cfg->sockets.metrics, "127.0.0.1:9464");
+  EXPECT_FALSE(cfg->security.curve());
+  EXPECT_EQ(cfg->state_dir, "/etc/banditd/state");
+  EXPECT_EQ(cfg->model_dir, "/etc/banditd/");
+  EXPECT_EQ(cfg->durability.mode, DurabilityMode::kGroup);
+  EXPECT_EQ(cfg->durability.group_window, std::chrono::milliseconds(2));
+  EXPECT_EQ(cfg->reward_window, std::chrono::hours(24));
+  EXPECT_EQ(cfg->inference.workers, 2);
+  EXPECT_EQ(cfg->inference.intra_op_threads, 1);
+  EXPECT_FALSE(cfg->inference.batching);
+  EXPECT_EQ(cfg->limits.max_frame_bytes, 1u << 20);
+  EXPECT_EQ(cfg->log_level, "info");
+  ASSERT_EQ(cfg->experiments.size(), 1u);
+  const auto& e = cfg->experiments[0];
+  EXPECT_EQ(e.name, "e1");
+  EXPECT_EQ(e.mode, Mode::kBandit);
+  EXPECT_EQ(e.metric, Metric::kBernoulli);
+  EXPECT_EQ(e.policy, "thompson");
+  EXPECT_EQ(e.champion(), 0u);
+  EXPECT_TRUE(e.arms[0].champion);
+  EXPECT_FALSE(e.arms[1].champion);
+  EXPECT_FALSE(e.arms[0].model.has_value());
+  EXPECT_EQ(e.traffic.champion_floor, 0.0);
+  EXPECT_EQ(e.traffic.challenger_ceiling, 1.0);
+  EXPECT_EQ(e.stopping.rule, "sequential");
+  EXPECT_EQ(e.on_decision, OnDecision::kHold);
+  EXPECT_EQ(e.guardrails.max_error_rate_ratio, 2.0);
+  EXPECT_EQ(e.guardrails.max_p99_latency_ratio, 3.0);
+  EXPECT_EQ(e.guardrails.min_samples, 200);
+  EXPECT_EQ(e.refresh.interval, std::chrono::milliseconds(1000));
+  EXPECT_EQ(e.salt, "e1");
+}
+
+TEST(ConfigTest, DemoConfigLoadsWithModelsFromTheBuildDirectory) {
+  auto cfg = LoadConfigFile("config/demo.yaml", NoFiles());
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  const std::string config_dir = std::filesystem::absolute("config").lexically_normal().string();
+  const std::string root = std::filesystem::path(config_dir).parent_path().string();
+  EXPECT_EQ(cfg->state_dir, "/tmp/banditd-demo");
+  EXPECT_EQ(cfg->model_dir, root + "/build/models");
+  ASSERT_EQ(cfg->experiments.size(), 1u);
+  const auto& e = cfg->experiments[0];
+  EXPECT_EQ(e.name, "ctr");
+  EXPECT_EQ(e.policy, "thompson");
+  EXPECT_EQ(e.traffic.champion_floor, 0.5);
+  EXPECT_EQ(e.stopping.rule, "sequential");
+  EXPECT_EQ(e.on_decision, OnDecision::kPromote);
+  EXPECT_EQ(e.refresh.interval, std::chrono::milliseconds(500));
+  EXPECT_EQ(cfg->reward_window, std::chrono::hours(1));
+  ASSERT_EQ(e.arms.size(), 2u);
+  ASSERT_TRUE(e.arms[0].model.has_value());
+  EXPECT_EQ(e.arms[0].model->path, root + "/build/models/champion.pt");
+  EXPECT_EQ(e.arms[1].model->path, root + "/build/models/challenger.pt");
+  EXPECT_EQ(e.arms[0].model->input_shape, (std::vector<int64_t>{8}));
+  auto policy = MakePolicy(e.policy_spec());
+  EXPECT_TRUE(policy.ok()) << policy.status().ToString();
+}
+
+TEST(ConfigTest, ModelDirComesFromTheEnvironment) {
+  auto cfg = LoadConfigFile("config/demo.yaml",
+                            NoFiles({{"BANDITD_MODEL_DIR", "/opt/m"}, {"BANDITD_STATE_DIR", "s"}}));
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->experiments[0].arms[1].model->path, "/opt/m/challenger.pt");
+  EXPECT_EQ(cfg->state_dir, std::filesystem::absolute("config/s").lexically_normal().string());
+}
+
+TEST(ConfigTest, ExamplesLoad) {
+  for (const char* path :
+       {"config/examples/route_only_ab.yaml", "config/examples/shadow_and_canary.yaml"}) {
+    auto cfg = LoadConfigFile(path, NoFiles());
+    EXPECT_TRUE(cfg.ok()) << path << ": " << cfg.status().ToString();
+  }
+  auto ab = LoadConfigFile("config/examples/route_only_ab.yaml", NoFiles());
+  ASSERT_TRUE(ab.ok());
+  EXPECT_EQ(ab->experiments[0].mode, Mode::kAb);
+  EXPECT_EQ(ab->experiments[0].weights, (std::vector<double>{0.5, 0.25, 0.25}));
+  EXPECT_EQ(ab->experiments[0].stopping.params.GetInt("max_samples", 0).value(), 20000);
+  auto sc = LoadConfigFile("config/examples/shadow_and_canary.yaml", NoFiles());
+  ASSERT_TRUE(sc.ok());
+  EXPECT_EQ(sc->durability.mode, DurabilityMode::kAlways);
+  EXPECT_TRUE(sc->inference.batching);
+  EXPECT_EQ(sc->inference.max_batch, 16);
+  EXPECT_EQ(sc->inference.max_queue_delay, std::chrono::microseconds(300));
+  EXPECT_EQ(sc->limits.max_frame_bytes, 262144u);
+  EXPECT_TRUE(sc->security.curve());
+  EXPECT_FALSE(IsLocalEndpoint(sc->sockets.api));
+  EXPECT_TRUE(IsLocalEndpoint(sc->sockets.admin));
+  const auto& canary = sc->experiments[1];
+  EXPECT_EQ(canary.mode, Mode::kCanary);
+  EXPECT_EQ(canary.canary_share, 0.05);
+  EXPECT_EQ(canary.salt, "fraud-2026-11");
+  EXPECT_EQ(canary.arms[1].model->input_shape, (std::vector<int64_t>{4, 16}));
+  EXPECT_EQ(sc->experiments[0].arms[1].model->sha256.size(), 64u);
+}
+
+TEST(ConfigTest, ParamsKeepTheirTypes) {
+  auto cfg = ParseConfig(R"(
+experiments:
+  - name: e
+    policy: {name: thompson, params: {prior_alpha: 2, prior_beta: 3.5}}
+    stopping: {rule: bayes, params: {threshold: 0.95, min_samples: 100, label: x, strict: true, w: [1, 2.5]}}
+    arms: [{name: a}, {name: b, champion: true}]
+)",
+                         "/", NoFiles());
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  const auto& e = cfg->experiments[0];
+  EXPECT_EQ(e.champion(), 1u);
+  EXPECT_EQ(e.policy_params.GetInt("prior_alpha", 0).value(), 2);
+  EXPECT_EQ(e.policy_params.GetDouble("prior_beta", 0).value(), 3.5);
+  const Params& p = e.stopping.params;
+  EXPECT_EQ(p.GetDouble("threshold", 0).value(), 0.95);
+  EXPECT_EQ(p.GetInt("min_samples", 0).value(), 100);
+  EXPECT_EQ(p.GetString("label", "").value(), "x");
+  EXPECT_TRUE(p.GetBool("strict", false).value());
+  EXPECT_EQ(p.GetDoubles("w", {}).value(), (std::vector<double>{1, 2.5}));
+}
+
+TEST(ConfigTest, ModelFilesAreCheckedWhenAsked) {
+  const auto dir = std::filesystem::temp_directory_path() / "banditd_config_test";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "m.pt") << "x";
+  const std::string yaml = R"(
+experiments:
+  - name: e
+    arms:
+      - {name: a, model: {path: m.pt, input_shape: [2]}}
+      - {name: b, model: none}
+)";
+  LoadOptions check = NoFiles();
+  check.check_files = true;
+  auto cfg = ParseConfig(yaml, dir.string(), check);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->experiments[0].arms[0].model->path, (dir / "m.pt").string());
+  EXPECT_FALSE(cfg->experiments[0].arms[1].model.has_value());
+  std::filesystem::remove(dir / "m.pt");
+  auto missing = ParseConfig(yaml, dir.string(), check);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find(
+                "experiments[0].arms[0].model.path (line 5): no model file at"),
+            std::string::npos)
+      << missing.status().message();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ConfigTest, MissingFileIsNotFound) {
+  auto cfg = LoadConfigFile("config/no_such_file.yaml");
+  EXPECT_EQ(cfg.status().code(), Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace banditd::config
