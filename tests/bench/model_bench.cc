@@ -102,8 +102,7 @@ void BM_PoolRoundTrip(benchmark::State& state) {
   if (!m) return state.SkipWithError("cannot load champion.pt");
   auto slot = std::make_shared<ModelSlot>(m);
   CompletionQueue cq;
-  InferencePool pool(
-      PoolOptions{.workers = 1, .spin = std::chrono::microseconds(state.range(0))});
+  InferencePool pool(PoolOptions{.workers = 1, .spin = std::chrono::microseconds(state.range(0))});
   const auto x = Features(1);
   std::vector<InferenceResult> got;
   Latencies lat;

@@ -187,6 +187,7 @@ TEST(ModelTest, BadFilesAndOptionsGiveClearErrors) {
 
 TEST(ModelTest, TorchThreads) {
   EXPECT_TRUE(SetTorchThreads(1).ok());
+  EXPECT_TRUE(SetTorchThreads(1).ok());  // the same again is fine
   EXPECT_EQ(SetTorchThreads(0).code(), Code::kInvalidArgument);
 }
 
