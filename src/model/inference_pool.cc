@@ -42,6 +42,7 @@ class InferencePool::Impl {
     if (options_.workers < 1) options_.workers = 1;
     if (options_.queue_capacity < 1) options_.queue_capacity = 1;
     if (options_.max_batch < 1) options_.max_batch = 1;
+    batch_waits_ = options_.max_batch > 1 && options_.max_delay.count() > 0;
     for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
   }
 
@@ -57,7 +58,13 @@ class InferencePool::Impl {
       queue_.push_back(Pending{std::move(job), SteadyClock::now()});
       pending_.store(queue_.size(), std::memory_order_release);
     }
-    cv_.notify_one();
+    // A worker gathering a batch for another slot may be the one woken, so
+    // with a batching delay every waiter is woken (workers are few).
+    if (batch_waits_) {
+      cv_.notify_all();
+    } else {
+      cv_.notify_one();
+    }
     return Status::Ok();
   }
 
@@ -201,6 +208,7 @@ class InferencePool::Impl {
   }
 
   PoolOptions options_;
+  bool batch_waits_ = false;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_;

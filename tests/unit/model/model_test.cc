@@ -131,6 +131,15 @@ TEST(ModelTest, OutputShapeChecks) {
   EXPECT_EQ(scalar->Forward(x).status().code(), Code::kModelError);
 }
 
+TEST(ModelTest, SlowModelServes) {
+  auto m = testing::MustLoad(Options("test_slow.pt"));
+  ASSERT_NE(m, nullptr);
+  auto y = m->Forward(std::vector<float>(8, 1.f));
+  ASSERT_TRUE(y.ok());
+  // 200 rounds of tanh(0.9 y) shrink y to ~0: the head gives sigmoid(-3).
+  EXPECT_NEAR((*y)[0], demo::Sigmoid(-3.0), 1e-4);
+}
+
 TEST(ModelTest, Sha256PinIsEnforced) {
   const std::string path = testing::ModelPath("champion.pt");
   auto digest = Sha256File(path);

@@ -66,6 +66,60 @@ TEST(InferencePoolTest, ResultsReachTheIoThreadThroughTheCompletionQueue) {
   EXPECT_EQ(::poll(&p, 1, 0), 0);  // drained: no longer readable
 }
 
+// Four producers push 20,000 results while the consumer polls the eventfd: a
+// lost wake-up would hang here (ctest's timeout reports it).
+TEST(CompletionQueueTest, NoResultIsLostAcrossWakeUps) {
+  CompletionQueue cq;
+  constexpr int kProducers = 4, kEach = 5000;
+  std::vector<std::thread> producers;
+  for (int t = 0; t < kProducers; ++t) {
+    producers.emplace_back([&cq, t] {
+      for (int i = 0; i < kEach; ++i) {
+        InferenceResult r;
+        r.tag = static_cast<uint64_t>(t) * kEach + i;
+        cq.Push(std::move(r));
+      }
+    });
+  }
+  std::vector<InferenceResult> got;
+  while (got.size() < kProducers * kEach) {
+    pollfd p{cq.fd(), POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, -1), 1);
+    cq.Drain(&got);
+  }
+  for (auto& t : producers) t.join();
+  cq.Drain(&got);
+  ASSERT_EQ(got.size(), static_cast<size_t>(kProducers * kEach));
+  std::vector<bool> seen(kProducers * kEach, false);
+  for (const auto& r : got) {
+    ASSERT_FALSE(seen[r.tag]) << r.tag;
+    seen[r.tag] = true;
+  }
+}
+
+// Two slots interleaved with a batching delay: batches never mix slots, every
+// job completes with its own slot's model.
+TEST(InferencePoolTest, BatchingDelayServesOtherSlots) {
+  auto a = Slot("champion.pt");
+  auto b = Slot("challenger.pt");
+  testing::Collector c;
+  InferencePool pool(PoolOptions{.workers = 2,
+                                 .queue_capacity = 64,
+                                 .max_batch = 8,
+                                 .max_delay = std::chrono::microseconds(2000)});
+  for (uint64_t tag = 0; tag < 20; ++tag) {
+    ASSERT_TRUE(
+        pool.Submit({tag % 2 ? a : b, std::vector<float>(8, 0.3f), tag, c.Callback()}).ok());
+  }
+  auto results = c.WaitFor(20);
+  std::vector<float> x(8, 0.3f);
+  for (const auto& r : results) {
+    ASSERT_TRUE(r.status.ok());
+    const auto& arm = r.tag % 2 ? demo::kChampion : demo::kChallenger;
+    EXPECT_NEAR(r.output[0], demo::ClickProbability(arm, x.data()), 1e-6);
+  }
+}
+
 TEST(InferencePoolTest, FullQueueIsOverloaded) {
   auto slot = Slot("champion.pt");
   testing::Collector c;
