@@ -1,6 +1,8 @@
 // RunAnalyzeCommand: the report on good files (text and JSON, numbers equal
 // to the library's), the SRM check, and clear errors on malformed input.
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -10,6 +12,7 @@
 #include "src/stats/analyze.h"
 #include "src/stats/bayes.h"
 #include "src/stats/hypothesis.h"
+#include "src/stats/sequential.h"
 
 namespace banditd::stats {
 namespace {
@@ -32,6 +35,12 @@ class AnalyzeTest : public ::testing::Test {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.17g", v);
     return buf;
+  }
+  // The number right after `key` in `s` (NaN when the key is missing).
+  static double After(const std::string& s, const std::string& key) {
+    const size_t at = s.find(key);
+    return at == std::string::npos ? std::nan("")
+                                   : std::strtod(s.c_str() + at + key.size(), nullptr);
   }
   std::ostringstream out_, err_;
   int files_ = 0;
@@ -65,6 +74,14 @@ TEST_F(AnalyzeTest, JsonNumbersAreTheLibrarys) {
   EXPECT_NE(s.find("{\"rule\": \"sequential\", \"stop\": false, \"winner\": null"),
             std::string::npos)
       << s;
+  // Every rule was evaluated through its own object, at this single look.
+  EXPECT_EQ(s.find("cannot evaluate"), std::string::npos) << s;
+  const double v = 0.05 * 0.95 / 10000 + 0.058 * 0.942 / 10000;
+  const MsprtLook look = MsprtAt(0.058 - 0.05, v, 0.005 * 0.005, 0.05);
+  EXPECT_NEAR(After(s, "\"always_valid_p\": "), look.p_value, 1e-12);
+  EXPECT_NEAR(
+      After(s, "{\"rule\": \"sequential\", \"stop\": false, \"winner\": null, \"p_value\": "),
+      look.p_value, 1e-12);
 }
 
 TEST_F(AnalyzeTest, GaussianUsesWelchAndColumnsMayComeInAnyOrder) {

@@ -108,6 +108,12 @@ TEST(StoppingRuleTest, FixedHorizonTestsOnlyAtThePlannedN) {
   const double p =
       stats::TwoProportionZTest({200, 2000}, {400, 2000}, stats::Alternative::kTwoSided).p_value;
   EXPECT_DOUBLE_EQ(d.p_value, p);
+  // The comparison and its 95% Newcombe interval travel with the decision.
+  EXPECT_EQ(d.compared_arm, std::optional<size_t>(1));
+  EXPECT_NEAR(d.difference, 0.1, 1e-15);
+  const stats::Interval ci = stats::NewcombeDiffInterval({200, 2000}, {400, 2000}, 0.95);
+  EXPECT_DOUBLE_EQ(d.ci_lo, ci.lo);
+  EXPECT_DOUBLE_EQ(d.ci_hi, ci.hi);
 }
 
 TEST(StoppingRuleTest, FixedHorizonWithoutEffectStopsWithoutWinner) {
@@ -174,11 +180,17 @@ TEST(StoppingRuleTest, SequentialPValueOnlyDecreasesAndStopsOnStrongEvidence) {
   Feed(*rule, {0.13, 0.10}, 200);  // evidence reverses: the always-valid p keeps its minimum
   const double p2 = rule->Check().p_value;
   EXPECT_LE(p2, p1);
+  const StopDecision before = rule->Check();
   Feed(*rule, {0.10, 0.20}, 3000);
   const StopDecision d = rule->Check();
   ASSERT_TRUE(d.stop) << d.reason;
   EXPECT_EQ(d.winner, std::optional<size_t>(1));
   EXPECT_NE(d.reason.find("mSPRT"), std::string::npos);
+  // The always-valid interval only shrinks, and now excludes 0.
+  EXPECT_GT(d.ci_lo, 0.0);
+  EXPECT_GE(d.ci_lo, before.ci_lo);
+  EXPECT_LE(d.ci_hi, before.ci_hi);
+  EXPECT_TRUE(std::isfinite(before.ci_lo));
 }
 
 TEST(StoppingRuleTest, SequentialNeedsMoreEvidenceThanOneFixedTest) {
@@ -235,6 +247,10 @@ TEST(StoppingRuleTest, BanditCsStopsOnAClearDifferenceOnly) {
   ASSERT_TRUE(d.stop) << d.reason;
   EXPECT_EQ(d.winner, std::optional<size_t>(1));
   EXPECT_NE(d.reason.find("confidence sequence"), std::string::npos);
+  EXPECT_GT(d.ci_lo, 0.0);
+  EXPECT_LT(d.ci_lo, d.difference);
+  EXPECT_GT(d.ci_hi, d.difference);
+  EXPECT_NEAR(d.difference, 0.1, 0.02);  // AIPW estimate of 0.3 - 0.2
 }
 
 TEST(StoppingRuleTest, MaxSamplesEndsWithoutWinner) {
@@ -273,6 +289,8 @@ TEST(StoppingRuleTest, SnapshotRestoreContinuesIdentically) {
         EXPECT_EQ(a.winner, b.winner) << name;
         EXPECT_EQ(a.p_value, b.p_value) << name;
         EXPECT_EQ(a.reason, b.reason) << name;
+        EXPECT_EQ(a.ci_lo, b.ci_lo) << name;
+        EXPECT_EQ(a.ci_hi, b.ci_hi) << name;
       }
     }
   }
