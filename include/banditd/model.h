@@ -94,9 +94,10 @@ class Model {
 // model_error (torch refused the file or the warm-up failed).
 Result<std::shared_ptr<const Model>> LoadModel(const ModelOptions& options);
 
-// A named place that serves one model and can be hot-reloaded: readers take a
-// reference to the current model (lock-free on the read side is not promised,
-// but the critical section is a pointer copy), Reload loads the new file fully
+// Where an arm's model lives, hot-reloadable: readers copy a reference to the
+// current model under a mutex held for that pointer copy only (libstdc++ 12's
+// std::atomic<std::shared_ptr> unlocks a load with a relaxed store, which
+// ThreadSanitizer rightly reports as a race), Reload loads the new file fully
 // — off the request path — and swaps atomically. In-flight forwards keep the
 // model they started with alive; a failed reload keeps the old model.
 class ModelSlot {
@@ -108,9 +109,13 @@ class ModelSlot {
     uint64_t generation = 0;
   };
 
+  // REQUIRES: model != nullptr.
   explicit ModelSlot(std::shared_ptr<const Model> model);
 
-  Ref Current() const { return *current_.load(std::memory_order_acquire); }
+  Ref Current() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return current_;
+  }
   std::shared_ptr<const Model> Get() const { return Current().model; }
   uint64_t generation() const { return Current().generation; }
 
@@ -121,8 +126,9 @@ class ModelSlot {
   Status Swap(std::shared_ptr<const Model> model);
 
  private:
-  std::atomic<std::shared_ptr<const Ref>> current_;
-  std::mutex reload_mu_;  // serialises writers only; readers never take it
+  mutable std::mutex mu_;  // guards current_; held for a copy or an assignment
+  Ref current_;
+  std::mutex reload_mu_;  // serialises writers, so a load never blocks readers
 };
 
 // ---------------------------------------------------------------------------
@@ -131,7 +137,7 @@ class ModelSlot {
 
 struct InferenceResult {
   uint64_t tag = 0;           // the caller's tag, echoed
-  Status status;              // ok, invalid_input, model_error, overloaded (never from Submit)
+  Status status;              // ok, invalid_input or model_error
   std::vector<float> output;  // on success
   uint64_t generation = 0;    // slot generation of the model that ran
   // Latency accounting for per-arm histograms (p99 per arm):

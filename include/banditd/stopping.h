@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -19,18 +20,27 @@ namespace banditd {
 enum class Metric { kBernoulli, kGaussian };
 
 struct StoppingSpec {
-  std::string name;           // "fixed_horizon", "naive_peeking", "sequential", "bayes", "bandit_cs"
-  size_t num_arms = 2;        // >= 2
-  size_t control = 0;         // the champion: the arm every other is compared with
+  std::string name;     // "fixed_horizon", "naive_peeking", "sequential", "bayes", "bandit_cs"
+  size_t num_arms = 2;  // >= 2
+  size_t control = 0;   // the champion: the arm every other is compared with
   Metric metric = Metric::kBernoulli;
-  Params params;              // alpha, min_samples, max_samples, ... (per rule, validated)
+  Params params;  // alpha, min_samples, max_samples, ... (per rule, validated)
 };
 
 struct StopDecision {
-  bool stop = false;                  // true once the rule has decided
-  std::optional<size_t> winner;       // the arm to promote; empty: no difference shown
-  double p_value = 1.0;               // the rule's p-value (or 1 - posterior prob.) at this look
-  std::string reason;                 // why it stopped, or why not yet, for a human
+  bool stop = false;             // true once the rule has decided
+  std::optional<size_t> winner;  // the arm to promote; empty: no difference shown
+  double p_value = 1.0;          // the rule's p-value (or 1 - posterior prob.) at this look
+  std::string reason;            // why it stopped, or why not yet, for a human
+  // The comparison p_value refers to: a challenger (the one closest to a
+  // decision, or the winner), its estimated mean difference from the control,
+  // and the rule's interval for that difference at level 1 - alpha/(K-1)
+  // (always-valid for sequential and bandit_cs; unbounded for bayes, and
+  // before the rule has looked at data).
+  std::optional<size_t> compared_arm;
+  double difference = 0;
+  double ci_lo = -std::numeric_limits<double>::infinity();
+  double ci_hi = std::numeric_limits<double>::infinity();
 };
 
 class StoppingRule {

@@ -1,13 +1,15 @@
 // ModelSlot: hot reload by swapping an immutable, fully loaded model.
 #include <algorithm>
+#include <cassert>
 #include <mutex>
 
 #include "banditd/model.h"
 
 namespace banditd::model {
 
-ModelSlot::ModelSlot(std::shared_ptr<const Model> model)
-    : current_(std::make_shared<const Ref>(Ref{std::move(model), 1})) {}
+ModelSlot::ModelSlot(std::shared_ptr<const Model> model) : current_{std::move(model), 1} {
+  assert(Current().model != nullptr && "ModelSlot needs a model");
+}
 
 Status ModelSlot::Reload(const ModelOptions& options) {
   // Loading (file read, hash, parse, warm-up) happens before the swap, on the
@@ -28,8 +30,13 @@ Status ModelSlot::Swap(std::shared_ptr<const Model> model) {
                   "reload kept the previous model: '" + model->name() +
                       "' declares another input shape than the model it would replace");
   }
-  current_.store(std::make_shared<const Ref>(Ref{std::move(model), old.generation + 1}),
-                 std::memory_order_release);
+  Ref next{std::move(model), old.generation + 1};
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::swap(current_, next);
+  }
+  // `next` now holds the previous model: if no forward still uses it, it is
+  // destroyed here, outside the readers' lock.
   return Status::Ok();
 }
 

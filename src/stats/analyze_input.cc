@@ -109,6 +109,10 @@ Result<AnalyzeInput> ParseAnalyzeCsv(std::string_view text) {
     if (row.n != std::floor(row.n))
       return LineError(ln, "arm '" + row.name + "': n is not an integer");
     if (row.sum_sq < 0) return LineError(ln, "arm '" + row.name + "': sum_sq < 0");
+    if (row.sum == row.sum_sq && row.sum > row.n) {
+      return LineError(ln,
+                       "arm '" + row.name + "': sum > n for a Bernoulli metric (sum == sum_sq)");
+    }
     // Cauchy-Schwarz: sum^2 <= n * sum_sq (a little slack for rounding in the file).
     if (row.sum * row.sum > row.n * row.sum_sq * (1 + 1e-9) + 1e-300) {
       return LineError(ln, "arm '" + row.name + "': sum_sq < sum^2 / n (impossible variance)");

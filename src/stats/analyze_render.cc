@@ -136,7 +136,10 @@ void RenderJson(const Report& r, std::ostream& out) {
     out << (i ? "," : "") << "\n    {\"rule\": " << JStr(d.rule)
         << ", \"stop\": " << (d.stop ? "true" : "false")
         << ", \"winner\": " << (d.winner ? JStr(*d.winner) : "null")
-        << ", \"p_value\": " << J(d.p_value) << ", \"reason\": " << JStr(d.reason) << "}";
+        << ", \"p_value\": " << J(d.p_value)
+        << ", \"compared_arm\": " << (d.compared_arm ? JStr(*d.compared_arm) : "null")
+        << ", \"difference\": " << J(d.difference) << ", \"interval\": " << JCi(d.ci)
+        << ", \"reason\": " << JStr(d.reason) << "}";
   }
   out << "\n  ]\n}\n";
 }

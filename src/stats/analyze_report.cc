@@ -178,7 +178,11 @@ RuleReport DecideRule(const AnalyzeInput& in, const Report& rep, const std::stri
     s.arrays["sum"].push_back(a.sum);
     s.arrays["sum_sq"].push_back(a.sum_sq);
   }
-  if (name == "sequential") s.arrays["running_p"] = std::vector<double>(k, 1.0);
+  if (name == "sequential") {
+    s.arrays["running_p"] = std::vector<double>(k, 1.0);
+    s.arrays["ci_lo"] = std::vector<double>(k, -INFINITY);
+    s.arrays["ci_hi"] = std::vector<double>(k, INFINITY);
+  }
   if (name == "bandit_cs") {
     std::vector<double> pi(k);
     double wsum = 0;
@@ -207,6 +211,9 @@ RuleReport DecideRule(const AnalyzeInput& in, const Report& rep, const std::stri
   if (d.winner) out.winner = in.arms[*d.winner].name;
   out.p_value = d.p_value;
   out.reason = d.reason;
+  if (d.compared_arm) out.compared_arm = in.arms[*d.compared_arm].name;
+  out.difference = d.difference;
+  out.ci = {d.ci_lo, d.ci_hi};
   return out;
 }
 

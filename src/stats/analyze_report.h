@@ -2,6 +2,7 @@
 // BuildReport and rendered as text or JSON. Internal to banditd_stats.
 #pragma once
 
+#include <cmath>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,6 +52,9 @@ struct RuleReport {
   std::optional<std::string> winner;
   double p_value = 1;
   std::string reason;
+  std::optional<std::string> compared_arm;  // the challenger the interval is for
+  double difference = 0;
+  Interval ci{-INFINITY, INFINITY};  // the rule's interval for that difference (infinite: none)
 };
 
 struct Report {

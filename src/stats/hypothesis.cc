@@ -169,10 +169,10 @@ TestResult SrmChiSquarePerPeriod(std::span<const double> observed, std::span<con
         PeriodChiSquare(observed.subspan(p * arms, arms), weights.subspan(p * arms, arms), &used);
     if (used > 1) r.df += static_cast<double>(used - 1);
   }
-  if (!(r.df > 0)) {
+  if (std::isinf(r.statistic)) {
+    r.p_value = 0;  // units where none were intended: a mismatch whatever the df
+  } else if (!(r.df > 0)) {
     r.p_value = kNaN;
-  } else if (std::isinf(r.statistic)) {
-    r.p_value = 0;
   } else {
     r.p_value = boost::math::cdf(boost::math::complement(internal::ChiSquared(r.df), r.statistic));
   }

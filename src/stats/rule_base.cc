@@ -168,4 +168,16 @@ std::string FormatP(double p) {
   return buf;
 }
 
+Result<std::vector<double>> TakeBounds(const policies::SnapshotState& state, const std::string& key,
+                                       size_t len) {
+  auto it = state.arrays.find(key);
+  if (it == state.arrays.end() || it->second.size() != len) {
+    return Status(Code::kCorruption, "stopping snapshot: missing or short array '" + key + "'");
+  }
+  for (double v : it->second) {
+    if (std::isnan(v)) return Status(Code::kCorruption, "stopping snapshot: NaN in '" + key + "'");
+  }
+  return it->second;
+}
+
 }  // namespace banditd::stats

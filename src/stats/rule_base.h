@@ -83,4 +83,9 @@ std::optional<size_t> PickWinner(size_t control, const std::vector<bool>& better
 
 std::string FormatP(double p);
 
+// Like policies::TakeArray, but infinite values (an interval not yet bounded)
+// are allowed; NaN is not.
+Result<std::vector<double>> TakeBounds(const policies::SnapshotState& state, const std::string& key,
+                                       size_t len);
+
 }  // namespace banditd::stats

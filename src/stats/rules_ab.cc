@@ -1,6 +1,7 @@
 // The frequentist A/B rules: fixed_horizon, naive_peeking and sequential.
 // Each challenger is compared with the control; with K arms the level is
 // split Bonferroni-style (alpha / (K - 1) per comparison).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -23,29 +24,51 @@ TestResult Compare(const RuleBase& rule, size_t k) {
   return WelchTTest(rule.AsMoments(c), rule.AsMoments(k), Alternative::kTwoSided);
 }
 
+// The fixed-horizon interval for challenger k - control at `confidence`:
+// Newcombe (Bernoulli) or Welch (real-valued).
+Interval CompareInterval(const RuleBase& rule, size_t k, double confidence) {
+  const size_t c = rule.spec().control;
+  if (rule.spec().metric == Metric::kBernoulli) {
+    return NewcombeDiffInterval(rule.AsProportion(c), rule.AsProportion(k), confidence);
+  }
+  return WelchDiffInterval(rule.AsMoments(c), rule.AsMoments(k), confidence);
+}
+
 double PerComparisonAlpha(const StoppingSpec& spec, double alpha) {
   return alpha / static_cast<double>(spec.num_arms - 1);
 }
 
 // Builds the decision from per-challenger p-values and estimated differences.
+// ci[k]: the rule's interval for challenger k - control.
 StopDecision Decide(const RuleBase& rule, const std::vector<double>& p,
-                    const std::vector<double>& diff, double level, bool must_stop,
-                    const char* test_name) {
+                    const std::vector<double>& diff, const std::vector<Interval>& ci, double level,
+                    bool must_stop, const char* test_name) {
   const size_t c = rule.spec().control;
   std::vector<bool> better(p.size()), worse(p.size());
   std::vector<double> means(p.size());
   double min_p = 1.0;
+  size_t shown = c == 0 ? 1 : 0;
   for (size_t k = 0; k < p.size(); ++k) {
     means[k] = rule.Mean(k);
     if (k == c) continue;
     const bool sig = p[k] < level;  // NaN compares false: no evidence
     better[k] = sig && diff[k] > 0;
     worse[k] = sig && diff[k] < 0;
-    if (p[k] < min_p) min_p = p[k];
+    if (p[k] < min_p) {
+      min_p = p[k];
+      shown = k;
+    }
   }
   StopDecision d;
   d.p_value = min_p;
   d.winner = PickWinner(c, better, worse, means);
+  if (d.winner && *d.winner != c) shown = *d.winner;
+  d.compared_arm = shown;
+  d.difference = diff[shown];
+  if (!std::isnan(ci[shown].lo) && !std::isnan(ci[shown].hi)) {
+    d.ci_lo = ci[shown].lo;
+    d.ci_hi = ci[shown].hi;
+  }
   char buf[200];
   if (d.winner) {
     d.stop = true;
@@ -82,13 +105,16 @@ class FixedHorizon final : public RuleBase {
       d.reason = buf;
       return d;
     }
+    const double level = PerComparisonAlpha(spec(), common().alpha);
     std::vector<double> p(spec().num_arms, 1.0), diff(spec().num_arms, 0.0);
+    std::vector<Interval> ci(spec().num_arms);
     for (size_t k = 0; k < spec().num_arms; ++k) {
       if (k == spec().control) continue;
       p[k] = Compare(*this, k).p_value;
       diff[k] = Mean(k) - Mean(spec().control);
+      ci[k] = CompareInterval(*this, k, 1.0 - level);
     }
-    return Decide(*this, p, diff, PerComparisonAlpha(spec(), common().alpha), true,
+    return Decide(*this, p, diff, ci, level, true,
                   spec().metric == Metric::kBernoulli ? "z-test" : "Welch t-test");
   }
 
@@ -103,13 +129,16 @@ class NaivePeeking final : public RuleBase {
 
  protected:
   StopDecision Evaluate() override {
+    const double level = PerComparisonAlpha(spec(), common().alpha);
     std::vector<double> p(spec().num_arms, 1.0), diff(spec().num_arms, 0.0);
+    std::vector<Interval> ci(spec().num_arms);
     for (size_t k = 0; k < spec().num_arms; ++k) {
       if (k == spec().control) continue;
       p[k] = Compare(*this, k).p_value;
       diff[k] = Mean(k) - Mean(spec().control);
+      ci[k] = CompareInterval(*this, k, 1.0 - level);
     }
-    return Decide(*this, p, diff, PerComparisonAlpha(spec(), common().alpha), false,
+    return Decide(*this, p, diff, ci, level, false,
                   spec().metric == Metric::kBernoulli
                       ? "z-test at this look (naive peeking)"
                       : "Welch t-test at this look (naive peeking)");
@@ -119,35 +148,55 @@ class NaivePeeking final : public RuleBase {
 class Sequential final : public RuleBase {
  public:
   Sequential(const StoppingSpec& spec, CommonParams common, double tau2)
-      : RuleBase(spec, common), tau2_(tau2), running_p_(spec.num_arms, 1.0) {}
+      : RuleBase(spec, common),
+        tau2_(tau2),
+        running_p_(spec.num_arms, 1.0),
+        lo_(spec.num_arms, -std::numeric_limits<double>::infinity()),
+        hi_(spec.num_arms, std::numeric_limits<double>::infinity()) {}
   std::string_view name() const override { return "sequential"; }
 
  protected:
   StopDecision Evaluate() override {
     const size_t c = spec().control;
+    const double level = PerComparisonAlpha(spec(), common().alpha);
     std::vector<double> diff(spec().num_arms, 0.0);
+    std::vector<Interval> ci(spec().num_arms);
     for (size_t k = 0; k < spec().num_arms; ++k) {
       if (k == c) continue;
       diff[k] = Mean(k) - Mean(c);
       const double v = RewardVariance(k) / arms()[k].n + RewardVariance(c) / arms()[c].n;
-      if (!(v > 0)) continue;  // no variance yet: no evidence either way
-      const MsprtLook look = MsprtAt(diff[k], v, tau2_, common().alpha);
-      running_p_[k] = std::min(running_p_[k], look.p_value);
+      if (v > 0) {  // no variance yet: no evidence either way
+        const MsprtLook look = MsprtAt(diff[k], v, tau2_, level);
+        running_p_[k] = std::min(running_p_[k], look.p_value);
+        // The always-valid interval is the running intersection over looks.
+        lo_[k] = std::max(lo_[k], look.ci.lo);
+        hi_[k] = std::min(hi_[k], look.ci.hi);
+      }
+      ci[k] = {lo_[k], hi_[k]};
     }
-    return Decide(*this, running_p_, diff, PerComparisonAlpha(spec(), common().alpha), false,
-                  "mSPRT always-valid p");
+    return Decide(*this, running_p_, diff, ci, level, false, "mSPRT always-valid p");
   }
-  void SaveExtra(policies::SnapshotState& s) const override { s.arrays["running_p"] = running_p_; }
+  void SaveExtra(policies::SnapshotState& s) const override {
+    s.arrays["running_p"] = running_p_;
+    s.arrays["ci_lo"] = lo_;
+    s.arrays["ci_hi"] = hi_;
+  }
   Status LoadExtra(const policies::SnapshotState& s) override {
     auto p = policies::TakeArray(s, "running_p", spec().num_arms);
     if (!p.ok()) return p.status();
+    auto lo = TakeBounds(s, "ci_lo", spec().num_arms);
+    if (!lo.ok()) return lo.status();
+    auto hi = TakeBounds(s, "ci_hi", spec().num_arms);
+    if (!hi.ok()) return hi.status();
     running_p_ = *p;
+    lo_ = *lo;
+    hi_ = *hi;
     return Status::Ok();
   }
 
  private:
   double tau2_;
-  std::vector<double> running_p_;
+  std::vector<double> running_p_, lo_, hi_;
 };
 
 }  // namespace

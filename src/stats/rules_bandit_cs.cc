@@ -77,6 +77,11 @@ class BanditCs final : public RuleBase {
     StopDecision d;
     d.p_value = min_p;
     d.winner = PickWinner(c, better, worse, means);
+    if (d.winner && *d.winner != c) shown = *d.winner;
+    d.compared_arm = shown;
+    d.difference = streams_[shown].mean();
+    d.ci_lo = lo_[shown];
+    d.ci_hi = hi_[shown];
     char buf[220];
     std::snprintf(buf, sizeof buf,
                   "confidence sequence for arm %zu - control: [%.4g, %.4g] at level %.3g "
@@ -118,15 +123,13 @@ class BanditCs final : public RuleBase {
       if (!r->ok()) return r->status();
     }
     // The running bounds may be infinite (no look yet), which TakeArray refuses.
-    auto lo = s.arrays.find("cs_lo");
-    auto hi = s.arrays.find("cs_hi");
-    if (lo == s.arrays.end() || hi == s.arrays.end() || lo->second.size() != k ||
-        hi->second.size() != k) {
-      return Status(Code::kCorruption, "bandit_cs snapshot: missing running bounds");
-    }
+    auto lo = TakeBounds(s, "cs_lo", k);
+    if (!lo.ok()) return lo.status();
+    auto hi = TakeBounds(s, "cs_hi", k);
+    if (!hi.ok()) return hi.status();
     for (size_t i = 0; i < k; ++i) streams_[i].SetState((*t)[i], (*sum)[i], (*sum_sq)[i]);
-    lo_ = lo->second;
-    hi_ = hi->second;
+    lo_ = *lo;
+    hi_ = *hi;
     running_p_ = *p;
     return Status::Ok();
   }

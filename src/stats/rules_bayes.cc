@@ -74,6 +74,16 @@ class Bayes final : public RuleBase {
     }
     StopDecision d;
     d.p_value = 1.0 - p_best[best];
+    // The comparison shown: the leading arm, or the best challenger when the control leads.
+    size_t shown = best;
+    if (shown == spec().control) {
+      shown = spec().control == 0 ? 1 : 0;
+      for (size_t i = 0; i < k; ++i) {
+        if (i != spec().control && p_best[i] > p_best[shown]) shown = i;
+      }
+    }
+    d.compared_arm = shown;
+    d.difference = Mean(shown) - Mean(spec().control);
     char buf[220];
     const bool sure = p_best[best] >= p_.threshold;
     const bool cheap = loss[best] <= p_.epsilon;

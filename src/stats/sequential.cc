@@ -19,10 +19,31 @@ MsprtLook MsprtAt(double d, double v, double tau2, double alpha, double theta0) 
   return look;
 }
 
-IpwConfidenceSequence::IpwConfidenceSequence(double alpha, double tune_n) : alpha_(alpha) {
+namespace {
+
+double Rho2(double alpha, double tune_n) {
   const double l = -2.0 * std::log(alpha);
-  rho2_ = (l + std::log(l + 1.0)) / tune_n;
+  return (l + std::log(l + 1.0)) / tune_n;
 }
+
+}  // namespace
+
+double AsymptoticCsRadius(double t, double variance, double alpha, double tune_n) {
+  const double rho2 = Rho2(alpha, tune_n);
+  const double g = t * variance * rho2 + 1.0;
+  return std::sqrt(2.0 * g / (t * t * rho2) * std::log(std::sqrt(g) / alpha));
+}
+
+double AsymptoticCsPValue(double t, double mean, double variance, double alpha, double tune_n) {
+  // Solve radius(a) = |mean| for a: a = sqrt(g) exp(-mean^2 t^2 rho^2 / (2 g)).
+  const double rho2 = Rho2(alpha, tune_n);
+  const double g = t * variance * rho2 + 1.0;
+  const double log_p = 0.5 * std::log(g) - mean * mean * t * t * rho2 / (2.0 * g);
+  return std::min(1.0, std::exp(log_p));
+}
+
+IpwConfidenceSequence::IpwConfidenceSequence(double alpha, double tune_n)
+    : alpha_(alpha), tune_n_(tune_n) {}
 
 void IpwConfidenceSequence::Add(Served served, double reward, double propensity, double m_control,
                                 double m_treatment) {
@@ -43,19 +64,13 @@ double IpwConfidenceSequence::variance() const {
 Interval IpwConfidenceSequence::Current() const {
   const double inf = std::numeric_limits<double>::infinity();
   if (t_ < 2) return {-inf, inf};
-  const double g = t_ * variance() * rho2_ + 1.0;
-  const double half = std::sqrt(2.0 * g / (t_ * t_ * rho2_) * std::log(std::sqrt(g) / alpha_));
-  return {mean() - half, mean() + half};
+  const double r = AsymptoticCsRadius(t_, variance(), alpha_, tune_n_);
+  return {mean() - r, mean() + r};
 }
 
 double IpwConfidenceSequence::PValue() const {
   if (t_ < 2) return 1.0;
-  // Solve half-width(alpha) = |mean| for alpha:
-  //   alpha = sqrt(g) * exp(-mean^2 t^2 rho^2 / (2 g)).
-  const double g = t_ * variance() * rho2_ + 1.0;
-  const double m = mean();
-  const double log_p = 0.5 * std::log(g) - m * m * t_ * t_ * rho2_ / (2.0 * g);
-  return std::min(1.0, std::exp(log_p));
+  return AsymptoticCsPValue(t_, mean(), variance(), alpha_, tune_n_);
 }
 
 }  // namespace banditd::stats

@@ -44,6 +44,11 @@ MsprtLook MsprtAt(double d, double v, double tau2, double alpha, double theta0 =
 // t = tune_n: rho^2 = (-2 log alpha + log(-2 log alpha + 1)) / tune_n.
 // Its coverage holds uniformly over time asymptotically (approximately for
 // finite samples; the simulation in docs/statistics.md measures it).
+// The boundary and p-value of that confidence sequence for t observations
+// with running mean `mean` and variance `variance` (both pure functions).
+double AsymptoticCsRadius(double t, double variance, double alpha, double tune_n);
+double AsymptoticCsPValue(double t, double mean, double variance, double alpha, double tune_n);
+
 class IpwConfidenceSequence {
  public:
   IpwConfidenceSequence(double alpha, double tune_n);
@@ -73,7 +78,7 @@ class IpwConfidenceSequence {
 
  private:
   double alpha_;
-  double rho2_;
+  double tune_n_;
   double t_ = 0, sum_ = 0, sum_sq_ = 0;
 };
 

@@ -227,6 +227,25 @@ def msprt():
     write("msprt", ["d", "v", "tau2", "alpha", "p", "lo", "hi"], rows)
 
 
+def asymptotic_cs():
+    """Gaussian-mixture asymptotic confidence sequence (Waudby-Smith, Arbour,
+    Sinha, Kennedy & Ramdas 2024): radius and the p-value that inverts it."""
+    rows = []
+    for _ in range(60):
+        t = float(int(10 ** rng.uniform(0.4, 9)))
+        var = 10 ** rng.uniform(-6, 3)
+        mean = rng.normal(0, 1) * math.sqrt(var / t) * 10 ** rng.uniform(-1, 1.5)
+        alpha = rng.choice([0.01, 0.05, 0.1])
+        tune = float(int(10 ** rng.uniform(2, 7)))
+        lam = -2 * math.log(alpha)
+        rho2 = (lam + math.log(lam + 1)) / tune
+        g = t * var * rho2 + 1
+        radius = math.sqrt(2 * g / (t * t * rho2) * math.log(math.sqrt(g) / alpha))
+        p = min(1.0, math.exp(0.5 * math.log(g) - mean * mean * t * t * rho2 / (2 * g)))
+        rows.append((t, mean, var, alpha, tune, radius, p))
+    write("asymptotic_cs", ["t", "mean", "var", "alpha", "tune_n", "radius", "p"], rows)
+
+
 def miller_direct(a1, b1, a2, b2):
     """P(X2 > X1), Evan Miller's sum over i < a2 (a2 integer), in mpmath."""
     s = mpmath.mpf(0)
@@ -289,4 +308,5 @@ if __name__ == "__main__":
     srm()
     planning()
     msprt()
+    asymptotic_cs()
     bayes()

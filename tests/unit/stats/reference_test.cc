@@ -142,6 +142,16 @@ TEST(ReferenceTest, MsprtMatchesTheFormula) {
   }
 }
 
+TEST(ReferenceTest, AsymptoticConfidenceSequenceMatchesTheFormula) {
+  for (const auto& r : Load("asymptotic_cs")) {
+    EXPECT_TRUE(Close(AsymptoticCsRadius(r.at("t"), r.at("var"), r.at("alpha"), r.at("tune_n")),
+                      r.at("radius")));
+    EXPECT_TRUE(Close(
+        AsymptoticCsPValue(r.at("t"), r.at("mean"), r.at("var"), r.at("alpha"), r.at("tune_n")),
+        r.at("p")));
+  }
+}
+
 TEST(ReferenceTest, BetaProbabilityAndLossMatchExactSums) {
   for (const auto& r : Load("prob_better_beta")) {
     const BetaPosterior c{r.at("a_c"), r.at("b_c")}, t{r.at("a_t"), r.at("b_t")};

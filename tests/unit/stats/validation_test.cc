@@ -1,0 +1,69 @@
+// The CI-sized validation by simulation (the full size is the opt-in
+// `stats_validate`, whose table is in docs/statistics.md): A/A under
+// continuous monitoring (a look every 100 units per arm up to 20,000 per arm)
+// and power at the planned effect, 500 replications with fixed seeds.
+// Bounds are Wilson 95% intervals of the simulated rates.
+#include <gtest/gtest.h>
+
+#include "src/stats/validation.h"
+
+namespace banditd::stats {
+namespace {
+
+ValidationConfig CiConfig() {
+  ValidationConfig c;
+  c.replications = 500;
+  return c;
+}
+
+const RuleOutcome& Find(const std::vector<RuleOutcome>& v, const std::string& label) {
+  for (const auto& o : v) {
+    if (o.label == label) return o;
+  }
+  ADD_FAILURE() << "no outcome " << label;
+  return v.front();
+}
+
+double Wins(const RuleOutcome& o) { return o.treatment_wins + o.control_wins; }
+
+TEST(ValidationTest, AaUnderContinuousMonitoring) {
+  const ValidationConfig c = CiConfig();
+  const auto ab = SimulateAB(c, c.p_control);
+  const auto& naive = Find(ab, "naive_peeking");
+  const auto& seq = Find(ab, "sequential");
+  const auto& fixed = Find(ab, "fixed_horizon");
+  ASSERT_EQ(naive.runs, 500);
+  // Peeking inflates the error far above alpha (about 0.3 expected).
+  EXPECT_GT(WilsonLower(Wins(naive), naive.runs), 0.2) << Wins(naive) / naive.runs;
+  // The always-valid rules keep it: upper 95% bound <= 0.06.
+  EXPECT_LE(WilsonUpper(Wins(seq), seq.runs), 0.06) << Wins(seq) / seq.runs;
+  // One test at the planned n: alpha, within sampling error.
+  EXPECT_LE(WilsonLower(Wins(fixed), fixed.runs), 0.05);
+  EXPECT_GE(WilsonUpper(Wins(fixed), fixed.runs), 0.05);
+  const RuleOutcome cs = SimulateBanditCs(c, c.p_control, 0.1);
+  EXPECT_LE(Wins(cs) / cs.runs, 0.06);
+  EXPECT_LE(WilsonLower(Wins(cs), cs.runs), 0.05);
+}
+
+TEST(ValidationTest, PowerAndSampleSizeAtThePlannedEffect) {
+  const ValidationConfig c = CiConfig();
+  const auto ab = SimulateAB(c, c.p_control + c.mde);
+  const auto& fixed = Find(ab, "fixed_horizon");
+  const auto& seq = Find(ab, "sequential");
+  const auto& bayes = Find(ab, "bayes");
+  // fixed_horizon was planned for 80% power: the simulated rate agrees.
+  EXPECT_LE(WilsonLower(fixed.treatment_wins, fixed.runs), 0.8);
+  EXPECT_GE(WilsonUpper(fixed.treatment_wins, fixed.runs), 0.8);
+  EXPECT_EQ(fixed.mean_units_per_arm(), 14800);  // planned 14751, first look after it
+  // The sequential test trades some power for stopping early.
+  EXPECT_GT(seq.treatment_rate(), 0.5);
+  EXPECT_LT(seq.mean_units_per_arm(), 15000);
+  EXPECT_GT(bayes.treatment_rate(), 0.8);
+  EXPECT_LT(bayes.mean_units_per_arm(), fixed.mean_units_per_arm());
+  const RuleOutcome cs = SimulateBanditCs(c, c.p_control + c.mde, 0.1);
+  EXPECT_GT(cs.treatment_rate(), 0.15);
+  EXPECT_LE(cs.control_wins, 2);  // the wrong arm almost never wins
+}
+
+}  // namespace
+}  // namespace banditd::stats
