@@ -61,6 +61,7 @@ Result<Decision> Engine::Route(std::string_view exp, std::optional<std::string_v
   d.ref.seq = ++seq_;
   d.ref.issued_s = NowSeconds();
   d.ref.propensity = static_cast<float>(choice->propensity);
+  if (unit) d.unit_hash = e.UnitHash(*unit);
   codec_.Encode(d.ref, d.id);
   return d;
 }

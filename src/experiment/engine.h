@@ -84,6 +84,13 @@ class Engine {
   std::string Snapshot() const;
   Status Restore(std::string_view bytes);
 
+  // The id text of a decision (for the decision log).
+  DecisionIdText IdOf(const DecisionRef& ref) const {
+    DecisionIdText t;
+    codec_.Encode(ref, t);
+    return t;
+  }
+
   uint32_t boot() const { return boot_; }
   const RewardLedger& ledger() const { return ledger_; }
   Rng& rng() { return rng_; }

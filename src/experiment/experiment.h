@@ -95,6 +95,7 @@ class Experiment {
   const std::string& reason() const { return reason_; }
   size_t num_arms() const { return options_.arms.size(); }
   std::optional<size_t> ArmIndex(std::string_view name) const;
+  uint64_t UnitHash(std::string_view unit) const { return hasher_.Hash(unit); }
 
   // Picks the arm for one request: the sticky arm of `unit` when given, a draw
   // from the current weights otherwise, or `forced_arm` (propensity 1).

@@ -1,0 +1,183 @@
+// The banditd daemon (DESIGN.md §4): one I/O thread owns the ZeroMQ sockets,
+// the Engine, the WAL and the decision log; inference runs on a worker pool;
+// the WAL writes on its own thread; /metrics is served by its own thread from
+// text the I/O thread publishes.
+//
+//   api (ROUTER)     route, reward (acked when durable), rewards, status
+//   rewards (PULL)   reward / rewards, fire-and-forget
+//   admin (ROUTER)   promote, pause, resume, reload, snapshot (and status)
+#pragma once
+
+#include <atomic>
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "banditd/clock.h"
+#include "banditd/model.h"
+#include "banditd/status.h"
+#include "banditd/wire.h"
+#include "src/config/config.h"
+#include "src/experiment/engine.h"
+#include "src/protocol/decoder.h"
+#include "src/server/mailbox.h"
+#include "src/state/decision_log.h"
+#include "src/state/store.h"
+#include "src/telemetry/metrics_server.h"
+
+namespace banditd::server {
+
+struct DaemonFlags {
+  bool repair = false;    // keep what precedes a corrupt WAL record
+  bool insecure = false;  // allow non-loopback binds without CURVE
+  int64_t snapshot_interval_ms = 60'000;
+  int64_t shutdown_grace_ms = 4'000;  // in-flight work finishes within this
+};
+
+// Per-arm telemetry that is not learning state.
+struct OutputStats {
+  uint64_t count = 0;
+  double sum = 0, sum_sq = 0;
+  std::array<uint64_t, 11> deciles{};  // first output value in [0,0.1), ..., [0.9,1], other
+};
+
+class Daemon {
+ public:
+  static Result<std::unique_ptr<Daemon>> Create(const config::Config& config,
+                                                const DaemonFlags& flags, Clock& clock);
+  ~Daemon();
+
+  // Serves until Stop(); then finishes in-flight work, writes a snapshot and
+  // returns the process exit code (0 on a clean stop).
+  int Run();
+  // Thread- and async-signal-safe.
+  void Stop();
+
+  // Endpoints as bound (ephemeral tcp ports resolved), also written to
+  // <state_dir>/endpoints for tools and tests.
+  const std::string& api_endpoint() const { return api_endpoint_; }
+  const std::string& rewards_endpoint() const { return rewards_endpoint_; }
+  const std::string& admin_endpoint() const { return admin_endpoint_; }
+  int metrics_port() const { return metrics_.port(); }
+
+ private:
+  struct Envelope {
+    std::vector<std::string> frames;  // routing frames, echoed before the reply
+  };
+  struct PendingRoute {
+    Envelope env;
+    std::string id;  // raw msgpack of the client's id
+    experiment::Decision decision;
+    std::vector<float> input;  // kept for the champion fallback
+    size_t served_arm = 0;
+    bool fallback = false;
+    int64_t start_ns = 0;
+    // When the champion answers for a failed challenger: a forced decision of
+    // the champion (propensity 1), so a reward is credited to the arm that
+    // served and does not teach the policy.
+    std::optional<experiment::Decision> fallback_decision;
+  };
+  struct PendingShadow {
+    size_t experiment = 0;
+    size_t arm = 0;
+    std::string decision;
+  };
+  struct PendingReward {
+    uint64_t seq = 0;
+    experiment::PendingReward reward;
+  };
+  struct PendingAck {
+    uint64_t last_seq = 0;  // acked once the WAL is durable up to here
+    bool reply = true;      // false: fire-and-forget
+    bool batch = false;
+    Envelope env;
+    std::string id;
+    uint64_t accepted = 0;
+    std::vector<std::string> rejected_ids;
+    std::vector<Code> rejected_codes;
+  };
+  struct ReloadDone {
+    size_t experiment = 0;
+    Envelope env;
+    std::string id;
+    Status status;
+    bool changed = false;
+  };
+
+  Daemon(const config::Config& config, const DaemonFlags& flags, Clock& clock);
+  Status Init();
+  Status BindSockets();
+  Status Recover();
+
+  // I/O loop pieces.
+  void PollOnce(int timeout_ms);
+  void OnApiMessage(zmq::socket_t& socket, bool admin_socket);
+  void OnPullMessage();
+  void HandleRoute(const wire::Request& req, Envelope env, zmq::socket_t& socket);
+  void HandleReward(const wire::Request& req, Envelope env, bool reply);
+  void HandleStatus(const wire::Request& req, const Envelope& env, zmq::socket_t& socket);
+  void HandleAdmin(const wire::Request& req, Envelope env, zmq::socket_t& socket);
+  void OnInferenceResults();
+  void OnWalProgress();
+  void OnReloads();
+  void Periodic();
+  void WriteSnapshot();
+  void PublishMetrics();
+  void Shutdown();
+
+  void Send(zmq::socket_t& socket, const Envelope& env, const std::string& payload);
+  void SendError(zmq::socket_t& socket, const Envelope& env, std::string_view id, Code code,
+                 std::string_view message);
+  void RecordRouteReply(size_t exp, size_t arm);
+  wire::ExperimentReport BuildReport(size_t exp);
+  void LogStateChange(size_t exp);
+
+  config::Config config_;
+  DaemonFlags flags_;
+  Clock& clock_;
+  std::unique_ptr<experiment::Engine> engine_;
+  std::unique_ptr<state::StateStore> store_;
+  std::unique_ptr<state::DecisionLog> decision_log_;
+  telemetry::MetricsServer metrics_;
+
+  zmq::context_t ctx_;
+  zmq::socket_t api_, pull_, admin_;
+  std::string api_endpoint_, rewards_endpoint_, admin_endpoint_;
+  protocol::Decoder decoder_;
+  std::string out_;  // reused reply buffer
+
+  // Models: slots_[experiment][arm], null for route-only arms.
+  std::vector<std::vector<std::shared_ptr<model::ModelSlot>>> slots_;
+  std::unique_ptr<model::InferencePool> pool_;
+  model::CompletionQueue completions_;
+  std::vector<model::InferenceResult> results_;
+  uint64_t next_tag_ = 1;
+  std::unordered_map<uint64_t, PendingRoute> routes_;
+  std::unordered_map<uint64_t, PendingShadow> shadows_;
+
+  Mailbox<int> wal_wake_;
+  Mailbox<ReloadDone> reloads_;
+  Mailbox<int> stop_wake_;
+  std::atomic<bool> stop_{false};
+  std::deque<PendingReward> unapplied_;
+  std::deque<PendingAck> acks_;
+  uint64_t wal_seq_seen_ = 0;
+
+  // Telemetry owned by the I/O thread.
+  std::vector<std::vector<OutputStats>> outputs_;
+  std::unordered_map<std::string, uint64_t> errors_by_code_;
+  std::unordered_map<std::string, uint64_t> rewards_by_result_;
+  uint64_t frames_ = 0;
+  int64_t last_tick_ns_ = 0, last_flush_ns_ = 0, last_snapshot_ns_ = 0, last_metrics_ns_ = 0;
+  std::vector<std::thread> reload_threads_;
+};
+
+}  // namespace banditd::server

@@ -1,0 +1,71 @@
+// banditd: the daemon. See docs/operations.md.
+//   banditd [--config FILE] [--check] [--log-level LEVEL] [--repair] [--insecure]
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "src/config/loader.h"
+#include "src/server/daemon.h"
+
+namespace {
+
+banditd::server::Daemon* g_daemon = nullptr;
+
+void OnSignal(int) {
+  if (g_daemon != nullptr) g_daemon->Stop();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"banditd: routes live requests between a champion and challenger models, "
+               "learns from rewards, decides and promotes."};
+  std::string config_path = "config/demo.yaml";
+  std::string log_level;
+  bool check = false;
+  banditd::server::DaemonFlags flags;
+  app.add_option("-c,--config", config_path, "YAML config file")->capture_default_str();
+  app.add_flag("--check", check, "validate the config (and model files) and exit");
+  app.add_option("--log-level", log_level,
+                 "trace|debug|info|warn|error|critical|off (default: config, or BANDITD_LOG_LEVEL)");
+  app.add_flag("--repair", flags.repair,
+               "start even if the WAL has a corrupt record: keep what precedes it");
+  app.add_flag("--insecure", flags.insecure, "allow non-loopback binds without CURVE");
+  app.add_option("--snapshot-interval-ms", flags.snapshot_interval_ms,
+                 "how often to write a snapshot (0: only on shutdown)")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  auto config = banditd::config::LoadConfigFile(config_path);
+  if (!config.ok()) {
+    std::cerr << "banditd: " << config.status().message() << "\n";
+    return 2;
+  }
+  if (log_level.empty()) {
+    const char* env = std::getenv("BANDITD_LOG_LEVEL");
+    log_level = env != nullptr ? env : config->log_level;
+  }
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  if (check) {
+    std::cout << "banditd: " << config_path << " is valid (" << config->experiments.size()
+              << " experiment(s))\n";
+    return 0;
+  }
+
+  auto daemon = banditd::server::Daemon::Create(*config, flags, banditd::SystemClock::Instance());
+  if (!daemon.ok()) {
+    spdlog::critical("cannot start: {}", daemon.status().ToString());
+    return daemon.status().code() == banditd::Code::kInvalidArgument ? 2 : 1;
+  }
+  g_daemon = daemon->get();
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGPIPE, SIG_IGN);
+  const int rc = (*daemon)->Run();
+  g_daemon = nullptr;
+  return rc;
+}

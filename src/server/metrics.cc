@@ -1,0 +1,115 @@
+// /metrics: the I/O thread renders everything once a second.
+#include <cmath>
+
+#include "src/server/daemon.h"
+#include "src/telemetry/prometheus.h"
+
+namespace banditd::server {
+
+void Daemon::PublishMetrics() {
+  telemetry::PrometheusText t;
+  const auto proc = telemetry::ReadProcessStats();
+  t.Family("banditd_process_resident_memory_bytes", "gauge", "Resident set size.");
+  t.Sample("banditd_process_resident_memory_bytes", {}, proc.rss_bytes);
+  t.Family("banditd_process_cpu_seconds_total", "counter", "User + system CPU time.");
+  t.Sample("banditd_process_cpu_seconds_total", {}, proc.cpu_seconds);
+  t.Family("banditd_process_threads", "gauge", "Threads of the process.");
+  t.Sample("banditd_process_threads", {}, proc.threads);
+  t.Family("banditd_frames_total", "counter", "Frames received on all sockets.");
+  t.Sample("banditd_frames_total", {}, static_cast<double>(frames_));
+
+  t.Family("banditd_errors_total", "counter", "Requests refused, by error code.");
+  for (const auto& [code, n] : errors_by_code_) {
+    t.Sample("banditd_errors_total", {{"code", code}}, static_cast<double>(n));
+  }
+  t.Family("banditd_rewards_total", "counter",
+           "Rewards by result: accepted (durable and applied) or the refusal code.");
+  for (const auto& [result, n] : rewards_by_result_) {
+    t.Sample("banditd_rewards_total", {{"result", result}}, static_cast<double>(n));
+  }
+  const Status wal = store_->wal().health();
+  t.Family("banditd_wal_healthy", "gauge", "1 while the WAL accepts writes; 0 after a failure.");
+  t.Sample("banditd_wal_healthy", {}, wal.ok() ? 1 : 0);
+  t.Family("banditd_wal_fsyncs_total", "counter", "fsync calls of the WAL.");
+  t.Sample("banditd_wal_fsyncs_total", {}, static_cast<double>(store_->wal().syncs()));
+  t.Family("banditd_pending", "gauge", "Work in flight, by kind.");
+  t.Sample("banditd_pending", {{"kind", "inference"}}, static_cast<double>(routes_.size()));
+  t.Sample("banditd_pending", {{"kind", "reward_writes"}}, static_cast<double>(unapplied_.size()));
+  t.Family("banditd_reward_ledger_size", "gauge",
+           "Decisions rewarded inside the reward window (kept for de-duplication).");
+  t.Sample("banditd_reward_ledger_size", {}, static_cast<double>(engine_->ledger().size()));
+
+  t.Family("banditd_experiment_state", "gauge", "1 for the experiment's current state.");
+  t.Family("banditd_epoch", "gauge", "The experiment's epoch.");
+  for (size_t e = 0; e < engine_->num_experiments(); ++e) {
+    const auto& x = engine_->experiment(e);
+    t.Sample("banditd_experiment_state",
+             {{"experiment", x.name()}, {"state", experiment::StateName(x.state())}}, 1);
+    t.Sample("banditd_epoch", {{"experiment", x.name()}}, x.epoch());
+  }
+  struct Series {
+    const char* name;
+    const char* type;
+    const char* help;
+  };
+  const Series per_arm[] = {
+      {"banditd_requests_total", "counter", "Requests routed to the arm."},
+      {"banditd_forced_total", "counter", "Requests that forced the arm."},
+      {"banditd_model_errors_total", "counter", "Model failures while serving."},
+      {"banditd_arm_rewards_total", "counter", "Rewards applied to the arm."},
+      {"banditd_arm_reward_sum", "counter", "Sum of the arm's rewards."},
+      {"banditd_allocation", "gauge", "Current share of traffic."},
+      {"banditd_posterior_mean", "gauge", "The policy's estimate of the arm's mean reward."},
+      {"banditd_output_mean", "gauge", "Mean of the model's first output value."},
+      {"banditd_output_stddev", "gauge", "Standard deviation of the model's first output value."},
+  };
+  for (size_t s = 0; s < std::size(per_arm); ++s) {
+    t.Family(per_arm[s].name, per_arm[s].type, per_arm[s].help);
+    for (size_t e = 0; e < engine_->num_experiments(); ++e) {
+      const auto& x = engine_->experiment(e);
+      std::vector<ArmEstimate> est(x.num_arms());
+      x.policy().Estimates(est);
+      for (size_t a = 0; a < x.num_arms(); ++a) {
+        const auto& c = x.counters()[a];
+        const auto& out = outputs_[e][a];
+        const double mean = out.count ? out.sum / out.count : 0;
+        double v = 0;
+        switch (s) {
+          case 0: v = static_cast<double>(c.requests); break;
+          case 1: v = static_cast<double>(c.forced); break;
+          case 2: v = static_cast<double>(c.errors); break;
+          case 3: v = c.n; break;
+          case 4: v = c.reward_sum; break;
+          case 5: v = x.weights()[a]; break;
+          case 6: v = est[a].mean; break;
+          case 7: v = mean; break;
+          case 8: v = out.count > 1 ? std::sqrt(std::max(0.0, out.sum_sq / out.count - mean * mean)) : 0; break;
+        }
+        t.Sample(per_arm[s].name, {{"experiment", x.name()}, {"arm", x.options().arms[a].name}}, v);
+      }
+    }
+  }
+  t.Family("banditd_model_latency_seconds", "histogram", "Model forward latency per arm.");
+  t.Family("banditd_output_bucket_total", "counter",
+           "First output value per arm in tenths of [0, 1] (bucket 'other' outside it).");
+  for (size_t e = 0; e < engine_->num_experiments(); ++e) {
+    const auto& x = engine_->experiment(e);
+    for (size_t a = 0; a < x.num_arms(); ++a) {
+      if (!x.options().arms[a].hosts_model) continue;
+      const std::string& arm = x.options().arms[a].name;
+      t.Histogram("banditd_model_latency_seconds", {{"experiment", x.name()}, {"arm", arm}},
+                  x.counters()[a].latency,
+                  {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25});
+      static const char* kBuckets[] = {"0.0", "0.1", "0.2", "0.3", "0.4", "0.5",
+                                       "0.6", "0.7", "0.8", "0.9", "other"};
+      for (size_t b = 0; b < 11; ++b) {
+        t.Sample("banditd_output_bucket_total",
+                 {{"experiment", x.name()}, {"arm", arm}, {"from", kBuckets[b]}},
+                 static_cast<double>(outputs_[e][a].deciles[b]));
+      }
+    }
+  }
+  metrics_.Publish(t.Take());
+}
+
+}  // namespace banditd::server
