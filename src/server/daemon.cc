@@ -27,9 +27,9 @@ int Daemon::Run() {
 
 void Daemon::PollOnce(int timeout_ms) {
   zmq::pollitem_t items[] = {
-      {api_.handle(), 0, ZMQ_POLLIN, 0},       {pull_.handle(), 0, ZMQ_POLLIN, 0},
-      {admin_.handle(), 0, ZMQ_POLLIN, 0},     {nullptr, completions_.fd(), ZMQ_POLLIN, 0},
-      {nullptr, wal_wake_.fd(), ZMQ_POLLIN, 0}, {nullptr, reloads_.fd(), ZMQ_POLLIN, 0},
+      {api_.handle(), 0, ZMQ_POLLIN, 0},         {pull_.handle(), 0, ZMQ_POLLIN, 0},
+      {admin_.handle(), 0, ZMQ_POLLIN, 0},       {nullptr, completions_.fd(), ZMQ_POLLIN, 0},
+      {nullptr, wal_wake_.fd(), ZMQ_POLLIN, 0},  {nullptr, reloads_.fd(), ZMQ_POLLIN, 0},
       {nullptr, stop_wake_.fd(), ZMQ_POLLIN, 0},
   };
   try {
@@ -84,8 +84,8 @@ void Daemon::OnApiMessage(zmq::socket_t& socket, bool admin_socket) {
   }
   const zmq::message_t& body = parts.back();
   wire::Request req;
-  Status s = decoder_.Decode(std::string_view(static_cast<const char*>(body.data()), body.size()),
-                             &req);
+  Status s =
+      decoder_.Decode(std::string_view(static_cast<const char*>(body.data()), body.size()), &req);
   if (!s.ok()) {
     SendError(socket, env, req.id, s.code(), s.message());
     return;
@@ -134,8 +134,8 @@ void Daemon::OnPullMessage() {
   }
   ++frames_;
   wire::Request req;
-  Status s = decoder_.Decode(std::string_view(static_cast<const char*>(msg.data()), msg.size()),
-                             &req);
+  Status s =
+      decoder_.Decode(std::string_view(static_cast<const char*>(msg.data()), msg.size()), &req);
   if (!s.ok() || (req.op != wire::Op::kReward && req.op != wire::Op::kRewards)) {
     ++errors_by_code_[std::string(CodeName(s.ok() ? Code::kBadRequest : s.code()))];
     return;
@@ -185,8 +185,7 @@ void Daemon::Periodic() {
 
 void Daemon::LogStateChange(size_t e) {
   const auto& x = engine_->experiment(e);
-  spdlog::info("experiment '{}' is {}: {}", x.name(), experiment::StateName(x.state()),
-               x.reason());
+  spdlog::info("experiment '{}' is {}: {}", x.name(), experiment::StateName(x.state()), x.reason());
 }
 
 void Daemon::WriteSnapshot() {

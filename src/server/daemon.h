@@ -8,8 +8,8 @@
 //   admin (ROUTER)   promote, pause, resume, reload, snapshot (and status)
 #pragma once
 
-#include <atomic>
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>

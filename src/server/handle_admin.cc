@@ -13,11 +13,16 @@ namespace {
 
 wire::ExperimentState ToWire(experiment::State s) {
   switch (s) {
-    case experiment::State::kRunning: return wire::ExperimentState::kRunning;
-    case experiment::State::kDecided: return wire::ExperimentState::kDecided;
-    case experiment::State::kPromoted: return wire::ExperimentState::kPromoted;
-    case experiment::State::kPaused: return wire::ExperimentState::kPaused;
-    case experiment::State::kRolledBack: return wire::ExperimentState::kRolledBack;
+    case experiment::State::kRunning:
+      return wire::ExperimentState::kRunning;
+    case experiment::State::kDecided:
+      return wire::ExperimentState::kDecided;
+    case experiment::State::kPromoted:
+      return wire::ExperimentState::kPromoted;
+    case experiment::State::kPaused:
+      return wire::ExperimentState::kPaused;
+    case experiment::State::kRolledBack:
+      return wire::ExperimentState::kRolledBack;
   }
   return wire::ExperimentState::kRunning;
 }
@@ -146,8 +151,8 @@ void Daemon::HandleAdmin(const wire::Request& req, Envelope env, zmq::socket_t& 
     case wire::Op::kPromote: {
       auto arm = x.ArmIndex(a.arm);
       s = arm ? x.Promote(*arm, "promoted '" + std::string(a.arm) + "' by an operator")
-              : Status(Code::kBadRequest, "experiment '" + x.name() + "' has no arm '" +
-                                              std::string(a.arm) + "'");
+              : Status(Code::kBadRequest,
+                       "experiment '" + x.name() + "' has no arm '" + std::string(a.arm) + "'");
       break;
     }
     case wire::Op::kPause:

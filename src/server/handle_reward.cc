@@ -26,7 +26,8 @@ void Daemon::HandleReward(const wire::Request& req, Envelope env, bool reply) {
     auto seq = store_->wal().Submit(kRewardRecord, experiment::Engine::EncodeReward(*p));
     if (!seq.ok()) {
       engine_->Abandon(*p);
-      spdlog::error("WAL write refused: {} — rewards are not acknowledged", seq.status().ToString());
+      spdlog::error("WAL write refused: {} — rewards are not acknowledged",
+                    seq.status().ToString());
       return Status(Code::kInternal, "the state directory cannot be written (" +
                                          seq.status().message() + "); reward not recorded");
     }

@@ -14,8 +14,8 @@ void RecordOutput(OutputStats& s, std::span<const float> out) {
   ++s.count;
   s.sum += v;
   s.sum_sq += v * v;
-  const size_t bucket = (v >= 0.0 && v <= 1.0) ? std::min<size_t>(9, static_cast<size_t>(v * 10))
-                                               : 10;
+  const size_t bucket =
+      (v >= 0.0 && v <= 1.0) ? std::min<size_t>(9, static_cast<size_t>(v * 10)) : 10;
   ++s.deciles[bucket];
 }
 
@@ -36,10 +36,10 @@ void Daemon::HandleRoute(const wire::Request& req, Envelope env, zmq::socket_t& 
 
   if (!slot || !r.input.present()) {
     // Route-only: answered here, on the I/O thread.
-    protocol::EncodeRouteReply(wire::RouteReply{req.id, id_text, exp.options().arms[arm].name,
-                                                d->ref.propensity, d->ref.epoch, std::nullopt,
-                                                std::nullopt},
-                               &out_);
+    protocol::EncodeRouteReply(
+        wire::RouteReply{req.id, id_text, exp.options().arms[arm].name, d->ref.propensity,
+                         d->ref.epoch, std::nullopt, std::nullopt},
+        &out_);
     Send(socket, env, out_);
     decision_log_->Decision(clock_.WallNanos(), exp.name(), d->ref.epoch, id_text,
                             exp.options().arms[arm].name, d->ref.propensity,
@@ -50,15 +50,15 @@ void Daemon::HandleRoute(const wire::Request& req, Envelope env, zmq::socket_t& 
 
   // The input must fit the model before anything is queued.
   const auto model = slot->Get();
-  Status shape_ok = r.input.form == wire::InputView::Form::kTensor
-                        ? model->CheckShape(r.input.dims())
-                        : (r.input.num_elements() == model->input_size()
-                               ? Status::Ok()
-                               : Status(Code::kInvalidInput,
-                                        "input has " + std::to_string(r.input.num_elements()) +
-                                            " values; the model of arm '" +
-                                            exp.options().arms[arm].name + "' takes " +
-                                            std::to_string(model->input_size())));
+  Status shape_ok =
+      r.input.form == wire::InputView::Form::kTensor
+          ? model->CheckShape(r.input.dims())
+          : (r.input.num_elements() == model->input_size()
+                 ? Status::Ok()
+                 : Status(Code::kInvalidInput,
+                          "input has " + std::to_string(r.input.num_elements()) +
+                              " values; the model of arm '" + exp.options().arms[arm].name +
+                              "' takes " + std::to_string(model->input_size())));
   if (!shape_ok.ok()) {
     SendError(socket, env, req.id, shape_ok.code(), shape_ok.message());
     return;
@@ -72,17 +72,19 @@ void Daemon::HandleRoute(const wire::Request& req, Envelope env, zmq::socket_t& 
     for (size_t a = 0; a < slots_[e].size(); ++a) {
       if (a == arm || !slots_[e][a]) continue;
       const uint64_t tag = next_tag_++;
-      Status s = pool_->Submit(model::InferenceJob{slots_[e][a], input, tag, completions_.Callback()});
+      Status s =
+          pool_->Submit(model::InferenceJob{slots_[e][a], input, tag, completions_.Callback()});
       if (s.ok()) shadows_[tag] = PendingShadow{e, a, std::string(id_text)};
     }
   }
 
   const uint64_t tag = next_tag_++;
-  PendingRoute pr{std::move(env), std::string(req.id), *d, {}, arm, false, clock_.MonoNanos(),
-                  std::nullopt};
+  PendingRoute pr{std::move(env), std::string(req.id), *d,          {}, arm,
+                  false,          clock_.MonoNanos(),  std::nullopt};
   const bool may_fallback = arm != exp.options().champion;
   if (may_fallback) pr.input = input;
-  Status s = pool_->Submit(model::InferenceJob{slot, std::move(input), tag, completions_.Callback()});
+  Status s =
+      pool_->Submit(model::InferenceJob{slot, std::move(input), tag, completions_.Callback()});
   if (!s.ok()) {
     SendError(socket, pr.env, req.id, s.code(), s.message());
     return;
@@ -99,7 +101,8 @@ void Daemon::OnInferenceResults() {
       auto& exp = engine_->experiment(sh->second.experiment);
       const uint64_t ns = static_cast<uint64_t>(res.compute_time.count());
       exp.RecordServe(sh->second.arm, ns, !res.status.ok());
-      if (res.status.ok()) RecordOutput(outputs_[sh->second.experiment][sh->second.arm], res.output);
+      if (res.status.ok())
+        RecordOutput(outputs_[sh->second.experiment][sh->second.arm], res.output);
       decision_log_->Shadow(clock_.WallNanos(), exp.name(), sh->second.decision,
                             exp.options().arms[sh->second.arm].name, ns / 1e3, res.output);
       shadows_.erase(sh);

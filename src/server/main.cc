@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "src/config/loader.h"
 #include "src/server/daemon.h"
@@ -21,16 +21,18 @@ void OnSignal(int) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"banditd: routes live requests between a champion and challenger models, "
-               "learns from rewards, decides and promotes."};
+  CLI::App app{
+      "banditd: routes live requests between a champion and challenger models, "
+      "learns from rewards, decides and promotes."};
   std::string config_path = "config/demo.yaml";
   std::string log_level;
   bool check = false;
   banditd::server::DaemonFlags flags;
   app.add_option("-c,--config", config_path, "YAML config file")->capture_default_str();
   app.add_flag("--check", check, "validate the config (and model files) and exit");
-  app.add_option("--log-level", log_level,
-                 "trace|debug|info|warn|error|critical|off (default: config, or BANDITD_LOG_LEVEL)");
+  app.add_option(
+      "--log-level", log_level,
+      "trace|debug|info|warn|error|critical|off (default: config, or BANDITD_LOG_LEVEL)");
   app.add_flag("--repair", flags.repair,
                "start even if the WAL has a corrupt record: keep what precedes it");
   app.add_flag("--insecure", flags.insecure, "allow non-loopback binds without CURVE");

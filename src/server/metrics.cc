@@ -75,15 +75,33 @@ void Daemon::PublishMetrics() {
         const double mean = out.count ? out.sum / out.count : 0;
         double v = 0;
         switch (s) {
-          case 0: v = static_cast<double>(c.requests); break;
-          case 1: v = static_cast<double>(c.forced); break;
-          case 2: v = static_cast<double>(c.errors); break;
-          case 3: v = c.n; break;
-          case 4: v = c.reward_sum; break;
-          case 5: v = x.weights()[a]; break;
-          case 6: v = est[a].mean; break;
-          case 7: v = mean; break;
-          case 8: v = out.count > 1 ? std::sqrt(std::max(0.0, out.sum_sq / out.count - mean * mean)) : 0; break;
+          case 0:
+            v = static_cast<double>(c.requests);
+            break;
+          case 1:
+            v = static_cast<double>(c.forced);
+            break;
+          case 2:
+            v = static_cast<double>(c.errors);
+            break;
+          case 3:
+            v = c.n;
+            break;
+          case 4:
+            v = c.reward_sum;
+            break;
+          case 5:
+            v = x.weights()[a];
+            break;
+          case 6:
+            v = est[a].mean;
+            break;
+          case 7:
+            v = mean;
+            break;
+          case 8:
+            v = out.count > 1 ? std::sqrt(std::max(0.0, out.sum_sq / out.count - mean * mean)) : 0;
+            break;
         }
         t.Sample(per_arm[s].name, {{"experiment", x.name()}, {"arm", x.options().arms[a].name}}, v);
       }
@@ -100,7 +118,7 @@ void Daemon::PublishMetrics() {
       t.Histogram("banditd_model_latency_seconds", {{"experiment", x.name()}, {"arm", arm}},
                   x.counters()[a].latency,
                   {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25});
-      static const char* kBuckets[] = {"0.0", "0.1", "0.2", "0.3", "0.4", "0.5",
+      static const char* kBuckets[] = {"0.0", "0.1", "0.2", "0.3", "0.4",  "0.5",
                                        "0.6", "0.7", "0.8", "0.9", "other"};
       for (size_t b = 0; b < 11; ++b) {
         t.Sample("banditd_output_bucket_total",

@@ -13,10 +13,14 @@ constexpr uint8_t kRewardRecord = 1;
 
 experiment::Mode ToMode(config::Mode m) {
   switch (m) {
-    case config::Mode::kBandit: return experiment::Mode::kBandit;
-    case config::Mode::kAb: return experiment::Mode::kAb;
-    case config::Mode::kShadow: return experiment::Mode::kShadow;
-    case config::Mode::kCanary: return experiment::Mode::kCanary;
+    case config::Mode::kBandit:
+      return experiment::Mode::kBandit;
+    case config::Mode::kAb:
+      return experiment::Mode::kAb;
+    case config::Mode::kShadow:
+      return experiment::Mode::kShadow;
+    case config::Mode::kCanary:
+      return experiment::Mode::kCanary;
   }
   return experiment::Mode::kBandit;
 }
@@ -64,9 +68,7 @@ model::ModelOptions ModelOptionsFor(const config::ExperimentConfig& e, const con
 }
 
 // tcp://host:* endpoints resolve to the port the OS chose.
-std::string LastEndpoint(zmq::socket_t& s) {
-  return s.get(zmq::sockopt::last_endpoint);
-}
+std::string LastEndpoint(zmq::socket_t& s) { return s.get(zmq::sockopt::last_endpoint); }
 
 }  // namespace
 
@@ -92,7 +94,7 @@ Daemon::~Daemon() {
 }
 
 Result<std::unique_ptr<Daemon>> Daemon::Create(const config::Config& config,
-                                                const DaemonFlags& flags, Clock& clock) {
+                                               const DaemonFlags& flags, Clock& clock) {
   if (!config.security.curve() && !flags.insecure) {
     for (const auto& ep : {config.sockets.api, config.sockets.rewards, config.sockets.admin}) {
       if (!config::IsLocalEndpoint(ep)) {
@@ -147,7 +149,8 @@ Status Daemon::Init() {
         any_model = true;
       }
       auto m = model::LoadModel(ModelOptionsFor(ec, a));
-      if (!m.ok()) return m.status().WithContext("experiment '" + ec.name + "' arm '" + a.name + "'");
+      if (!m.ok())
+        return m.status().WithContext("experiment '" + ec.name + "' arm '" + a.name + "'");
       spdlog::info("loaded model {}/{} from {} (sha256 {})", ec.name, a.name, a.model->path,
                    (*m)->sha256().substr(0, 12));
       slots_[e].push_back(std::make_shared<model::ModelSlot>(std::move(m).value()));
@@ -200,7 +203,7 @@ Status Daemon::Recover() {
       state::WalOptions{
           config_.durability.mode == config::DurabilityMode::kAlways ? state::Durability::kAlways
           : config_.durability.mode == config::DurabilityMode::kNone ? state::Durability::kNone
-                                                                      : state::Durability::kGroup,
+                                                                     : state::Durability::kGroup,
           static_cast<int64_t>(config_.durability.group_window.count()) * 1'000'000},
       [this](uint64_t, const Status&) { wal_wake_.Wake(); }, &report);
   if (!s.ok()) return s;
@@ -235,8 +238,8 @@ Status Daemon::BindSockets() {
   BANDITD_RETURN_IF_ERROR(setup(api_, config_.sockets.api, &api_endpoint_));
   BANDITD_RETURN_IF_ERROR(setup(pull_, config_.sockets.rewards, &rewards_endpoint_));
   BANDITD_RETURN_IF_ERROR(setup(admin_, config_.sockets.admin, &admin_endpoint_));
-  spdlog::info("listening: api {} rewards {} admin {} metrics {}", api_endpoint_,
-               rewards_endpoint_, admin_endpoint_, config_.sockets.metrics);
+  spdlog::info("listening: api {} rewards {} admin {} metrics {}", api_endpoint_, rewards_endpoint_,
+               admin_endpoint_, config_.sockets.metrics);
   return Status::Ok();
 }
 
