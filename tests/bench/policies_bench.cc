@@ -5,6 +5,7 @@
 // Results and the machine they were measured on: docs/PERFORMANCE.md.
 #include <benchmark/benchmark.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,23 @@ void BM_Beta(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(rng.Beta(a, 6 * a));
 }
 
+// Baseline: Beta as a ratio of libstdc++ gammas, a distribution object built
+// per draw (what Thompson needs: new parameters at every draw).
+void BM_StdBeta(benchmark::State& state) {
+  Rng rng(1);
+  const double a = static_cast<double>(state.range(0));
+  for (auto _ : state) {
+    const double x = std::gamma_distribution<double>(a, 1.0)(rng);
+    const double y = std::gamma_distribution<double>(6 * a, 1.0)(rng);
+    benchmark::DoNotOptimize(x / (x + y));
+  }
+}
+
+void BM_StdNormal(benchmark::State& state) {
+  Rng rng(1);
+  for (auto _ : state) benchmark::DoNotOptimize(std::normal_distribution<double>(0.0, 1.0)(rng));
+}
+
 void BM_Normal(benchmark::State& state) {
   Rng rng(1);
   for (auto _ : state) benchmark::DoNotOptimize(rng.Normal());
@@ -110,7 +128,9 @@ int Register() {
       ->Iterations(1)
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("rng/beta(a,6a)", BM_Beta)->Arg(1)->Arg(100)->Arg(10000);
+  benchmark::RegisterBenchmark("rng/std_beta(a,6a)", BM_StdBeta)->Arg(1)->Arg(100)->Arg(10000);
   benchmark::RegisterBenchmark("rng/normal", BM_Normal);
+  benchmark::RegisterBenchmark("rng/std_normal", BM_StdNormal);
   return 0;
 }
 const int kRegistered = Register();
