@@ -18,18 +18,26 @@ double KlBernoulli(double p, double q) {
   return std::max(kl, 0.0);
 }
 
+double KlUcbUpperBound(double p, double n, double budget) {
+  const double d = budget / n;
+  if (!(d > 0.0) || p >= 1.0) return std::min(p, 1.0);
+  if (p <= 0.0) return -std::expm1(-d);  // exact: kl(0, q) = -ln(1 - q)
+  const double pinsker = p + std::sqrt(d / 2.0);
+  const double low_p = p + d + std::sqrt(d * d + 2.0 * p * d);  // (q - p)^2 = 2 q d
+  const double high_p = p + std::sqrt(2.0 * (1.0 - p) * d);     // (q - p)^2 = 2 (1 - p) d
+  const double bound = std::min({pinsker, low_p, high_p});
+  if (bound < 1.0) return bound;
+  return 1.0 - (1.0 - p) * std::exp(-(d - p * std::log(p)) / (1.0 - p));
+}
+
 double KlUcbBound(double p, double n, double budget) {
   const double d = budget / n;
   if (!(d > 0.0) || p >= 1.0) return std::min(p, 1.0);
   if (p <= 0.0) return -std::expm1(-d);  // kl(0, q) = -ln(1 - q): closed form
-  // Bracket [lo, hi] with f(lo) <= 0 <= f(hi), f(q) = kl(p, q) - d, and hi the
-  // tighter of two upper bounds on the root: Pinsker's kl >= 2 (q - p)^2, and
-  // kl >= p ln p + (1 - p) ln((1 - p) / (1 - q)) (as q <= 1), which is < 1.
-  // Newton's iterates from hi then fall monotonically onto the root.
+  // Bracket [lo, hi] with f(lo) <= 0 <= f(hi), f(q) = kl(p, q) - d; Newton's
+  // iterates from hi fall monotonically onto the root.
   double lo = p;
-  const double pinsker = p + std::sqrt(d / 2.0);
-  const double log_bound = 1.0 - (1.0 - p) * std::exp(-(d - p * std::log(p)) / (1.0 - p));
-  double hi = std::min({1.0, pinsker, log_bound});
+  double hi = std::min(1.0, KlUcbUpperBound(p, n, budget));
   if (!(hi > lo)) return std::max(hi, lo);  // the root sits within rounding of p or 1
   double q = hi;
   for (int iter = 0; iter < 200; ++iter) {

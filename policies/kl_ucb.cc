@@ -19,6 +19,10 @@ class KlUcb final : public IndexPolicy {
     const double p = std::clamp(sum / n, 0.0, 1.0);
     return KlUcbBound(p, n, KlUcbBudget(t, c_));
   }
+  double IndexUpperBound(double n, double sum, double t) const override {
+    const double p = std::clamp(sum / n, 0.0, 1.0);
+    return KlUcbUpperBound(p, n, KlUcbBudget(t, c_));
+  }
 
  private:
   double c_;
