@@ -30,7 +30,7 @@ class KlUcb final : public IndexPolicy {
 
 Result<double> Parse(const PolicySpec& spec) {
   BANDITD_RETURN_IF_ERROR(spec.params.CheckKnown({"c"}));
-  return GetInRange(spec.params, "c", 0.0, 0.0, 1e6);
+  return GetInRange(spec.params, "c", 0.0, 0.0, kInf);
 }
 
 }  // namespace

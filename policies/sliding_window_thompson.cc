@@ -47,9 +47,9 @@ Result<WindowConfig> Parse(const PolicySpec& spec) {
   if (*window < 1 || *window > kMaxWindow) {
     return InvalidArgument("window must be in [1, 1000000] (got " + std::to_string(*window) + ")");
   }
-  auto a = GetInRange(p, "prior_alpha", 1.0, 0.0, 1e300, /*open_lo=*/true);
+  auto a = GetInRange(p, "prior_alpha", 1.0, 0.0, kInf, /*open_lo=*/true);
   if (!a.ok()) return a.status();
-  auto b = GetInRange(p, "prior_beta", 1.0, 0.0, 1e300, /*open_lo=*/true);
+  auto b = GetInRange(p, "prior_beta", 1.0, 0.0, kInf, /*open_lo=*/true);
   if (!b.ok()) return b.status();
   auto draws = GetAllocationDraws(p);
   if (!draws.ok()) return draws.status();
