@@ -28,6 +28,19 @@ TEST(DiscountedThompsonTest, DiscountedUpdatesAreExact) {
   EXPECT_DOUBLE_EQ(a[1], policies::ProbBetaGreater(2.0, 1.25, 1.0, 1.5));
 }
 
+// 0.5^700 ≈ 2e-211: flushed to exactly 0 rather than left to decay into
+// subnormals (slow arithmetic).
+TEST(DiscountedThompsonTest, FadedCountsAreFlushedToZero) {
+  auto p = MustMake("discounted_thompson", 2, Params{{"gamma", 0.5}});
+  p->Update(0, 1.0, {});
+  for (int i = 0; i < 700; ++i) p->Update(1, 1.0, {});
+  std::vector<ArmEstimate> e(2);
+  p->Estimates(e);
+  EXPECT_EQ(e[0].n, 0.0);
+  EXPECT_EQ(e[0].reward_sum, 0.0);
+  EXPECT_DOUBLE_EQ(e[1].n, 2.0);  // 1 + 1/2 + 1/4 + ... → 2
+}
+
 TEST(DiscountedThompsonTest, GammaOneIsPlainThompson) {
   auto d = MustMake("discounted_thompson", 3, Params{{"gamma", 1.0}});
   auto t = MustMake("thompson", 3);
