@@ -18,7 +18,8 @@ using testing::ToHex;
 
 TEST(EncoderTest, RouteReplyBytesMatchTheDocumentedExample) {
   wire::RouteReply reply;
-  reply.id = Hex("07");
+  const std::string id = Hex("07");
+  reply.id = id;
   reply.decision = "d1";
   reply.arm = "champion";
   reply.p = 0.5;
@@ -34,7 +35,8 @@ TEST(EncoderTest, RouteReplyBytesMatchTheDocumentedExample) {
 TEST(EncoderTest, RouteReplyWithOutputMatchesTheDocumentedExample) {
   const float output[1] = {0.25f};
   wire::RouteReply reply;
-  reply.id = Hex("01");
+  const std::string id = Hex("01");
+  reply.id = id;
   reply.decision = "0000000100000a2f";
   reply.arm = "challenger";
   reply.p = 0.5;
