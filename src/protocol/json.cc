@@ -146,8 +146,12 @@ void Append(const object& o, std::string* out) {
         const auto& kv = o.via.map.ptr[i];
         if (kv.key.type == type::STR) {
           AppendString({kv.key.via.str.ptr, kv.key.via.str.size}, out);
+        } else if (kv.key.type == type::ARRAY || kv.key.type == type::MAP) {
+          // Rendering a container key as an escaped string would escape its
+          // nested keys again at every level: output exponential in depth.
+          out->append(kv.key.type == type::ARRAY ? "\"<array>\"" : "\"<map>\"");
         } else {
-          std::string key;
+          std::string key;  // a scalar: its JSON text, escaped once
           Append(kv.key, &key);
           AppendString(key, out);
         }

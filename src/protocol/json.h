@@ -12,7 +12,8 @@ namespace banditd::protocol {
 // Converts one msgpack value (checked and unpacked with bounded limits like
 // every other decode) to compact JSON. nil, NaN and ±inf become null; bin
 // becomes a lowercase hex string; ext becomes {"ext": type, "hex": "..."};
-// non-string map keys become their JSON text as a string. Strings are
+// a non-string scalar map key becomes its JSON text as a string, an array or
+// map key becomes "<array>" / "<map>". Strings are
 // escaped per RFC 8259; bytes that are not valid UTF-8 become U+FFFD.
 Result<std::string> MsgpackToJson(std::string_view frame);
 
