@@ -1,10 +1,12 @@
 // Helpers shared by the built-in policies: per-arm reward counts (mergeable
-// sums), the arg-max with its documented tie rule, and per-arm parameters.
+// sums) and parameter checks.
 // Internal to policies/; callers see only the Policy interface.
 #pragma once
 
 #include <cmath>
 #include <cstddef>
+#include <cstdio>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -55,30 +57,26 @@ struct ArmCounts {
   std::vector<double> sum;
 };
 
-// Index of the largest value; ties go to the lowest index.
-inline size_t ArgMax(std::span<const double> v) {
-  size_t best = 0;
-  for (size_t i = 1; i < v.size(); ++i) {
-    if (v[i] > v[best]) best = i;
-  }
-  return best;
-}
-
-// A double parameter that must lie in [lo, hi] (or (lo, hi] etc. via the
-// open_* flags); the error names the key and the range.
+// A finite double parameter that must lie in [lo, hi] (or (lo, hi] etc. via
+// the open_* flags; an infinite bound is open); the error names the key and
+// the range.
+inline constexpr double kInf = std::numeric_limits<double>::infinity();
 inline Result<double> GetInRange(const Params& p, std::string_view key, double fallback, double lo,
                                  double hi, bool open_lo = false, bool open_hi = false) {
   auto v = p.GetDouble(key, fallback);
   if (!v.ok()) return v.status();
+  open_lo = open_lo || std::isinf(lo);
+  open_hi = open_hi || std::isinf(hi);
   const bool ok_lo = open_lo ? *v > lo : *v >= lo;
   const bool ok_hi = open_hi ? *v < hi : *v <= hi;
-  if (!(ok_lo && ok_hi)) {  // NaN fails both
-    auto bound = [](double b) {
-      return std::isinf(b) ? std::string(b > 0 ? "inf" : "-inf") : std::to_string(b);
+  if (!(ok_lo && ok_hi && std::isfinite(*v))) {  // NaN fails all
+    auto fmt = [](double x) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%g", x);
+      return std::string(buf);
     };
-    return InvalidArgument(std::string(key) + " must be in " + (open_lo ? "(" : "[") + bound(lo) +
-                           ", " + bound(hi) + (open_hi ? ")" : "]") + " (got " +
-                           std::to_string(*v) + ")");
+    return InvalidArgument(std::string(key) + " must be in " + (open_lo ? "(" : "[") + fmt(lo) +
+                           ", " + fmt(hi) + (open_hi ? ")" : "]") + " (got " + fmt(*v) + ")");
   }
   return *v;
 }

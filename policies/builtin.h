@@ -19,6 +19,7 @@ Result<PolicyPtr> MakeKlUcb(const PolicySpec& spec);
 Result<PolicyPtr> MakeEpsilonGreedy(const PolicySpec& spec);
 Result<PolicyPtr> MakeStatic(const PolicySpec& spec);
 Result<PolicyPtr> MakeDiscountedThompson(const PolicySpec& spec);
+Result<PolicyPtr> MakeSlidingWindowThompson(const PolicySpec& spec);
 
 // Wraps `inner` so that its choices and reported allocation respect `limits`
 // (see ProjectOntoLimits). REQUIRES: limits valid for inner->num_arms().

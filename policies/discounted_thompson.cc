@@ -38,9 +38,9 @@ Result<DiscountedConfig> Parse(const PolicySpec& spec) {
   BANDITD_RETURN_IF_ERROR(p.CheckKnown({"gamma", "prior_alpha", "prior_beta", "allocation_draws"}));
   auto gamma = GetInRange(p, "gamma", 0.999, 0.0, 1.0, /*open_lo=*/true);
   if (!gamma.ok()) return gamma.status();
-  auto a = GetInRange(p, "prior_alpha", 1.0, 0.0, 1e300, /*open_lo=*/true);
+  auto a = GetInRange(p, "prior_alpha", 1.0, 0.0, kInf, /*open_lo=*/true);
   if (!a.ok()) return a.status();
-  auto b = GetInRange(p, "prior_beta", 1.0, 0.0, 1e300, /*open_lo=*/true);
+  auto b = GetInRange(p, "prior_beta", 1.0, 0.0, kInf, /*open_lo=*/true);
   if (!b.ok()) return b.status();
   auto draws = GetAllocationDraws(p);
   if (!draws.ok()) return draws.status();
@@ -75,8 +75,10 @@ class DiscountedThompson final : public Policy {
 
   void Update(size_t arm, double reward, std::span<const double>) override {
     for (size_t i = 0; i < num_arms(); ++i) {
-      s_[i] *= cfg_.gamma;
-      f_[i] *= cfg_.gamma;
+      // Counts below 1e-200 are flushed to 0 before they decay into
+      // subnormals, whose arithmetic is slow on common CPUs.
+      s_[i] = s_[i] * cfg_.gamma < 1e-200 ? 0.0 : s_[i] * cfg_.gamma;
+      f_[i] = f_[i] * cfg_.gamma < 1e-200 ? 0.0 : f_[i] * cfg_.gamma;
     }
     s_[arm] += reward;
     f_[arm] += 1.0 - reward;

@@ -43,7 +43,7 @@ Result<EpsilonConfig> Parse(const PolicySpec& spec) {
   cfg.decaying = *schedule == "decaying";
   auto eps = GetInRange(p, "epsilon", 0.1, 0.0, 1.0);
   if (!eps.ok()) return eps.status();
-  auto c = GetInRange(p, "c", 0.15, 0.0, 1e12, /*open_lo=*/true);
+  auto c = GetInRange(p, "c", 0.15, 0.0, kInf, /*open_lo=*/true);
   if (!c.ok()) return c.status();
   auto d = GetInRange(p, "d", 0.1, 0.0, 1.0, /*open_lo=*/true);
   if (!d.ok()) return d.status();

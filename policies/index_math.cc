@@ -18,15 +18,28 @@ double KlBernoulli(double p, double q) {
   return std::max(kl, 0.0);
 }
 
+double KlUcbUpperBound(double p, double n, double budget) {
+  const double d = budget / n;
+  if (!(d > 0.0) || p >= 1.0) return std::min(p, 1.0);
+  if (p <= 0.0) return -std::expm1(-d);  // exact: kl(0, q) = -ln(1 - q)
+  const double pinsker = p + std::sqrt(d / 2.0);
+  const double low_p = p + d + std::sqrt(d * d + 2.0 * p * d);  // (q - p)^2 = 2 q d
+  const double high_p = p + std::sqrt(2.0 * (1.0 - p) * d);     // (q - p)^2 = 2 (1 - p) d
+  const double bound = std::min({pinsker, low_p, high_p});
+  if (bound < 1.0) return bound;
+  return 1.0 - (1.0 - p) * std::exp(-(d - p * std::log(p)) / (1.0 - p));
+}
+
 double KlUcbBound(double p, double n, double budget) {
   const double d = budget / n;
   if (!(d > 0.0) || p >= 1.0) return std::min(p, 1.0);
   if (p <= 0.0) return -std::expm1(-d);  // kl(0, q) = -ln(1 - q): closed form
-  // Bracket [lo, hi] with f(lo) <= 0 < f(hi), f(q) = kl(p, q) - d.
+  // Bracket [lo, hi] with f(lo) <= 0 <= f(hi), f(q) = kl(p, q) - d; Newton's
+  // iterates from hi fall monotonically onto the root.
   double lo = p;
-  double hi = std::min(1.0, p + std::sqrt(d / 2.0));  // Pinsker: kl >= 2 (q - p)^2
-  if (hi >= 1.0 && KlBernoulli(p, std::nextafter(1.0, 0.0)) <= d) return 1.0;
-  double q = hi < 1.0 ? hi : 0.5 * (lo + hi);
+  double hi = std::min(1.0, KlUcbUpperBound(p, n, budget));
+  if (!(hi > lo)) return std::max(hi, lo);  // the root sits within rounding of p or 1
+  double q = hi;
   for (int iter = 0; iter < 200; ++iter) {
     const double f = KlBernoulli(p, q) - d;
     if (f > 0.0) {
@@ -36,13 +49,10 @@ double KlUcbBound(double p, double n, double budget) {
     }
     if (hi - lo <= 1e-12) break;
     const double slope = (q - p) / (q * (1.0 - q));  // d kl(p, q) / dq
-    double next = slope > 0.0 ? q - f / slope : 0.5 * (lo + hi);
-    if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
-    if (std::fabs(next - q) <= 1e-13) {
-      q = next;
-      break;
-    }
-    q = next;
+    const double step = slope > 0.0 ? f / slope : std::numeric_limits<double>::quiet_NaN();
+    if (std::fabs(step) <= 1e-13) break;  // quadratic convergence: error ~ step^2
+    q -= step;
+    if (!(q > lo && q < hi)) q = 0.5 * (lo + hi);  // Newton left the bracket: bisect
   }
   return q;
 }

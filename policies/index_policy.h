@@ -9,7 +9,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
+#include <vector>
 
 #include "policies/arm_stats.h"
 #include "policies/builtin.h"
@@ -59,6 +61,15 @@ class IndexPolicy : public Policy {
   // rewards have been seen in all.
   virtual double Index(double n, double sum, double t) const = 0;
 
+  // A cheap upper bound on Index, or +inf when Index is cheap itself. The
+  // pick skips computing the index of an arm whose bound is below the best
+  // index found (by more than kBoundSlack, to absorb rounding), which leaves
+  // the pick unchanged.
+  virtual double IndexUpperBound(double, double, double) const {
+    return std::numeric_limits<double>::infinity();
+  }
+  static constexpr double kBoundSlack = 1e-9;
+
  protected:
   virtual int Version() const { return 1; }
 
@@ -77,11 +88,20 @@ class IndexPolicy : public Policy {
     for (size_t i = 0; i < num_arms(); ++i) {
       if (counts_.n[i] == 0.0) return i;  // untried arms first, lowest index
     }
-    size_t best = 0;
-    double best_index = -1.0;
+    // Start from the arm with the highest bound, then visit the others in
+    // order; an arm whose bound cannot reach the best index is skipped.
+    bounds_.resize(num_arms());
+    size_t start = 0;
     for (size_t i = 0; i < num_arms(); ++i) {
+      bounds_[i] = IndexUpperBound(counts_.n[i], counts_.sum[i], total_);
+      if (bounds_[i] > bounds_[start]) start = i;
+    }
+    size_t best = start;
+    double best_index = Index(counts_.n[start], counts_.sum[start], total_);
+    for (size_t i = 0; i < num_arms(); ++i) {
+      if (i == start || bounds_[i] + kBoundSlack < best_index) continue;
       const double v = Index(counts_.n[i], counts_.sum[i], total_);
-      if (v > best_index) {
+      if (v > best_index || (v == best_index && i < best)) {
         best_index = v;
         best = i;
       }
@@ -91,6 +111,7 @@ class IndexPolicy : public Policy {
 
   ArmCounts counts_;
   double total_ = 0.0;
+  mutable std::vector<double> bounds_;  // scratch, sized once
   mutable size_t pick_ = 0;
   mutable bool cached_ = false;
 };

@@ -19,6 +19,10 @@ class KlUcb final : public IndexPolicy {
     const double p = std::clamp(sum / n, 0.0, 1.0);
     return KlUcbBound(p, n, KlUcbBudget(t, c_));
   }
+  double IndexUpperBound(double n, double sum, double t) const override {
+    const double p = std::clamp(sum / n, 0.0, 1.0);
+    return KlUcbUpperBound(p, n, KlUcbBudget(t, c_));
+  }
 
  private:
   double c_;
@@ -26,7 +30,7 @@ class KlUcb final : public IndexPolicy {
 
 Result<double> Parse(const PolicySpec& spec) {
   BANDITD_RETURN_IF_ERROR(spec.params.CheckKnown({"c"}));
-  return GetInRange(spec.params, "c", 0.0, 0.0, 1e6);
+  return GetInRange(spec.params, "c", 0.0, 0.0, kInf);
 }
 
 }  // namespace

@@ -117,11 +117,15 @@ class Limited final : public Policy {
   }
 
  private:
-  // The allocation is recomputed after every update for the first 100, then
-  // whenever the updates since the last refresh reach 1% of all updates (at
-  // most 1,000): exact early on, and O(log n) recomputations in all.
+  // The allocation is recomputed after each of the first 10 updates, then
+  // whenever the updates since the last refresh reach 10% of all updates, and
+  // at least every 1,000 updates: O(log n) recomputations early on, when the
+  // posterior moves fast, and a lag of at most 1,000 rewards later. A refresh
+  // is a full inner Allocation (for Thompson with more than two arms, 20,000
+  // Monte Carlo draws: milliseconds), so refreshing after every update for
+  // long would cost far more than the choices themselves.
   void Refresh(Rng& rng) const {
-    const uint64_t due = std::clamp<uint64_t>(updates_ / 100, 1, 1000);
+    const uint64_t due = std::clamp<uint64_t>(updates_ / 10, 1, 1000);
     if (fresh_ && since_refresh_ < due) return;
     inner_->Allocation(rng, {}, alloc_);
     ProjectOntoLimits(limits_, alloc_);

@@ -21,6 +21,7 @@ constexpr std::array kRegistry = {
     Entry{"epsilon_greedy", &policies::MakeEpsilonGreedy},
     Entry{"static", &policies::MakeStatic},
     Entry{"discounted_thompson", &policies::MakeDiscountedThompson},
+    Entry{"sliding_window_thompson", &policies::MakeSlidingWindowThompson},
 };
 
 constexpr auto kNames = [] {

@@ -29,7 +29,6 @@ namespace banditd::policies {
 namespace {
 
 constexpr int kVersion = 1;
-constexpr double kMax = 1e300;
 
 struct GaussianConfig {
   NormalGamma prior;
@@ -39,13 +38,13 @@ struct GaussianConfig {
 Result<GaussianConfig> Parse(const PolicySpec& spec) {
   const Params& p = spec.params;
   BANDITD_RETURN_IF_ERROR(p.CheckKnown({"mu0", "kappa0", "alpha0", "beta0", "allocation_draws"}));
-  auto mu0 = GetInRange(p, "mu0", 0.0, -kMax, kMax);
+  auto mu0 = GetInRange(p, "mu0", 0.0, -kInf, kInf);
   if (!mu0.ok()) return mu0.status();
-  auto kappa0 = GetInRange(p, "kappa0", 0.01, 0.0, kMax, /*open_lo=*/true);
+  auto kappa0 = GetInRange(p, "kappa0", 0.01, 0.0, kInf, /*open_lo=*/true);
   if (!kappa0.ok()) return kappa0.status();
-  auto alpha0 = GetInRange(p, "alpha0", 1.0, 0.0, kMax, /*open_lo=*/true);
+  auto alpha0 = GetInRange(p, "alpha0", 1.0, 0.0, kInf, /*open_lo=*/true);
   if (!alpha0.ok()) return alpha0.status();
-  auto beta0 = GetInRange(p, "beta0", 1.0, 0.0, kMax, /*open_lo=*/true);
+  auto beta0 = GetInRange(p, "beta0", 1.0, 0.0, kInf, /*open_lo=*/true);
   if (!beta0.ok()) return beta0.status();
   auto draws = GetAllocationDraws(p);
   if (!draws.ok()) return draws.status();

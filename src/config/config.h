@@ -43,7 +43,7 @@ struct DurabilityConfig {
 
 struct InferenceConfig {
   int64_t workers = 2;                             // inference worker threads
-  int64_t intra_op_threads = 1;                    // torch::set_num_threads per worker process-wide
+  int64_t intra_op_threads = 1;                    // torch intra-op threads, set once at start-up
   bool batching = false;                           // micro-batching of requests for the same model
   int64_t max_batch = 8;                           // requests per batch when batching
   std::chrono::microseconds max_queue_delay{200};  // longest a request waits for a batch

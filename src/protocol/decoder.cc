@@ -220,11 +220,14 @@ Status Decoder::DecodeInput(const object& v, wire::InputView* in) {
         return Error(Code::kInvalidInput,
                      "route: input[" + std::to_string(i) + "] must be a number");
       }
-      numbers_[i] = static_cast<float>(NumberOf(x));
-      if (!std::isfinite(numbers_[i])) {
+      // Checked before the cast: a double beyond float's range has no float
+      // value to convert to.
+      const double value = NumberOf(x);
+      if (!(std::fabs(value) <= std::numeric_limits<float>::max())) {
         return Error(Code::kInvalidInput,
                      "route: input[" + std::to_string(i) + "] is not a finite float32");
       }
+      numbers_[i] = static_cast<float>(value);
     }
     in->form = wire::InputView::Form::kNumbers;
     in->numbers = {numbers_.data(), n};
@@ -259,11 +262,12 @@ Status Decoder::DecodeInput(const object& v, wire::InputView* in) {
       return Error(Code::kInvalidInput,
                    "route: input.shape[" + std::to_string(i) + "] must be an integer in [1, 2^31]");
     }
-    product *= d.via.u64;
-    if (product > limits_.max_frame_bytes) {
+    // product * dim never overflows: product <= max_frame_bytes / 4 here.
+    if (d.via.u64 > limits_.max_frame_bytes / 4 / product) {
       return Error(Code::kInvalidInput,
                    "route: input.shape describes more floats than a frame holds");
     }
+    product *= d.via.u64;
     in->shape[i] = static_cast<int64_t>(d.via.u64);
   }
   const size_t bytes = data->via.bin.size;

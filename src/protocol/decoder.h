@@ -28,9 +28,10 @@ class Decoder {
   // `frame` and into this decoder; they stay valid until the next Decode and
   // while `frame` is alive. On failure *out->id still holds the client's id
   // when the frame was a well-formed map that carried one, so the error
-  // reply can echo it. Codes: kBadRequest (malformed frame, missing key,
-  // wrong type), kUnknownOp, kInvalidValue (non-finite or out-of-range
-  // number), kInvalidInput (bad `input` or `context`).
+  // reply can echo it; the rest of *out is unspecified. Codes: kBadRequest
+  // (malformed frame, missing key, wrong type), kUnknownOp, kInvalidValue
+  // (non-finite or out-of-range number), kInvalidInput (bad `input` or
+  // `context`).
   Status Decode(std::string_view frame, wire::Request* out);
 
   const wire::DecodeLimits& limits() const { return limits_; }

@@ -1,29 +1,43 @@
-// choose + update for every policy with 2 and 10 arms.
-//   build/bin/policies_bench --benchmark_filter=. --benchmark_min_time=0.5
+// Policy speed: choose, choose + update, and the allocation, for every
+// registered policy with 2 and 10 arms; thompson under traffic limits; and the
+// Rng variates the Thompson policies spend their time in. Not run by ctest.
+//   build/bin/policies_bench --benchmark_min_time=0.5
+// Results and the machine they were measured on: docs/PERFORMANCE.md.
 #include <benchmark/benchmark.h>
 
+#include <random>
 #include <string>
+#include <vector>
 
 #include "banditd/policy.h"
 
 namespace banditd {
 namespace {
 
-void BM_Choose(benchmark::State& state, std::string name) {
-  const auto arms = static_cast<size_t>(state.range(0));
-  auto p = MakePolicy(PolicySpec{name, arms, 0, {}, {}});
+// A policy that has seen 2,000 rewards (one in seven a success), as in a
+// running experiment; nullptr (and the benchmark skipped) if it cannot be built.
+std::unique_ptr<Policy> Warm(benchmark::State& state, const std::string& name, size_t arms,
+                             TrafficLimits limits = {}) {
+  auto p = MakePolicy(PolicySpec{name, arms, 0, {}, limits});
   if (!p.ok()) {
     state.SkipWithError(p.status().ToString().c_str());
-    return;
+    return nullptr;
   }
-  Rng rng(1);
   for (size_t i = 0; i < 2000; ++i) (*p)->Update(i % arms, (i % 7) == 0 ? 1.0 : 0.0, {});
-  for (auto _ : state) benchmark::DoNotOptimize((*p)->Choose(rng, {}));
+  return std::move(p).value();
 }
 
-void BM_ChooseUpdate(benchmark::State& state, std::string name) {
+void BM_Choose(benchmark::State& state, std::string name) {
+  auto p = Warm(state, name, static_cast<size_t>(state.range(0)));
+  if (!p) return;
+  Rng rng(1);
+  for (auto _ : state) benchmark::DoNotOptimize(p->Choose(rng, {}));
+}
+
+// Choose, then a Bernoulli(0.1) reward for the chosen arm, from a fresh policy.
+void BM_ChooseUpdate(benchmark::State& state, std::string name, TrafficLimits limits) {
   const auto arms = static_cast<size_t>(state.range(0));
-  auto p = MakePolicy(PolicySpec{name, arms, 0, {}, {}});
+  auto p = MakePolicy(PolicySpec{name, arms, 0, {}, limits});
   if (!p.ok()) {
     state.SkipWithError(p.status().ToString().c_str());
     return;
@@ -35,14 +49,88 @@ void BM_ChooseUpdate(benchmark::State& state, std::string name) {
   }
 }
 
+// The first `range(1)` choose + update steps of a fresh policy under a 50%
+// champion floor, as one iteration: the limits wrapper's early refreshes
+// (one per update at first) dominate when the allocation is Monte Carlo.
+void BM_LimitedStart(benchmark::State& state) {
+  const auto arms = static_cast<size_t>(state.range(0));
+  const auto steps = state.range(1);
+  for (auto _ : state) {
+    auto p = MakePolicy(PolicySpec{"thompson", arms, 0, {}, TrafficLimits{0, 0.5, 1.0}});
+    Rng rng(1);
+    for (int64_t t = 0; t < steps; ++t) {
+      const size_t arm = (*p)->Choose(rng, {});
+      (*p)->Update(arm, rng.Bernoulli(0.1) ? 1.0 : 0.0, {});
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * steps);
+}
+
+void BM_Allocation(benchmark::State& state, std::string name) {
+  const auto arms = static_cast<size_t>(state.range(0));
+  auto p = Warm(state, name, arms);
+  if (!p) return;
+  Rng rng(1);
+  std::vector<double> out(arms);
+  for (auto _ : state) {
+    p->Allocation(rng, {}, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+
+void BM_Beta(benchmark::State& state) {
+  Rng rng(1);
+  const double a = static_cast<double>(state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(rng.Beta(a, 6 * a));
+}
+
+// Baseline: Beta as a ratio of libstdc++ gammas, a distribution object built
+// per draw (what Thompson needs: new parameters at every draw).
+void BM_StdBeta(benchmark::State& state) {
+  Rng rng(1);
+  const double a = static_cast<double>(state.range(0));
+  for (auto _ : state) {
+    const double x = std::gamma_distribution<double>(a, 1.0)(rng);
+    const double y = std::gamma_distribution<double>(6 * a, 1.0)(rng);
+    benchmark::DoNotOptimize(x / (x + y));
+  }
+}
+
+void BM_StdNormal(benchmark::State& state) {
+  Rng rng(1);
+  for (auto _ : state) benchmark::DoNotOptimize(std::normal_distribution<double>(0.0, 1.0)(rng));
+}
+
+void BM_Normal(benchmark::State& state) {
+  Rng rng(1);
+  for (auto _ : state) benchmark::DoNotOptimize(rng.Normal());
+}
+
 int Register() {
   for (auto name : PolicyNames()) {
     const std::string n(name);
     benchmark::RegisterBenchmark(("choose/" + n).c_str(), BM_Choose, n)->Arg(2)->Arg(10);
-    benchmark::RegisterBenchmark(("choose_update/" + n).c_str(), BM_ChooseUpdate, n)
+    benchmark::RegisterBenchmark(("choose_update/" + n).c_str(), BM_ChooseUpdate, n,
+                                 TrafficLimits{})
         ->Arg(2)
         ->Arg(10);
+    benchmark::RegisterBenchmark(("allocation/" + n).c_str(), BM_Allocation, n)->Arg(2)->Arg(10);
   }
+  // The limits wrapper chooses from a cached projected allocation that it
+  // refreshes after every update for the first 100, then every 1% of updates.
+  benchmark::RegisterBenchmark("choose_update/thompson+champion_floor_0.5", BM_ChooseUpdate,
+                               std::string("thompson"), TrafficLimits{0, 0.5, 1.0})
+      ->Arg(2)
+      ->Arg(10);
+  benchmark::RegisterBenchmark("first_steps/thompson+champion_floor_0.5", BM_LimitedStart)
+      ->Args({2, 10000})
+      ->Args({10, 10000})
+      ->Iterations(1)
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("rng/beta(a,6a)", BM_Beta)->Arg(1)->Arg(100)->Arg(10000);
+  benchmark::RegisterBenchmark("rng/std_beta(a,6a)", BM_StdBeta)->Arg(1)->Arg(100)->Arg(10000);
+  benchmark::RegisterBenchmark("rng/normal", BM_Normal);
+  benchmark::RegisterBenchmark("rng/std_normal", BM_StdNormal);
   return 0;
 }
 const int kRegistered = Register();

@@ -6,6 +6,7 @@
 
 #include "src/protocol/decoder.h"
 #include "src/protocol/encoder.h"
+#include "src/protocol/json.h"
 #include "src/protocol/reply_decoder.h"
 
 namespace banditd::protocol::fuzz {
@@ -47,10 +48,12 @@ void FuzzOne(std::string_view data) {
     Check(second.op == op, "op changed in a round trip");
     Check(second.id == id, "id changed in a round trip");
   }
-  // Client-side reply decoders see server bytes, but must not crash either.
+  // Client-side reply decoders and the JSON view see server bytes, but must
+  // not crash either.
   (void)DecodeRouteReply(data);
   (void)DecodeRewardsReply(data);
   (void)DecodeStatusReply(data);
+  (void)MsgpackToJson(data);
 }
 
 }  // namespace banditd::protocol::fuzz

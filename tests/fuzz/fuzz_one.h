@@ -6,7 +6,7 @@
 
 namespace banditd::protocol::fuzz {
 
-// Decodes `data` as a request and as each kind of reply. Aborts (a finding)
+// Decodes `data` as a request, as each kind of reply and as JSON. Aborts (a finding)
 // when a property breaks: a failed decode must carry a wire code and a
 // message; a successful one must re-encode to a frame that decodes to the
 // same op and id.

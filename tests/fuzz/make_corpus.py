@@ -72,6 +72,8 @@ seeds = {
     "rewards_bad_item": p({"op": "rewards", "items": [["a"]]}),
     "nested_claim": bytes.fromhex("82a26f70a6737461747573a26964dc00c8010203"),
     "ext_id": p({"op": "status", "id": msgpack.ExtType(5, b"abcd")}),
+    # found by fuzzing: maps nested as map keys (MsgpackToJson was 2^depth)
+    "regress_nested_map_keys": b"\x81" * 30 + b"\x01" + bytes(range(30)),
     # replies (the client-side decoders are fuzzed too)
     "reply_route": p({"ok": True, "id": 7, "decision": "d1", "arm": "champion", "p": 0.5,
                       "epoch": 3, "output": [0.25]}),

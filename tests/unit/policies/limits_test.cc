@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "policies/builtin.h"
@@ -71,6 +73,38 @@ TEST(LimitsTest, ChallengerCeilingHolds) {
 TEST(LimitsTest, SnapshotRestoreContinuesIdentically) {
   testing::ExpectRestoreContinuesIdentically("thompson", 2, {}, {0.1, 0.3},
                                              TrafficLimits{0, 0.5, 1.0});
+}
+
+// The cached projected allocation is recomputed on the documented schedule:
+// after each of the first 10 updates, then when the updates since the last
+// refresh reach 10% of all updates, at least every 1,000. A deterministic
+// inner policy (UCB1, whose allocation changes as it learns) shows exactly
+// when: the wrapper reports the projection of the inner allocation as of the
+// last refresh. 20,000 updates cross the 1,000 cap at 10,000.
+TEST(LimitsTest, RefreshFollowsTheSchedule) {
+  const TrafficLimits limits{0, 0.0, 0.9};
+  auto wrapped = MustMake("ucb1", 3, {}, limits);
+  auto inner = MustMake("ucb1", 3);
+  Rng rng(8), rewards(9);
+  std::vector<double> expected(3), got(3);
+  uint64_t since = 0;
+  int refreshes = 0;
+  for (uint64_t u = 1; u <= 20000; ++u) {
+    const size_t arm = inner->Choose(rng, {});
+    const double r = rewards.Bernoulli(0.1 + 0.1 * static_cast<double>(arm)) ? 1.0 : 0.0;
+    inner->Update(arm, r, {});
+    wrapped->Update(arm, r, {});
+    ++since;
+    if (since >= std::clamp<uint64_t>(u / 10, 1, 1000)) {
+      inner->Allocation(rng, {}, expected);
+      policies::ProjectOntoLimits(limits, expected);
+      since = 0;
+      ++refreshes;
+    }
+    wrapped->Allocation(rng, {}, got);
+    ASSERT_EQ(got, expected) << "after update " << u;
+  }
+  EXPECT_LT(refreshes, 120);  // 10 + ~63 on the 10% schedule + 10 capped
 }
 
 TEST(LimitsTest, InvalidLimitsAreRefused) {

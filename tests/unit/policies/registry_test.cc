@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 
 #include <gtest/gtest.h>
 
@@ -53,6 +54,29 @@ TEST(RegistryTest, EveryPolicyHonoursTheInterface) {
       ASSERT_TRUE(o.ok());
       Status s = p.Restore((*o)->Snapshot());
       EXPECT_FALSE(s.ok()) << "accepted a snapshot of " << other;
+    }
+  }
+}
+
+// The reward domain each policy declares (docs/policies.md), also through
+// the traffic-limits wrapper.
+TEST(RegistryTest, RewardRangesMatchTheDocumentedDomains) {
+  for (auto name : PolicyNames()) {
+    SCOPED_TRACE(std::string(name));
+    const std::string n(name);
+    const bool unit = n == "thompson" || n == "discounted_thompson" ||
+                      n == "sliding_window_thompson" || n == "ucb1" || n == "kl_ucb";
+    for (TrafficLimits limits : {TrafficLimits{}, TrafficLimits{0, 0.5, 1.0}}) {
+      auto r = MakePolicy(PolicySpec{n, 2, 0, {}, limits});
+      ASSERT_TRUE(r.ok());
+      const RewardRange range = (*r)->reward_range();
+      EXPECT_FALSE(range.Contains(std::nan("")));
+      EXPECT_FALSE(range.Contains(INFINITY));
+      EXPECT_TRUE(range.Contains(0.0));
+      EXPECT_TRUE(range.Contains(1.0));
+      EXPECT_EQ(range.bounded(), unit);
+      EXPECT_EQ(range.Contains(1.5), !unit);
+      EXPECT_EQ(range.Contains(-0.01), !unit);
     }
   }
 }

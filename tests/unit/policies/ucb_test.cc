@@ -90,6 +90,55 @@ TEST(KlUcbTest, BoundMatchesHandComputedRoots) {
   EXPECT_EQ(KlUcbBound(0.4, 5, 0.0), 0.4);  // no budget: the mean itself
 }
 
+// The cheap bound the policy prunes with is never below the index, over a
+// grid of means, counts and budgets (including means near 0 and 1).
+TEST(KlUcbTest, CheapUpperBoundIsAnUpperBound) {
+  for (double p : {1e-6, 0.01, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99, 0.999999}) {
+    for (double n : {1.0, 3.0, 30.0, 1e3, 1e6}) {
+      for (double t : {2.0, 10.0, 1e3, 1e7}) {
+        const double budget = KlUcbBudget(t, 3.0);
+        const double q = KlUcbBound(p, n, budget);
+        EXPECT_GE(policies::KlUcbUpperBound(p, n, budget), q - 1e-15)
+            << "p=" << p << " n=" << n << " t=" << t;
+        EXPECT_GE(q, p);
+        EXPECT_LE(q, 1.0);
+      }
+    }
+  }
+}
+
+// Skipping arms by their bound leaves the pick equal to the arg-max of every
+// arm's index (lowest index on ties), over 2,000 random states (seed 9).
+TEST(KlUcbTest, PruningNeverChangesThePick) {
+  Rng rng(9);
+  for (int trial = 0; trial < 2000; ++trial) {
+    const size_t k = 2 + rng.Below(9);
+    auto p = MustMake("kl_ucb", k);
+    std::vector<double> n(k), s(k);
+    double t = 0;
+    for (size_t i = 0; i < k; ++i) {
+      n[i] = 1.0 + static_cast<double>(rng.Below(trial % 2 ? 30 : 3000));
+      const double rate = 0.05 + 0.1 * rng.Uniform();
+      for (int j = 0; j < n[i]; ++j) {
+        const double r = rng.Bernoulli(rate) ? 1.0 : 0.0;
+        s[i] += r;
+        p->Update(i, r, {});
+      }
+      t += n[i];
+    }
+    size_t expected = 0;
+    double best = -1;
+    for (size_t i = 0; i < k; ++i) {
+      const double v = KlUcbBound(s[i] / n[i], n[i], KlUcbBudget(t, 0.0));
+      if (v > best) {
+        best = v;
+        expected = i;
+      }
+    }
+    ASSERT_EQ(Pick(*p), expected) << "trial " << trial;
+  }
+}
+
 TEST(KlUcbTest, BudgetIsLogTPlusCLogLogT) {
   EXPECT_DOUBLE_EQ(KlUcbBudget(100, 0), std::log(100.0));
   EXPECT_DOUBLE_EQ(KlUcbBudget(100, 3), std::log(100.0) + 3 * std::log(std::log(100.0)));

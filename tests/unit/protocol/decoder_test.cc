@@ -222,5 +222,47 @@ TEST(DecoderTest, ReusingTheDecoderGivesIndependentResults) {
   EXPECT_EQ(second.route()->input.numbers[0], 7.0f);
 }
 
+// The request examples of docs/protocol.md, byte for byte.
+TEST(DecoderTest, DocumentedRequestExamplesDecode) {
+  Decoder d;
+  struct Example {
+    const char* hex;
+    wire::Op op;
+  };
+  const Example examples[] = {
+      {"84 a2 6f 70 a5 72 6f 75 74 65 a2 69 64 01 a3 65 78 70 a3 63 74 72 a4 75 6e 69 74 a2 75 31",
+       wire::Op::kRoute},
+      {"83 a2 6f 70 a5 72 6f 75 74 65 a3 65 78 70 a3 63 74 72 a5 69 6e 70 75 74 94 cb 3f e0 00 00 "
+       "00 00 00 00 01 00 02",
+       wire::Op::kRoute},
+      {"83 a2 6f 70 a5 72 6f 75 74 65 a3 65 78 70 a3 63 74 72 a5 69 6e 70 75 74 82 a5 73 68 61 70 "
+       "65 91 02 a4 64 61 74 61 c4 08 00 00 00 3f 00 00 80 3f",
+       wire::Op::kRoute},
+      {"83 a2 6f 70 a6 72 65 77 61 72 64 a8 64 65 63 69 73 69 6f 6e a2 64 31 a5 76 61 6c 75 65 01",
+       wire::Op::kReward},
+      {"82 a2 6f 70 a7 72 65 77 61 72 64 73 a5 69 74 65 6d 73 92 92 a2 64 31 01 92 a2 64 32 00",
+       wire::Op::kRewards},
+      {"82 a2 6f 70 a6 73 74 61 74 75 73 a3 65 78 70 a3 63 74 72", wire::Op::kStatus},
+      {"83 a2 6f 70 a7 70 72 6f 6d 6f 74 65 a3 65 78 70 a3 63 74 72 a3 61 72 6d aa 63 68 61 6c 6c "
+       "65 6e 67 65 72",
+       wire::Op::kPromote},
+      {"81 a2 6f 70 a8 73 6e 61 70 73 68 6f 74", wire::Op::kSnapshot},
+  };
+  std::vector<std::vector<float>> inputs;
+  for (const auto& e : examples) {
+    const std::string frame = Hex(e.hex);
+    wire::Request r = MustDecode(d, frame);
+    EXPECT_EQ(r.op, e.op) << e.hex;
+    if (const auto* route = r.route(); route && route->input.present()) {
+      std::vector<float> v(route->input.num_elements());
+      route->input.CopyTo(v);
+      inputs.push_back(v);
+    }
+  }
+  ASSERT_EQ(inputs.size(), 2u);
+  EXPECT_EQ(inputs[0], (std::vector<float>{0.5f, 1, 0, 2}));
+  EXPECT_EQ(inputs[1], (std::vector<float>{0.5f, 1}));
+}
+
 }  // namespace
 }  // namespace banditd::protocol

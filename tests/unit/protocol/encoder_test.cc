@@ -18,7 +18,8 @@ using testing::ToHex;
 
 TEST(EncoderTest, RouteReplyBytesMatchTheDocumentedExample) {
   wire::RouteReply reply;
-  reply.id = Hex("07");
+  const std::string id = Hex("07");
+  reply.id = id;
   reply.decision = "d1";
   reply.arm = "champion";
   reply.p = 0.5;
@@ -29,6 +30,24 @@ TEST(EncoderTest, RouteReplyBytesMatchTheDocumentedExample) {
   EXPECT_EQ(ToHex(out),
             "86 a2 6f 6b c3 a2 69 64 07 a8 64 65 63 69 73 69 6f 6e a2 64 31 a3 61 72 6d a8 63 "
             "68 61 6d 70 69 6f 6e a1 70 cb 3f e0 00 00 00 00 00 00 a5 65 70 6f 63 68 03");
+}
+
+TEST(EncoderTest, RouteReplyWithOutputMatchesTheDocumentedExample) {
+  const float output[1] = {0.25f};
+  wire::RouteReply reply;
+  const std::string id = Hex("01");
+  reply.id = id;
+  reply.decision = "0000000100000a2f";
+  reply.arm = "challenger";
+  reply.p = 0.5;
+  reply.epoch = 3;
+  reply.output = std::span<const float>(output);
+  std::string out;
+  EncodeRouteReply(reply, &out);
+  EXPECT_EQ(ToHex(out),
+            "87 a2 6f 6b c3 a2 69 64 01 a8 64 65 63 69 73 69 6f 6e b0 30 30 30 30 30 30 30 31 30 "
+            "30 30 30 30 61 32 66 a3 61 72 6d aa 63 68 61 6c 6c 65 6e 67 65 72 a1 70 cb 3f e0 00 "
+            "00 00 00 00 00 a5 65 70 6f 63 68 03 a6 6f 75 74 70 75 74 91 ca 3e 80 00 00");
 }
 
 TEST(EncoderTest, RouteReplyRoundTripsWithOutputAndServedBy) {
