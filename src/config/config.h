@@ -70,8 +70,9 @@ struct ArmConfig {
 };
 
 struct StoppingConfig {
-  std::string rule =
-      "sequential";  // fixed_horizon | naive_peeking | sequential | bayes | bandit_cs
+  // fixed_horizon | naive_peeking | sequential | bayes | bandit_cs; empty when
+  // the experiment has no `stopping` map (an operator decides).
+  std::string rule = "sequential";
   Params params;     // validated by MakeStoppingRule when the experiment starts
 };
 

@@ -223,6 +223,18 @@ Status LoadExperiment(const YamlNode& node, const std::string& model_dir, bool c
       exp->stopping.rule = std::string(kStoppingRules[index]);
     }
     if (s.Has("params")) BANDITD_RETURN_IF_ERROR(s.Child("params").AsParams(&exp->stopping.params));
+    // Build the rule now, so --check catches what start-up would refuse.
+    StoppingSpec spec;
+    spec.name = exp->stopping.rule;
+    spec.num_arms = exp->arms.size();
+    spec.control = exp->champion();
+    spec.metric = exp->metric;
+    spec.params = exp->stopping.params;
+    if (auto rule = MakeStoppingRule(spec); !rule.ok()) {
+      return (s.Has("params") ? s.Child("params") : s).Error(rule.status().message());
+    }
+  } else {
+    exp->stopping.rule.clear();  // no stopping rule: an operator decides
   }
   if (node.Has("guardrails")) {
     const YamlNode g = node.Child("guardrails");

@@ -111,12 +111,14 @@ void Experiment::ComputeWeights(Rng& rng) {
     case State::kPromoted:
       one_hot(winner_.value_or(options_.champion));
       break;
-    case State::kDecided:
-      if (winner_)
-        one_hot(*winner_);
-      else
-        one_hot(options_.champion);
+    case State::kDecided: {
+      // Hold: the allocation stays where it was when the rule decided, until
+      // an operator promotes. (After a restart: the policy's allocation.)
+      double total = 0;
+      for (double w : weights_) total += w;
+      if (total <= 0.0) policy_->Allocation(rng, {}, weights_);
       break;
+    }
     case State::kRunning:
       if (options_.mode == Mode::kShadow || k == 1) {
         one_hot(options_.champion);
@@ -257,7 +259,7 @@ Status Experiment::Promote(size_t arm, std::string reason) {
 
 Status Experiment::Pause() {
   if (state_ != State::kRunning) {
-    return Status(Code::kFailedPrecondition,
+    return Status(Code::kBadRequest,
                   "cannot pause an experiment that is " + std::string(StateName(state_)));
   }
   state_ = State::kPaused;
@@ -269,7 +271,7 @@ Status Experiment::Pause() {
 
 Status Experiment::Resume() {
   if (state_ != State::kPaused) {
-    return Status(Code::kFailedPrecondition,
+    return Status(Code::kBadRequest,
                   "cannot resume an experiment that is " + std::string(StateName(state_)));
   }
   state_ = State::kRunning;

@@ -60,7 +60,7 @@ TEST(ConfigTest, MinimalConfigGetsTheDocumentedDefaults) {
   EXPECT_FALSE(e.arms[0].model.has_value());
   EXPECT_EQ(e.traffic.champion_floor, 0.0);
   EXPECT_EQ(e.traffic.challenger_ceiling, 1.0);
-  EXPECT_EQ(e.stopping.rule, "sequential");
+  EXPECT_EQ(e.stopping.rule, "");  // no `stopping` map: no rule, an operator decides
   EXPECT_EQ(e.on_decision, OnDecision::kHold);
   EXPECT_EQ(e.guardrails.max_error_rate_ratio, 2.0);
   EXPECT_EQ(e.guardrails.max_p99_latency_ratio, 3.0);
@@ -112,7 +112,7 @@ TEST(ConfigTest, ExamplesLoad) {
   ASSERT_TRUE(ab.ok());
   EXPECT_EQ(ab->experiments[0].mode, Mode::kAb);
   EXPECT_EQ(ab->experiments[0].weights, (std::vector<double>{0.5, 0.25, 0.25}));
-  EXPECT_EQ(ab->experiments[0].stopping.params.GetInt("max_samples", 0).value(), 20000);
+  EXPECT_EQ(ab->experiments[0].stopping.params.GetInt("n_per_arm", 0).value(), 20000);
   auto sc = LoadConfigFile("config/examples/shadow_and_canary.yaml", NoFiles());
   ASSERT_TRUE(sc.ok());
   EXPECT_EQ(sc->durability.mode, DurabilityMode::kAlways);
@@ -136,7 +136,7 @@ TEST(ConfigTest, ParamsKeepTheirTypes) {
 experiments:
   - name: e
     policy: {name: thompson, params: {prior_alpha: 2, prior_beta: 3.5}}
-    stopping: {rule: bayes, params: {threshold: 0.95, min_samples: 100, label: x, strict: true, w: [1, 2.5]}}
+    stopping: {rule: bayes, params: {threshold: 0.95, min_samples: 100}}
     arms: [{name: a}, {name: b, champion: true}]
 )",
                          "/", NoFiles());
@@ -148,9 +148,32 @@ experiments:
   const Params& p = e.stopping.params;
   EXPECT_EQ(p.GetDouble("threshold", 0).value(), 0.95);
   EXPECT_EQ(p.GetInt("min_samples", 0).value(), 100);
-  EXPECT_EQ(p.GetString("label", "").value(), "x");
-  EXPECT_TRUE(p.GetBool("strict", false).value());
-  EXPECT_EQ(p.GetDoubles("w", {}).value(), (std::vector<double>{1, 2.5}));
+}
+
+// The stopping rule is built at load time: what start-up would refuse,
+// --check refuses too, naming the key and line.
+TEST(ConfigTest, StoppingParamsAreValidatedAtLoad) {
+  auto unknown = ParseConfig(R"(
+experiments:
+  - name: e
+    stopping: {rule: bayes, params: {threshold: 0.95, label: x}}
+    arms: [{name: a}, {name: b, champion: true}]
+)",
+                             "/", NoFiles());
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("experiments[0].stopping.params (line 4)"),
+            std::string::npos)
+      << unknown.status().message();
+  EXPECT_NE(unknown.status().message().find("label"), std::string::npos);
+  auto unplanned = ParseConfig(R"(
+experiments:
+  - name: e
+    stopping: {rule: sequential}
+    arms: [{name: a}, {name: b, champion: true}]
+)",
+                               "/", NoFiles());
+  ASSERT_FALSE(unplanned.ok());
+  EXPECT_NE(unplanned.status().message().find("tau2"), std::string::npos);
 }
 
 TEST(ConfigTest, ModelFilesAreCheckedWhenAsked) {

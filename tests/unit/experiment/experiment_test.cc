@@ -193,7 +193,7 @@ TEST(ExperimentTest, OperatorLifecycle) {
   ASSERT_TRUE(e->Pause().ok());
   EXPECT_EQ(e->state(), State::kPaused);
   EXPECT_EQ(e->Route(std::nullopt, std::nullopt, rng)->arm, 0u);
-  EXPECT_EQ(e->Pause().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(e->Pause().code(), Code::kBadRequest);
   ASSERT_TRUE(e->Resume().ok());
   EXPECT_EQ(e->state(), State::kRunning);
   ASSERT_TRUE(e->Promote(1, "promoted by an operator").ok());
