@@ -80,11 +80,11 @@ std::string StatusTable(const wire::ExperimentReport& r, const RenderOptions& op
   if (r.test) {
     const auto& t = *r.test;
     out += "  test " + t.method + "  p " + Num(t.p_value, "%.4g") + "  always-valid p " +
-           Num(t.always_valid_p, "%.4g") + "  lift " + Num(t.lift * 100, "%+.2f%%") + " " +
-           (std::isfinite(t.lift_ci95[0]) && std::isfinite(t.lift_ci95[1])
-                ? "[" + Format("%+.2f%%", t.lift_ci95[0] * 100) + ", " +
-                      Format("%+.2f%%", t.lift_ci95[1] * 100) + "]"
-                : std::string("-"));
+           Num(t.always_valid_p, "%.4g") + "  lift " + Num(t.lift * 100, "%+.2f%%");
+    if (std::isfinite(t.lift_ci95[0]) && std::isfinite(t.lift_ci95[1])) {
+      out += " [" + Format("%+.2f%%", t.lift_ci95[0] * 100) + ", " +
+             Format("%+.2f%%", t.lift_ci95[1] * 100) + "]";
+    }
   } else {
     out += "  test -";
   }

@@ -12,6 +12,15 @@ import banditd_fixture
 BANDITCTL = os.path.join(banditd_fixture.BIN_DIR, "banditctl")
 
 
+def strict_json(text):
+    """json.loads that refuses NaN/Infinity: the output must be valid JSON."""
+
+    def refuse(token):
+        raise ValueError("not JSON: " + token)
+
+    return json.loads(text, parse_constant=refuse)
+
+
 class BanditctlTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -40,12 +49,12 @@ class BanditctlTest(unittest.TestCase):
     def status_json(self, exp):
         rc, out, err = self.ctl("status", exp, "--json")
         self.assertEqual(rc, 0, err)
-        return json.loads(out)["experiments"][0]
+        return strict_json(out)["experiments"][0]
 
     def test_status_json_has_the_report_keys(self):
         rc, out, err = self.ctl("status", "--json")
         self.assertEqual(rc, 0, err)
-        reports = json.loads(out)["experiments"]
+        reports = strict_json(out)["experiments"]
         self.assertEqual(sorted(r["name"] for r in reports), ["ctr", "ops", "split"])
         for r in reports:
             for key in ("name", "mode", "policy", "epoch", "state", "winner", "reason", "arms",
@@ -57,6 +66,10 @@ class BanditctlTest(unittest.TestCase):
                     self.assertIn(key, arm)
         ctr = next(r for r in reports if r["name"] == "ctr")
         self.assertEqual([a["name"] for a in ctr["arms"]], ["champion", "challenger"])
+        self.assertEqual(ctr["mode"], "bandit")
+        self.assertEqual(ctr["policy"], "thompson")
+        self.assertEqual(ctr["test"]["method"], "sequential")
+        self.assertAlmostEqual(sum(a["allocation"] for a in ctr["arms"]), 1.0, places=6)
 
     def test_status_table_shows_the_arms(self):
         rc, out, err = self.ctl("status", "split", "--ascii", endpoints="config")
@@ -69,13 +82,15 @@ class BanditctlTest(unittest.TestCase):
         self.assertIn("50.0%", blue)
         self.assertIn("#" * 12 + "." * 12, green)
         self.assertTrue(any(l.strip().startswith("state running") for l in lines), out)
-        self.assertTrue(any(l.strip().startswith("test fixed_horizon") for l in lines), out)
+        self.assertTrue(any(l.strip().startswith("test fixed_horizon  p ") for l in lines), out)
+        # No data yet: undefined numbers print as "-", not "nan".
+        self.assertNotIn("nan", out.lower())
 
     def test_route_then_reward(self):
         rc, out, err = self.ctl("route", "ctr", "--unit", "u-1", "--input",
                                 ",".join(str(x) for x in banditd_fixture.features(1)), "--json")
         self.assertEqual(rc, 0, err)
-        reply = json.loads(out)
+        reply = strict_json(out)
         self.assertTrue(reply["ok"])
         self.assertIn(reply["arm"], ("champion", "challenger"))
         self.assertEqual(len(reply["output"]), 1)
