@@ -94,8 +94,11 @@ class Client:
                 raise BanditdTimeout(
                     "no reply to '%s' within %d ms" % (request["op"], self.timeout_ms))
             reply = msgpack.unpackb(socket.recv(), raw=False)
-            if not isinstance(reply, dict) or reply.get("id") != rid:
-                continue  # an answer to an earlier, abandoned request
+            # A reply with another id answers an earlier, abandoned request. A
+            # reply without one is ours: the daemon could not read the request
+            # far enough to find its id (e.g. a frame over the size limit).
+            if not isinstance(reply, dict) or reply.get("id", rid) != rid:
+                continue
             if not reply.get("ok"):
                 error = reply.get("error") or {}
                 raise BanditdError(error.get("code", "internal"), error.get("message", ""))

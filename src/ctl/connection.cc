@@ -141,15 +141,17 @@ Result<Outcome> Connection::Request(wire::Request request, std::string* reply) {
       zmq::message_t msg;
       if (!socket.recv(msg, zmq::recv_flags::dontwait)) continue;
       std::string_view body(static_cast<const char*>(msg.data()), msg.size());
-      // Replies to an earlier request (one that timed out) are not ours.
+      // A reply with another id answers an earlier request (one that timed
+      // out). A reply without an id is ours: the daemon could not read the
+      // request far enough to find it.
       wire::DecodeLimits limits;
       limits.max_frame_bytes = msg.size();
       limits.max_map = 4096;
       limits.max_array = 1 << 22;
       limits.max_str = 1 << 20;
-      if (protocol::ScanFrame(body, limits).ok() &&
-          protocol::FindRootValue(body, "id") != id_bytes) {
-        continue;
+      if (protocol::ScanFrame(body, limits).ok()) {
+        const std::string_view echoed = protocol::FindRootValue(body, "id");
+        if (!echoed.empty() && echoed != id_bytes) continue;
       }
       reply->assign(body);
       return Outcome::kReply;

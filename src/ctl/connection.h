@@ -41,7 +41,8 @@ enum class Outcome { kReply, kTimeout };
 
 // A DEALER connection to one daemon socket. Requests carry an increasing
 // integer `id`; replies with another id (late answers to an earlier,
-// abandoned request) are dropped.
+// abandoned request) are dropped; a reply without an id (the daemon could
+// not read the request far enough) is taken as the answer.
 class Connection {
  public:
   static Result<std::unique_ptr<Connection>> Open(const std::string& endpoint,

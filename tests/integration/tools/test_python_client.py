@@ -106,6 +106,15 @@ class PythonClientTest(unittest.TestCase):
                 self.assertEqual(e.exception.code, code)
                 self.assertTrue(e.exception.message)
 
+    def test_oversized_frame_gets_bad_request(self):
+        # 300,000 numbers (2.7 MB of msgpack float64) exceed the 1 MiB frame
+        # limit: the daemon refuses the frame without reading its id, and the
+        # client still gets the error rather than a timeout.
+        with self.assertRaises(BanditdError) as e:
+            self.client.route("ctr", input=[0.5] * 300000)
+        self.assertEqual(e.exception.code, "bad_request")
+        self.assertIn(self.client.route("split")["arm"], ("blue", "green"))
+
     def test_admin_op_on_api_socket_is_unauthorized(self):
         with self.assertRaises(BanditdError) as e:
             self.client._call(self.client._api, {"op": "snapshot"})
