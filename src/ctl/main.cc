@@ -14,6 +14,7 @@
 #include <thread>
 
 #include <CLI/CLI.hpp>
+#include <msgpack.hpp>
 
 #include "src/ctl/connection.h"
 #include "src/ctl/render.h"
@@ -81,8 +82,32 @@ int Exchange(Connection& connection, const wire::Request& request, std::string* 
   return kExitOk;
 }
 
-int ErrorReply(const Status& s) {
-  std::cerr << "error: " << CodeName(s.code()) << ": " << s.message() << "\n";
+// The `error.code` string exactly as the daemon sent it (the reply decoders
+// map a spelling they do not know to `internal`); empty when there is none.
+std::string SentCode(std::string_view reply) {
+  wire::DecodeLimits limits;
+  limits.max_frame_bytes = reply.size();
+  limits.max_map = 4096;
+  limits.max_array = 1 << 22;
+  limits.max_str = 1 << 20;
+  if (!protocol::ScanFrame(reply, limits).ok()) return {};
+  const std::string_view error = protocol::FindRootValue(reply, "error");
+  if (error.empty()) return {};
+  const std::string_view code = protocol::FindRootValue(error, "code");
+  if (code.empty()) return {};
+  try {
+    msgpack::object_handle h = msgpack::unpack(code.data(), code.size());
+    if (h.get().type == msgpack::type::STR) return h.get().as<std::string>();
+  } catch (const std::exception&) {
+  }
+  return {};
+}
+
+// An error reply (or an unreadable one): prints the code and message.
+int ErrorReply(const Status& s, std::string_view reply) {
+  std::string code = SentCode(reply);
+  if (code.empty()) code = std::string(CodeName(s.code()));
+  std::cerr << "error: " << code << ": " << s.message() << "\n";
   return kExitErrorReply;
 }
 
@@ -131,7 +156,7 @@ int RunRoute(const Options& o) {
   std::string reply;
   if (int rc = Exchange(**conn, req, &reply); rc != kExitOk) return rc;
   auto r = protocol::DecodeRouteReply(reply);
-  if (!r.ok()) return ErrorReply(r.status());
+  if (!r.ok()) return ErrorReply(r.status(), reply);
   if (o.json) return PrintJson(reply);
   std::cout << "decision " << r->decision << "  arm " << r->arm << "  p " << r->p << "  epoch "
             << r->epoch;
@@ -153,7 +178,7 @@ int RunReward(const Options& o) {
   req.body = wire::RewardRequest{o.decision, o.value, std::nullopt};
   std::string reply;
   if (int rc = Exchange(**conn, req, &reply); rc != kExitOk) return rc;
-  if (Status s = protocol::DecodeOkReply(reply); !s.ok()) return ErrorReply(s);
+  if (Status s = protocol::DecodeOkReply(reply); !s.ok()) return ErrorReply(s, reply);
   std::cout << "ok\n";
   return kExitOk;
 }
@@ -173,7 +198,7 @@ int RunStatus(const Options& o) {
   std::string reply;
   if (int rc = Exchange(**conn, StatusRequest(o.exp), &reply); rc != kExitOk) return rc;
   auto r = protocol::DecodeStatusReply(reply);
-  if (!r.ok()) return ErrorReply(r.status());
+  if (!r.ok()) return ErrorReply(r.status(), reply);
   if (o.json) {
     // {"experiments": [report, ...]}: the reports as the wire carries them.
     auto json = protocol::MsgpackToJson(protocol::FindRootValue(reply, "experiments"));
@@ -214,7 +239,7 @@ int RunWatch(const Options& o) {
     std::string reply;
     if (int rc = Exchange(**conn, StatusRequest(o.exp), &reply); rc != kExitOk) return rc;
     auto r = protocol::DecodeStatusReply(reply);
-    if (!r.ok()) return ErrorReply(r.status());
+    if (!r.ok()) return ErrorReply(r.status(), reply);
     const std::string frame = WatchFrame(r->experiments, ro, ClockText());
     if (tty && previous_lines > 0) std::cout << "\x1b[" << previous_lines << "A";
     std::string line;
@@ -238,7 +263,7 @@ int RunAdmin(const Options& o, wire::Op op) {
   req.body = wire::AdminRequest{o.exp, o.arm};
   std::string reply;
   if (int rc = Exchange(**conn, req, &reply); rc != kExitOk) return rc;
-  if (Status s = protocol::DecodeOkReply(reply); !s.ok()) return ErrorReply(s);
+  if (Status s = protocol::DecodeOkReply(reply); !s.ok()) return ErrorReply(s, reply);
   std::cout << "ok: " << wire::OpName(op) << (o.exp.empty() ? "" : " " + o.exp)
             << (o.arm.empty() || op != wire::Op::kPromote ? "" : " -> " + o.arm) << "\n";
   return kExitOk;

@@ -133,6 +133,12 @@ class BanditctlTest(unittest.TestCase):
         rc, _, err = self.ctl("status", "no-such-exp")
         self.assertEqual(rc, 1)
         self.assertIn("error: unknown_experiment", err)
+        # The code is printed as the daemon spelled it, even one the reply
+        # decoder does not know (which it would report as `internal`).
+        rc, _, err = self.ctl("resume", "split")
+        self.assertEqual(rc, 1)
+        self.assertRegex(err, r"^error: [a-z_]+: cannot resume an experiment that is running\n$")
+        self.assertNotIn("error: internal", err)
 
     def test_snapshot_writes_the_snapshot_file(self):
         rc, out, err = self.ctl("snapshot")
