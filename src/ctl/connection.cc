@@ -63,20 +63,16 @@ std::string ConnectAddress(const std::string& bound) {
   return bound;
 }
 
-Result<Endpoints> ResolveEndpoints(const EndpointFlags& flags) {
-  Endpoints ep{flags.api, flags.admin};
-  if (!ep.api.empty() && !ep.admin.empty()) return ep;
-  auto fill_from_file = [&](const std::string& dir) -> Status {
+Result<std::string> ResolveEndpoint(const EndpointFlags& flags, bool admin) {
+  const char* key = admin ? "admin" : "api";
+  const std::string& given = admin ? flags.admin : flags.api;
+  if (!given.empty()) return given;
+  auto from_file = [&](const std::string& dir) -> Result<std::string> {
     auto file = ReadEndpointsFile(dir + "/endpoints");
     if (!file.ok()) return file.status();
-    if (ep.api.empty()) ep.api = ConnectAddress((*file)["api"]);
-    if (ep.admin.empty()) ep.admin = ConnectAddress((*file)["admin"]);
-    return Status::Ok();
+    return ConnectAddress((*file)[key]);
   };
-  if (!flags.state_dir.empty()) {
-    BANDITD_RETURN_IF_ERROR(fill_from_file(flags.state_dir));
-    return ep;
-  }
+  if (!flags.state_dir.empty()) return from_file(flags.state_dir);
   config::LoadOptions options;
   options.check_files = false;
   auto config = config::LoadConfigFile(flags.config_path, options);
@@ -87,13 +83,9 @@ Result<Endpoints> ResolveEndpoints(const EndpointFlags& flags) {
                                                    : " (give --config FILE, --state-dir DIR or "
                                                      "--api/--admin ENDPOINT)"));
   }
-  if (WildcardPort(config->sockets.api) || WildcardPort(config->sockets.admin)) {
-    BANDITD_RETURN_IF_ERROR(fill_from_file(config->state_dir));
-    return ep;
-  }
-  if (ep.api.empty()) ep.api = ConnectAddress(config->sockets.api);
-  if (ep.admin.empty()) ep.admin = ConnectAddress(config->sockets.admin);
-  return ep;
+  const std::string& configured = admin ? config->sockets.admin : config->sockets.api;
+  if (WildcardPort(configured)) return from_file(config->state_dir);
+  return ConnectAddress(configured);
 }
 
 struct Connection::Impl {

@@ -13,11 +13,6 @@
 
 namespace banditd::ctl {
 
-struct Endpoints {
-  std::string api;
-  std::string admin;
-};
-
 // What the operator gave on the command line; empty strings: not given.
 struct EndpointFlags {
   std::string api, admin;
@@ -29,8 +24,10 @@ struct EndpointFlags {
 // Resolves the endpoints, in this order: --api/--admin; the `endpoints` file
 // the daemon writes into --state-dir after binding; the config's sockets
 // (when an endpoint there has a wildcard port, the endpoints file of the
-// config's state_dir). kInvalidArgument when nothing says where to connect.
-Result<Endpoints> ResolveEndpoints(const EndpointFlags& flags);
+// config's state_dir). Only the endpoint the command uses (`admin` or api)
+// must be resolvable: when the flag gives it, nothing else is read.
+// kInvalidArgument when nothing says where to connect.
+Result<std::string> ResolveEndpoint(const EndpointFlags& flags, bool admin);
 
 // A tcp endpoint the daemon binds on a wildcard host (`*`, 0.0.0.0) is
 // reached on the loopback address; everything else is returned as is.

@@ -112,10 +112,9 @@ int ErrorReply(const Status& s, std::string_view reply) {
 }
 
 Result<std::unique_ptr<Connection>> Connect(const Options& o, bool admin) {
-  auto endpoints = ResolveEndpoints(o.endpoints);
-  if (!endpoints.ok()) return endpoints.status();
-  return Connection::Open(admin ? endpoints->admin : endpoints->api,
-                          std::chrono::milliseconds(o.timeout_ms));
+  auto endpoint = ResolveEndpoint(o.endpoints, admin);
+  if (!endpoint.ok()) return endpoint.status();
+  return Connection::Open(*endpoint, std::chrono::milliseconds(o.timeout_ms));
 }
 
 // The JSON of the whole reply (scripts read the same keys as the wire).
