@@ -4,7 +4,10 @@
 // Exit codes: 0 ok; 1 the daemon answered with an error (its code and
 // message are printed); 2 usage or configuration error; 3 no reply within
 // --timeout-ms (or the socket failed).
+#include <sys/ioctl.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <chrono>
 #include <ctime>
@@ -223,6 +226,20 @@ std::string ClockText() {
   return buf;
 }
 
+// A line that wraps would break the in-place redraw: on a terminal the bars
+// shrink to fit its width (40 cells at most, 10 at least).
+int WatchBarWidth(std::span<const wire::ExperimentReport> reports) {
+  winsize ws{};
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0) return 40;
+  size_t name = 0;
+  for (const auto& r : reports) {
+    for (const auto& a : r.arms) name = std::max(name, a.name.size());
+  }
+  // "  <name> <bar> 100.0%  n 1234567  mean 0.1234  p_best 0.123"
+  const int rest = static_cast<int>(name) + 3 + 7 + 40;
+  return std::clamp(static_cast<int>(ws.ws_col) - rest, 10, 40);
+}
+
 int RunWatch(const Options& o) {
   auto conn = Connect(o, false);
   if (!conn.ok()) return Fail(kExitUsage, conn.status().message());
@@ -239,6 +256,7 @@ int RunWatch(const Options& o) {
     if (int rc = Exchange(**conn, StatusRequest(o.exp), &reply); rc != kExitOk) return rc;
     auto r = protocol::DecodeStatusReply(reply);
     if (!r.ok()) return ErrorReply(r.status(), reply);
+    if (tty) ro.bar_width = WatchBarWidth(r->experiments);
     const std::string frame = WatchFrame(r->experiments, ro, ClockText());
     if (tty && previous_lines > 0) std::cout << "\x1b[" << previous_lines << "A";
     std::string line;
