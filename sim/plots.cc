@@ -1,6 +1,7 @@
 #include "sim/plots.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -67,7 +68,7 @@ Result<std::vector<std::string>> WritePlots(const std::vector<ScenarioResult>& r
     const std::string script = plot_dir + "/plots" + stem + ".gp";
     std::ofstream gp(script);
     gp << "set terminal pngcairo size 1000,650 noenhanced\nset datafile commentschars '#'\n"
-       << "set key left top\nset grid\nset logscale x\nset xlabel 'T (steps)'\n";
+       << "set key left top\nset grid\nset logscale x\nset xlabel 'T (steps)'\nset yrange [0:*]\n";
     gp << "set output " << Quote(regret_png) << "\nset title " << Quote("Regret: " + title) << "\n"
        << "set ylabel 'cumulative regret (mean over " << result.scenario.runs << " runs)'\n";
     gp << "plot ";
@@ -80,9 +81,11 @@ Result<std::vector<std::string>> WritePlots(const std::vector<ScenarioResult>& r
       // contender's regret at the horizon: parallel curves are optimal.
       const double t_end = static_cast<double>(result.scenario.horizon);
       const double b = curves[0].back().regret.mean - rows[0].lr_slope * std::log(t_end);
-      gp << ", (x >= 1 ? " << rows[0].lr_slope << " * log(x) + " << b
+      char slope[32];
+      std::snprintf(slope, sizeof slope, "%.4g", rows[0].lr_slope);
+      gp << ", (" << slope << " * log(x) + " << b << " >= 0 ? " << slope << " * log(x) + " << b
          << " : 1/0) with lines dt 2 lc rgb 'black' title "
-         << Quote("Lai-Robbins slope " + std::to_string(rows[0].lr_slope) + " x ln T");
+         << Quote(std::string("Lai-Robbins slope ") + slope + " x ln T");
     }
     gp << "\nset output " << Quote(alloc_png) << "\nset title " << Quote("Allocation: " + title)
        << "\nset ylabel 'share of traffic to the best arm'\nset yrange [0:1.02]\nset key right "
