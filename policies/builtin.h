@@ -13,6 +13,12 @@ namespace banditd::policies {
 using PolicyPtr = std::unique_ptr<Policy>;
 
 Result<PolicyPtr> MakeThompson(const PolicySpec& spec);
+Result<PolicyPtr> MakeThompsonGaussian(const PolicySpec& spec);
+Result<PolicyPtr> MakeUcb1(const PolicySpec& spec);
+Result<PolicyPtr> MakeKlUcb(const PolicySpec& spec);
+Result<PolicyPtr> MakeEpsilonGreedy(const PolicySpec& spec);
+Result<PolicyPtr> MakeStatic(const PolicySpec& spec);
+Result<PolicyPtr> MakeDiscountedThompson(const PolicySpec& spec);
 
 // Wraps `inner` so that its choices and reported allocation respect `limits`
 // (see ProjectOntoLimits). REQUIRES: limits valid for inner->num_arms().

@@ -57,6 +57,7 @@ class Limited final : public Policy {
   std::string_view name() const override { return inner_->name(); }
   size_t num_arms() const override { return inner_->num_arms(); }
   size_t context_dim() const override { return inner_->context_dim(); }
+  RewardRange reward_range() const override { return inner_->reward_range(); }
 
   size_t Choose(Rng& rng, std::span<const double> context) const override {
     if (context_dim() > 0) {
@@ -77,8 +78,7 @@ class Limited final : public Policy {
     ++since_refresh_;
   }
 
-  void Allocation(Rng& rng, std::span<const double> context,
-                  std::span<double> out) const override {
+  void Allocation(Rng& rng, std::span<const double> context, std::span<double> out) const override {
     if (context_dim() > 0) {
       inner_->Allocation(rng, context, out);
       ProjectOntoLimits(limits_, out);

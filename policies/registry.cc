@@ -15,6 +15,12 @@ struct Entry {
 
 constexpr std::array kRegistry = {
     Entry{"thompson", &policies::MakeThompson},
+    Entry{"thompson_gaussian", &policies::MakeThompsonGaussian},
+    Entry{"ucb1", &policies::MakeUcb1},
+    Entry{"kl_ucb", &policies::MakeKlUcb},
+    Entry{"epsilon_greedy", &policies::MakeEpsilonGreedy},
+    Entry{"static", &policies::MakeStatic},
+    Entry{"discounted_thompson", &policies::MakeDiscountedThompson},
 };
 
 constexpr auto kNames = [] {

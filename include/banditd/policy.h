@@ -6,7 +6,9 @@
 // allocation snapshots the owner publishes.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -35,6 +37,21 @@ struct ArmEstimate {
   double mean = 0;        // the policy's point estimate of the arm's mean reward
 };
 
+// The rewards a policy's model is defined for. Callers (the daemon, the
+// simulator) reject a reward outside it with invalid_value before Update.
+// Bounds are inclusive; a non-finite reward is never accepted.
+struct RewardRange {
+  double lo = -std::numeric_limits<double>::infinity();
+  double hi = std::numeric_limits<double>::infinity();
+
+  static constexpr RewardRange Unit() { return {0.0, 1.0}; }
+  static constexpr RewardRange Real() { return {}; }
+  bool bounded() const { return std::isfinite(lo) && std::isfinite(hi); }
+  bool Contains(double reward) const {
+    return std::isfinite(reward) && reward >= lo && reward <= hi;
+  }
+};
+
 // Everything needed to build a policy by name.
 struct PolicySpec {
   std::string name;        // registry name, e.g. "thompson"
@@ -54,12 +71,18 @@ class Policy {
   // Length of the context a request must carry (0: the policy ignores context).
   virtual size_t context_dim() const { return 0; }
 
+  // The rewards Update accepts: [0, 1] for the Beta-Bernoulli family and the
+  // bounded-reward index policies, any finite value for Gaussian or
+  // distribution-free ones. The default is any finite value.
+  virtual RewardRange reward_range() const { return RewardRange::Real(); }
+
   // Picks an arm for one request.
   // REQUIRES: context.size() == context_dim().
   virtual size_t Choose(Rng& rng, std::span<const double> context) const = 0;
 
   // Learns from one reward for `arm`.
-  // REQUIRES: arm < num_arms(), std::isfinite(reward), context.size() == context_dim().
+  // REQUIRES: arm < num_arms(), reward_range().Contains(reward),
+  // context.size() == context_dim().
   virtual void Update(size_t arm, double reward, std::span<const double> context) = 0;
 
   // Writes into `out` the probability that Choose picks each arm now (sums to 1).

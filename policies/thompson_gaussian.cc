@@ -1,0 +1,147 @@
+// Gaussian Thompson sampling with unknown variance: each arm's rewards are
+// modelled as Normal(μ, 1/τ) with a Normal-Gamma prior on (μ, τ)
+// (policies/normal_gamma.h). A choice draws, per arm, a precision τ from its
+// Gamma posterior and then a mean from Normal(μn, 1/(κn τ)), and takes the
+// arm with the largest draw (ties: lowest index).
+//
+// Parameters (the defaults are a weak prior for rewards of order 1; scale
+// beta0 with the reward variance you expect):
+//   mu0    prior mean, finite, default 0
+//   kappa0 pseudo-observations behind mu0, > 0, default 0.01
+//   alpha0 shape of the precision prior, > 0, default 1
+//   beta0  rate of the precision prior, > 0, default 1
+//   allocation_draws  Monte Carlo draws for the allocation, default 20,000
+// Allocation: P(arm is best) by Monte Carlo over `allocation_draws` joint
+// draws; each share's standard error is at most 0.5/sqrt(draws) (0.0036 at
+// the default). Estimates report the posterior mean μn. Rewards: any finite value.
+//
+// State per arm: count n, running mean and sum of squared deviations m2
+// (Welford's update, numerically stable for large rewards).
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "policies/arm_stats.h"
+#include "policies/builtin.h"
+#include "policies/normal_gamma.h"
+
+namespace banditd::policies {
+namespace {
+
+constexpr int kVersion = 1;
+constexpr double kMax = 1e300;
+
+struct GaussianConfig {
+  NormalGamma prior;
+  size_t draws;
+};
+
+Result<GaussianConfig> Parse(const PolicySpec& spec) {
+  const Params& p = spec.params;
+  BANDITD_RETURN_IF_ERROR(p.CheckKnown({"mu0", "kappa0", "alpha0", "beta0", "allocation_draws"}));
+  auto mu0 = GetInRange(p, "mu0", 0.0, -kMax, kMax);
+  if (!mu0.ok()) return mu0.status();
+  auto kappa0 = GetInRange(p, "kappa0", 0.01, 0.0, kMax, /*open_lo=*/true);
+  if (!kappa0.ok()) return kappa0.status();
+  auto alpha0 = GetInRange(p, "alpha0", 1.0, 0.0, kMax, /*open_lo=*/true);
+  if (!alpha0.ok()) return alpha0.status();
+  auto beta0 = GetInRange(p, "beta0", 1.0, 0.0, kMax, /*open_lo=*/true);
+  if (!beta0.ok()) return beta0.status();
+  auto draws = GetAllocationDraws(p);
+  if (!draws.ok()) return draws.status();
+  return GaussianConfig{NormalGamma{*mu0, *kappa0, *alpha0, *beta0}, *draws};
+}
+
+class ThompsonGaussian final : public Policy {
+ public:
+  ThompsonGaussian(const GaussianConfig& c, size_t arms)
+      : prior_(c.prior), draws_(c.draws), n_(arms), mean_(arms), m2_(arms), post_(arms, prior_) {}
+
+  std::string_view name() const override { return "thompson_gaussian"; }
+  size_t num_arms() const override { return n_.size(); }
+
+  size_t Choose(Rng& rng, std::span<const double>) const override {
+    size_t best = 0;
+    double best_v = post_[0].SampleMean(rng);
+    for (size_t i = 1; i < post_.size(); ++i) {
+      const double v = post_[i].SampleMean(rng);
+      if (v > best_v) {
+        best_v = v;
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  void Update(size_t arm, double reward, std::span<const double>) override {
+    // Welford: mean and m2 = sum of squared deviations from the mean.
+    n_[arm] += 1.0;
+    const double delta = reward - mean_[arm];
+    mean_[arm] += delta / n_[arm];
+    m2_[arm] += delta * (reward - mean_[arm]);
+    post_[arm] = Posterior(prior_, n_[arm], mean_[arm], m2_[arm]);
+  }
+
+  void Allocation(Rng& rng, std::span<const double> context, std::span<double> out) const override {
+    std::fill(out.begin(), out.end(), 0.0);
+    if (num_arms() == 1) {
+      out[0] = 1.0;
+      return;
+    }
+    for (size_t d = 0; d < draws_; ++d) out[Choose(rng, context)] += 1.0;
+    for (double& o : out) o /= static_cast<double>(draws_);
+  }
+
+  void Estimates(std::span<ArmEstimate> out) const override {
+    for (size_t i = 0; i < num_arms(); ++i) {
+      out[i] = ArmEstimate{n_[i], n_[i] * mean_[i], post_[i].mu};
+    }
+  }
+
+  std::string Snapshot() const override {
+    SnapshotState s;
+    s.arrays["n"] = n_;
+    s.arrays["mean"] = mean_;
+    s.arrays["m2"] = m2_;
+    return EncodeSnapshot(name(), kVersion, num_arms(), s);
+  }
+
+  Status Restore(std::string_view bytes) override {
+    auto s = DecodeSnapshot(bytes, name(), kVersion, num_arms());
+    if (!s.ok()) return s.status();
+    auto n = TakeArray(*s, "n", num_arms());
+    if (!n.ok()) return n.status();
+    auto mean = TakeArray(*s, "mean", num_arms());
+    if (!mean.ok()) return mean.status();
+    auto m2 = TakeArray(*s, "m2", num_arms());
+    if (!m2.ok()) return m2.status();
+    for (size_t i = 0; i < num_arms(); ++i) {
+      if ((*n)[i] < 0.0 || (*m2)[i] < 0.0) {
+        return Status(Code::kCorruption, "snapshot: negative count or sum of squares");
+      }
+    }
+    n_ = std::move(*n);
+    mean_ = std::move(*mean);
+    m2_ = std::move(*m2);
+    for (size_t i = 0; i < num_arms(); ++i) post_[i] = Posterior(prior_, n_[i], mean_[i], m2_[i]);
+    return Status::Ok();
+  }
+
+ private:
+  NormalGamma prior_;
+  size_t draws_;
+  std::vector<double> n_;
+  std::vector<double> mean_;
+  std::vector<double> m2_;
+  std::vector<NormalGamma> post_;  // derived from the above, kept for Choose
+};
+
+}  // namespace
+
+Result<PolicyPtr> MakeThompsonGaussian(const PolicySpec& spec) {
+  auto c = Parse(spec);
+  if (!c.ok()) return c.status().WithContext("policy 'thompson_gaussian'");
+  return PolicyPtr(std::make_unique<ThompsonGaussian>(*c, spec.num_arms));
+}
+
+}  // namespace banditd::policies
