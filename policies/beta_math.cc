@@ -12,20 +12,48 @@
 namespace banditd::policies {
 namespace {
 
-double LogBeta(double a, double b) {
-  return boost::math::lgamma(a) + boost::math::lgamma(b) - boost::math::lgamma(a + b);
+bool IsSmallInteger(double x) { return x == std::floor(x) && x <= kMaxClosedFormTerms; }
+
+// log Gamma(z + a) - log Gamma(z) for z > 0, a >= 0, with an absolute error
+// of a few ulps of a * log(z + a). The plain lgamma difference is far worse
+// when z is large (at z ~ 1e9 each lgamma is ~2e10 and their difference keeps
+// only ~1e-6 absolute accuracy), and every such error lands in the relative
+// error of the Miller sum. For z >= 1000 the difference is taken inside
+// Stirling's series (Abramowitz & Stegun 6.1.41), where it has no
+// cancellation:
+//   (z - 1/2) log1p(a/z) + a log(z + a) - a + S(z + a) - S(z),
+//   S(x) = 1/(12x) - 1/(360x^3) + 1/(1260x^5)  (truncation error < 1e-18 at x >= 1000).
+// Below 1000 the extended-precision lgamma difference is accurate enough.
+long double StirlingTail(long double x) {
+  const long double x2 = x * x;
+  return 1.0L / (12.0L * x) - 1.0L / (360.0L * x * x2) + 1.0L / (1260.0L * x * x2 * x2);
 }
 
-bool IsSmallInteger(double x) { return x == std::floor(x) && x <= kMaxClosedFormTerms; }
+double LogGammaRatio(double z, double a) {
+  if (a == 0) return 0.0;
+  constexpr long double kSplit = 1000.0L;
+  long double zl = z, al = a, head = 0.0L;
+  if (zl < kSplit) {
+    if (zl + al <= kSplit) return static_cast<double>(std::lgamma(zl + al) - std::lgamma(zl));
+    head = std::lgamma(kSplit) - std::lgamma(zl);
+    al -= kSplit - zl;
+    zl = kSplit;
+  }
+  const long double tail = (zl - 0.5L) * std::log1p(al / zl) + al * std::log(zl + al) - al +
+                           StirlingTail(zl + al) - StirlingTail(zl);
+  return static_cast<double>(head + tail);
+}
 
 // Evan Miller's sum: P(Y2 > Y1) with Y1 ~ Beta(a1,b1), Y2 ~ Beta(a2,b2), a2 integer.
 // Term i+1 = term i * (a1+i)/(a1+b1+b2+i) * (b2+i)/(1+i), so only term 0 needs
-// log-beta functions. Terms are carried as scaled * exp(log_scale) so that
-// neither a tiny first term nor a long run of large ones under/overflows.
+// gamma functions: B(a1, b1+b2) / (b2 B(1, b2) B(a1, b1)) = B(a1, b1+b2) / B(a1, b1)
+// (since b2 B(1, b2) = 1) = Gamma(b1+b2) Gamma(a1+b1) / (Gamma(a1+b1+b2) Gamma(b1)).
+// Terms are carried as scaled * exp(log_scale) so that neither a tiny first
+// term nor a long run of large ones under/overflows.
 double MillerSum(double a1, double b1, double a2, double b2) {
   constexpr double kBig = 1e200;
   const double log_big = std::log(kBig);
-  double log_scale = LogBeta(a1, b1 + b2) - std::log(b2) - LogBeta(1, b2) - LogBeta(a1, b1);
+  double log_scale = LogGammaRatio(b1, a1) - LogGammaRatio(b1 + b2, a1);
   double term = 1.0;
   double sum = 1.0;
   const auto n = static_cast<long>(a2);
@@ -80,7 +108,23 @@ double ProbBetaGreater(double a1, double b1, double a2, double b2) {
   }
   if (best == nullptr) return Quadrature(a1, b1, a2, b2);
   const double s = MillerSum(best->p[0], best->p[1], best->p[2], best->p[3]);
-  return std::clamp(best->complement ? 1.0 - s : s, 0.0, 1.0);
+  const double p = best->complement ? 1.0 - s : s;
+  if (best->complement && p < 0.5) {
+    // 1 - s loses relative accuracy as p gets small: redo it with the
+    // cheapest direct (non-cancelling) sum if there is one.
+    const Form* direct = nullptr;
+    for (const auto& f : forms) {
+      if (!f.complement && IsSmallInteger(f.terms) &&
+          (direct == nullptr || f.terms < direct->terms)) {
+        direct = &f;
+      }
+    }
+    if (direct != nullptr) {
+      return std::clamp(MillerSum(direct->p[0], direct->p[1], direct->p[2], direct->p[3]), 0.0,
+                        1.0);
+    }
+  }
+  return std::clamp(p, 0.0, 1.0);
 }
 
 void MonteCarloProbBest(std::span<const double> alpha, std::span<const double> beta, size_t draws,
