@@ -1,14 +1,17 @@
 // bandit-sim: compare bandit policies and stopping rules by simulation
-// (docs/simulation.md). Subcommands: run, validate; live is not built yet.
+// (docs/simulation.md). Subcommands: run, validate, analyze (src/stats);
+// live is not built yet.
 #include <cstdio>
 #include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <iostream>
 
 #include "sim/engine.h"
 #include "sim/report.h"
 #include "sim/scenario.h"
+#include "src/stats/analyze.h"
 
 namespace {
 
@@ -90,6 +93,16 @@ int main(int argc, char** argv) {
   auto* validate = app.add_subcommand("validate", "check a scenario file and its policies");
   validate->add_option("scenario", flags.scenario, "scenario YAML file")->required();
 
+  std::string csv;
+  std::vector<double> weights;
+  bool json = false;
+  auto* analyze = app.add_subcommand(
+      "analyze", "tests, intervals and rule decisions from per-arm sums (CSV: arm,n,sum,sum_sq)");
+  analyze->add_option("file", csv, "CSV of per-arm sufficient statistics")->required();
+  analyze->add_option("--weights", weights, "planned traffic weights, for the SRM check")
+      ->delimiter(',');
+  analyze->add_flag("--json", json, "JSON output");
+
   std::string endpoint;
   auto* live = app.add_subcommand("live", "drive a running banditd (not available yet)");
   live->add_option("--scenario", flags.scenario, "scenario YAML file");
@@ -109,6 +122,7 @@ int main(int argc, char** argv) {
                 scenarios->size() == 1 ? "" : "s");
     return 0;
   }
+  if (*analyze) return banditd::stats::RunAnalyzeCommand(csv, weights, json, std::cout, std::cerr);
   if (*live) {
     std::fprintf(stderr,
                  "bandit-sim live: not available in this build yet (it needs the daemon's "

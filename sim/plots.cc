@@ -76,7 +76,8 @@ Result<std::vector<std::string>> WritePlots(const std::vector<ScenarioResult>& r
       gp << (c ? ", " : "") << Quote(data) << " using 1:" << (c + 2) << " with lines lw 2 title "
          << Quote(result.contenders[c].label);
     }
-    if (!rows.empty() && !std::isnan(rows[0].lr_slope)) {
+    if (!rows.empty() &&
+        !std::isnan(rows[0].lr_slope)) {  // the first contender has no stopping rule
       // The Lai–Robbins line with the asymptotic slope, through the first
       // contender's regret at the horizon: parallel curves are optimal.
       const double t_end = static_cast<double>(result.scenario.horizon);

@@ -140,9 +140,12 @@ std::vector<SummaryRow> Summarize(const ScenarioResult& result) {
     row.best_arm_share = best / (n * static_cast<double>(s.horizon));
     row.worse_pulls = worse / n;
     for (const auto& p : curves[ci]) curve_y.push_back(p.regret.mean);
-    row.lr_slope = lr;
+    // With a stopping rule the policy stops learning at the decision: no slope to compare.
+    row.lr_slope = c.stopping.empty() ? lr : kNaN;
+    const double lr_row = row.lr_slope;
     row.measured_slope = SlopeOverLastDecade(result.checkpoints, curve_y);
-    row.slope_ratio = std::isnan(lr) || lr <= 0 ? kNaN : row.measured_slope / lr;
+    row.slope_ratio = std::isnan(lr_row) || lr_row <= 0 ? kNaN : row.measured_slope / lr_row;
+    if (!c.stopping.empty()) row.measured_slope = kNaN;
     row.decided_share = row.time_to_decision = row.time_to_correct = kNaN;
     row.worse_to_decision = row.error_rate = kNaN;
     if (!c.stopping.empty()) {

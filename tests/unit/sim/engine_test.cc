@@ -217,6 +217,29 @@ TEST(EngineTest, StoppingRuleDecidesAndPromotes) {
   EXPECT_EQ(w->worse_pulls, 1000u - 50u);
 }
 
+TEST(EngineTest, ShippedStoppingRulesDecide) {
+  Scenario s = MustParse(
+      "name: s\narms: [{name: champion, mean: 0.2}, {name: challenger, mean: 0.5}]\n"
+      "horizon: 5000\nruns: 20\ndecision: {check_every: 100}\npolicies:\n"
+      "  - {name: static, label: ab, stopping: {name: fixed_horizon, params: {n_per_arm: 300}}}\n"
+      "  - {name: thompson, label: ts, stopping: {name: bandit_cs, params: {alpha: 0.05}}}\n");
+  auto res = RunScenario(s, RunOptions{2, false, ""}, Factories::Default());
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  for (const auto& r : res->contenders[0].reps) {
+    // 300 per arm at 50/50 is reached near step 600; a 0.3 gap is then overwhelming.
+    ASSERT_TRUE(r.decided);
+    EXPECT_EQ(r.winner, 1);
+    EXPECT_GE(r.decision_step, 600u);
+    EXPECT_LE(r.decision_step, 800u);
+  }
+  int ts_decided = 0;
+  for (const auto& r : res->contenders[1].reps) {
+    ts_decided += r.decided && r.winner == 1;
+    EXPECT_FALSE(r.wrong);
+  }
+  EXPECT_GE(ts_decided, 15);
+}
+
 TEST(EngineTest, UnknownPolicyIsReportedByTheRegistry) {
   Scenario s = MustParse(
       "name: u\narms: [{mean: 0.1}, {mean: 0.2}]\nhorizon: 10\nruns: 1\n"
