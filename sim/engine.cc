@@ -70,8 +70,14 @@ class Replication {
         if (rule_ && (t - 1) % s_.propensity_every == 0) {
           policy_->Allocation(alloc_rng_, {}, alloc_);
         }
-        arm = policy_->Choose(rng_, {});
-        if (rule_) propensity = std::clamp(alloc_[arm], 1e-6, 1.0);
+        if (rule_ && s_.route_by_weights) {
+          // As the daemon routes (DESIGN.md §6): the logged propensity is exact.
+          arm = SampleDiscrete(rng_.Uniform(), alloc_);
+          propensity = alloc_[arm];
+        } else {
+          arm = policy_->Choose(rng_, {});
+          if (rule_) propensity = std::clamp(alloc_[arm], 1e-6, 1.0);
+        }
       }
       const double reward = env_.Reward(arm);
       const double mean = env_.mean(arm);

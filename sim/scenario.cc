@@ -199,7 +199,7 @@ class Parser {
 
   Status ParseDecision(const YAML::Node& d, Scenario* s) {
     BANDITD_RETURN_IF_ERROR(
-        r_.CheckKeys(d, "decision", {"check_every", "propensity_every", "on_decision"}));
+        r_.CheckKeys(d, "decision", {"check_every", "propensity_every", "on_decision", "routing"}));
     if (d["check_every"]) SIM_ASSIGN(s->check_every, r_.Count(d["check_every"], "check_every"));
     if (d["propensity_every"])
       SIM_ASSIGN(s->propensity_every, r_.Count(d["propensity_every"], "propensity_every"));
@@ -210,6 +210,14 @@ class Parser {
       if (v != "promote" && v != "continue")
         return r_.Error(d["on_decision"], "'on_decision' must be promote or continue");
       s->promote_on_decision = v == "promote";
+    }
+    if (d["routing"]) {
+      std::string v;
+      SIM_ASSIGN(v, r_.String(d["routing"], "routing"));
+      if (v != "weights" && v != "choose") {
+        return r_.Error(d["routing"], "'routing' must be weights or choose");
+      }
+      s->route_by_weights = v == "weights";
     }
     return Status::Ok();
   }

@@ -81,6 +81,11 @@ struct Scenario {
   uint64_t check_every = 1000;      // steps between looks of the stopping rules
   uint64_t propensity_every = 100;  // steps between refreshes of the logged propensities
   bool promote_on_decision = true;  // after a decision all traffic goes to the winner
+  // With a stopping rule: route like the daemon, drawing the arm from the
+  // allocation weights (refreshed every propensity_every steps), so the logged
+  // propensity is exact; false: Policy::Choose per step, propensity from the
+  // last refreshed allocation (approximate between refreshes).
+  bool route_by_weights = true;
   int checkpoints_per_decade = 20;  // resolution of curves.csv
 
   size_t num_arms() const { return arms.size(); }

@@ -186,7 +186,7 @@ TEST(EngineTest, ReplacementRebuildsThePolicyWithoutTheRetiredArm) {
 TEST(EngineTest, StoppingRuleDecidesAndPromotes) {
   Scenario s = MustParse(
       "name: s\narms: [{name: champion, mean: 0.1}, {name: challenger, mean: 0.2}]\n"
-      "horizon: 1000\nruns: 1\ndecision: {check_every: 100}\n"
+      "horizon: 1000\nruns: 1\ndecision: {check_every: 100, routing: choose}\n"
       "policies: [{name: thompson, stopping: {name: fake}}]\n");
   auto log = std::make_shared<std::vector<Event>>();
   auto seen = std::make_shared<std::vector<double>>();
@@ -238,6 +238,27 @@ TEST(EngineTest, ShippedStoppingRulesDecide) {
     EXPECT_FALSE(r.wrong);
   }
   EXPECT_GE(ts_decided, 15);
+}
+
+TEST(EngineTest, WeightRoutingLogsTheExactPropensity) {
+  Scenario s = MustParse(
+      "name: w\narms: [{name: champion, mean: 0.1}, {name: challenger, mean: 0.2}]\n"
+      "horizon: 500\nruns: 1\ndecision: {check_every: 100, on_decision: continue}\n"
+      "policies: [{name: thompson, stopping: {name: fake}}]\n");
+  ASSERT_TRUE(s.route_by_weights);  // the default with a stopping rule
+  auto log = std::make_shared<std::vector<Event>>();
+  auto seen = std::make_shared<std::vector<double>>();
+  Factories f = testing::RecordingFactories(1, log);  // allocation: all on arm 1
+  f.stopping = [seen](const StoppingSpec&) -> Result<std::unique_ptr<StoppingRule>> {
+    return std::unique_ptr<StoppingRule>(std::make_unique<testing::FakeRule>(1000000, 1, seen));
+  };
+  auto r = RunReplication(s, 0, 0, f, Checkpoints(500, 10));
+  ASSERT_TRUE(r.ok());
+  // Arms are drawn from the weights, never from Choose; each propensity is its weight.
+  for (const auto& e : *log) EXPECT_NE(e.kind, Event::kChoose);
+  EXPECT_EQ(r->best_pulls, 500u);
+  ASSERT_EQ(seen->size(), 500u);
+  for (double p : *seen) EXPECT_EQ(p, 1.0);
 }
 
 TEST(EngineTest, UnknownPolicyIsReportedByTheRegistry) {
