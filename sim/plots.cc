@@ -89,8 +89,8 @@ Result<std::vector<std::string>> WritePlots(const std::vector<ScenarioResult>& r
          << Quote(std::string("Lai-Robbins slope ") + slope + " x ln T");
     }
     gp << "\nset output " << Quote(alloc_png) << "\nset title " << Quote("Allocation: " + title)
-       << "\nset ylabel 'share of traffic to the best arm'\nset yrange [0:1.02]\nset key right "
-          "bottom\nplot ";
+       << "\nset ylabel 'share of traffic to the best arm'\nset yrange [0:1.02]\nset key outside "
+          "right top\nplot ";
     for (size_t c = 0; c < n; ++c) {
       gp << (c ? ", " : "") << Quote(data) << " using 1:" << (n + c + 2)
          << " with lines lw 2 title " << Quote(result.contenders[c].label);
