@@ -1,0 +1,356 @@
+#include "sim/scenario.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "sim/yaml_util.h"
+
+namespace banditd::sim {
+namespace {
+
+#define SIM_ASSIGN(lhs, expr)         \
+  do {                                \
+    auto _r = (expr);                 \
+    if (!_r.ok()) return _r.status(); \
+    lhs = std::move(_r).value();      \
+  } while (0)
+
+class Parser {
+ public:
+  explicit Parser(const YamlReader& r) : r_(r) {}
+
+  Result<Scenario> Parse(const YAML::Node& root) {
+    BANDITD_RETURN_IF_ERROR(
+        r_.CheckKeys(root, "the scenario",
+                     {"name", "description", "reward", "arms", "champion", "horizon", "runs",
+                      "seed", "environment", "policies", "decision", "report", "sweep"}));
+    Scenario s;
+    for (const char* required : {"name", "arms", "horizon", "runs", "policies"}) {
+      if (!root[required]) return r_.Error(root, std::string("missing key '") + required + "'");
+    }
+    SIM_ASSIGN(s.name, r_.String(root["name"], "name"));
+    if (root["description"])
+      SIM_ASSIGN(s.description, r_.String(root["description"], "description"));
+    if (root["reward"]) {
+      std::string kind;
+      SIM_ASSIGN(kind, r_.String(root["reward"], "reward"));
+      if (kind == "gaussian") {
+        s.reward = RewardKind::kGaussian;
+      } else if (kind != "bernoulli") {
+        return r_.Error(root["reward"], "'reward' must be bernoulli or gaussian");
+      }
+    }
+    BANDITD_RETURN_IF_ERROR(ParseArms(root["arms"], &s));
+    SIM_ASSIGN(s.horizon, r_.Count(root["horizon"], "horizon"));
+    if (s.horizon == 0) return r_.Error(root["horizon"], "'horizon' must be >= 1");
+    SIM_ASSIGN(s.runs, r_.Count(root["runs"], "runs"));
+    if (s.runs == 0) return r_.Error(root["runs"], "'runs' must be >= 1");
+    if (root["seed"]) SIM_ASSIGN(s.seed, r_.Count(root["seed"], "seed"));
+    if (root["champion"]) {
+      SIM_ASSIGN(s.champion, ArmIndex(root["champion"], s, "champion"));
+    }
+    if (root["environment"]) BANDITD_RETURN_IF_ERROR(ParseEnvironment(root["environment"], &s));
+    if (root["decision"]) BANDITD_RETURN_IF_ERROR(ParseDecision(root["decision"], &s));
+    if (root["report"]) {
+      const YAML::Node rep = root["report"];
+      BANDITD_RETURN_IF_ERROR(r_.CheckKeys(rep, "report", {"checkpoints_per_decade"}));
+      if (rep["checkpoints_per_decade"]) {
+        uint64_t c = 0;
+        SIM_ASSIGN(c, r_.Count(rep["checkpoints_per_decade"], "checkpoints_per_decade"));
+        if (c < 1 || c > 1000) {
+          return r_.Error(rep["checkpoints_per_decade"],
+                          "'checkpoints_per_decade' must be in [1, 1000]");
+        }
+        s.checkpoints_per_decade = static_cast<int>(c);
+      }
+    }
+    BANDITD_RETURN_IF_ERROR(ParsePolicies(root["policies"], &s));
+    return s;
+  }
+
+ private:
+  Result<size_t> ArmIndex(const YAML::Node& node, const Scenario& s, std::string_view key) {
+    std::string name;
+    SIM_ASSIGN(name, r_.String(node, key));
+    for (size_t i = 0; i < s.arms.size(); ++i) {
+      if (s.arms[i].name == name) return i;
+    }
+    return r_.Error(node, "'" + std::string(key) + "': no arm named '" + name + "'");
+  }
+
+  Status ParseArms(const YAML::Node& arms, Scenario* s) {
+    if (arms.IsSequence()) {
+      for (const auto& a : arms) {
+        BANDITD_RETURN_IF_ERROR(r_.CheckKeys(a, "an arm", {"name", "mean", "sd"}));
+        ArmSpec spec;
+        spec.name = "arm" + std::to_string(s->arms.size());
+        if (a["name"]) SIM_ASSIGN(spec.name, r_.String(a["name"], "name"));
+        if (!a["mean"]) return r_.Error(a, "an arm needs a 'mean'");
+        SIM_ASSIGN(spec.mean, r_.Double(a["mean"], "mean"));
+        if (a["sd"]) SIM_ASSIGN(spec.sd, r_.Double(a["sd"], "sd"));
+        BANDITD_RETURN_IF_ERROR(CheckArm(a, *s, spec));
+        s->arms.push_back(spec);
+      }
+    } else if (arms.IsMap()) {
+      BANDITD_RETURN_IF_ERROR(r_.CheckKeys(arms, "arms", {"count", "mean", "best", "beta", "sd"}));
+      if (!arms["count"]) return r_.Error(arms, "'arms' as a map needs 'count'");
+      uint64_t count = 0;
+      SIM_ASSIGN(count, r_.Count(arms["count"], "count"));
+      if (count < 1 || count > 100000)
+        return r_.Error(arms["count"], "'count' must be in [1, 100000]");
+      double mean = 0, best = 0, sd = 1;
+      if (arms["sd"]) SIM_ASSIGN(sd, r_.Double(arms["sd"], "sd"));
+      if (arms["beta"]) {
+        if (arms["mean"] || arms["best"])
+          return r_.Error(arms["beta"], "'beta' excludes 'mean' and 'best'");
+        BANDITD_RETURN_IF_ERROR(BetaPair(arms["beta"], &s->random_arms.a, &s->random_arms.b));
+      } else {
+        if (!arms["mean"])
+          return r_.Error(arms, "'arms' needs 'mean' (and optionally 'best') or 'beta'");
+        SIM_ASSIGN(mean, r_.Double(arms["mean"], "mean"));
+        best = mean;
+        if (arms["best"]) SIM_ASSIGN(best, r_.Double(arms["best"], "best"));
+      }
+      for (uint64_t i = 0; i < count; ++i) {
+        ArmSpec spec{"arm" + std::to_string(i), i == 0 ? best : mean, sd};
+        BANDITD_RETURN_IF_ERROR(CheckArm(arms, *s, spec));
+        s->arms.push_back(spec);
+      }
+    } else {
+      return r_.Error(arms, "'arms' must be a list of arms or a map {count, mean, best | beta}");
+    }
+    if (s->arms.empty()) return r_.Error(arms, "'arms' is empty");
+    return Status::Ok();
+  }
+
+  Status CheckArm(const YAML::Node& at, const Scenario& s, const ArmSpec& a) {
+    if (s.reward == RewardKind::kBernoulli && (a.mean < 0.0 || a.mean > 1.0)) {
+      return r_.Error(at, "a Bernoulli arm's mean must be in [0, 1]");
+    }
+    if (a.sd <= 0.0) return r_.Error(at, "'sd' must be > 0");
+    return Status::Ok();
+  }
+
+  Status BetaPair(const YAML::Node& node, double* a, double* b) {
+    if (!node.IsSequence() || node.size() != 2) return r_.Error(node, "'beta' must be [a, b]");
+    SIM_ASSIGN(*a, r_.Double(node[0], "beta"));
+    SIM_ASSIGN(*b, r_.Double(node[1], "beta"));
+    if (*a <= 0.0 || *b <= 0.0) return r_.Error(node, "'beta' parameters must be > 0");
+    return Status::Ok();
+  }
+
+  Status ParseEnvironment(const YAML::Node& env, Scenario* s) {
+    BANDITD_RETURN_IF_ERROR(r_.CheckKeys(env, "environment", {"drift", "replacement", "delay"}));
+    if (env["drift"]) {
+      if (!env["drift"].IsSequence()) return r_.Error(env["drift"], "'drift' must be a list");
+      for (const auto& d : env["drift"]) {
+        BANDITD_RETURN_IF_ERROR(r_.CheckKeys(d, "a drift", {"arm", "at", "from", "to", "mean"}));
+        DriftSpec spec;
+        if (!d["arm"] || !d["mean"]) return r_.Error(d, "a drift needs 'arm' and 'mean'");
+        SIM_ASSIGN(spec.arm, ArmIndex(d["arm"], *s, "arm"));
+        SIM_ASSIGN(spec.mean, r_.Double(d["mean"], "mean"));
+        if (d["at"] && !d["from"] && !d["to"]) {
+          SIM_ASSIGN(spec.start, r_.Count(d["at"], "at"));
+          spec.end = spec.start;
+        } else if (d["from"] && d["to"] && !d["at"]) {
+          SIM_ASSIGN(spec.start, r_.Count(d["from"], "from"));
+          SIM_ASSIGN(spec.end, r_.Count(d["to"], "to"));
+          if (spec.end <= spec.start) return r_.Error(d["to"], "'to' must be after 'from'");
+        } else {
+          return r_.Error(d, "a drift needs either 'at' (a step) or 'from' and 'to' (gradual)");
+        }
+        if (s->reward == RewardKind::kBernoulli && (spec.mean < 0 || spec.mean > 1)) {
+          return r_.Error(d["mean"], "a Bernoulli arm's mean must be in [0, 1]");
+        }
+        s->drift.push_back(spec);
+      }
+    }
+    if (env["replacement"]) {
+      const YAML::Node rep = env["replacement"];
+      BANDITD_RETURN_IF_ERROR(r_.CheckKeys(rep, "replacement", {"prob", "beta"}));
+      if (!rep["prob"]) return r_.Error(rep, "'replacement' needs 'prob'");
+      SIM_ASSIGN(s->replacement.prob, r_.Double(rep["prob"], "prob"));
+      if (s->replacement.prob < 0 || s->replacement.prob > 1) {
+        return r_.Error(rep["prob"], "'prob' must be in [0, 1]");
+      }
+      if (rep["beta"])
+        BANDITD_RETURN_IF_ERROR(BetaPair(rep["beta"], &s->replacement.a, &s->replacement.b));
+      if (s->reward != RewardKind::kBernoulli)
+        return r_.Error(rep, "'replacement' needs Bernoulli arms");
+    }
+    if (env["delay"]) {
+      const YAML::Node d = env["delay"];
+      BANDITD_RETURN_IF_ERROR(r_.CheckKeys(d, "delay", {"every", "mean"}));
+      if (d["every"] && !d["mean"]) {
+        s->delay.kind = DelaySpec::Kind::kBatch;
+        SIM_ASSIGN(s->delay.every, r_.Count(d["every"], "every"));
+        if (s->delay.every < 1) return r_.Error(d["every"], "'every' must be >= 1");
+      } else if (d["mean"] && !d["every"]) {
+        s->delay.kind = DelaySpec::Kind::kRandom;
+        SIM_ASSIGN(s->delay.mean, r_.Double(d["mean"], "mean"));
+        if (s->delay.mean < 0 || s->delay.mean > 1e9)
+          return r_.Error(d["mean"], "'mean' must be in [0, 1e9]");
+      } else {
+        return r_.Error(d, "'delay' needs either 'every' (batches) or 'mean' (random delay)");
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status ParseDecision(const YAML::Node& d, Scenario* s) {
+    BANDITD_RETURN_IF_ERROR(
+        r_.CheckKeys(d, "decision", {"check_every", "propensity_every", "on_decision", "routing"}));
+    if (d["check_every"]) SIM_ASSIGN(s->check_every, r_.Count(d["check_every"], "check_every"));
+    if (d["propensity_every"])
+      SIM_ASSIGN(s->propensity_every, r_.Count(d["propensity_every"], "propensity_every"));
+    if (s->check_every < 1 || s->propensity_every < 1) return r_.Error(d, "intervals must be >= 1");
+    if (d["on_decision"]) {
+      std::string v;
+      SIM_ASSIGN(v, r_.String(d["on_decision"], "on_decision"));
+      if (v != "promote" && v != "continue")
+        return r_.Error(d["on_decision"], "'on_decision' must be promote or continue");
+      s->promote_on_decision = v == "promote";
+    }
+    if (d["routing"]) {
+      std::string v;
+      SIM_ASSIGN(v, r_.String(d["routing"], "routing"));
+      if (v != "weights" && v != "choose") {
+        return r_.Error(d["routing"], "'routing' must be weights or choose");
+      }
+      s->route_by_weights = v == "weights";
+    }
+    return Status::Ok();
+  }
+
+  Status ParsePolicies(const YAML::Node& list, Scenario* s) {
+    if (!list.IsSequence() || list.size() == 0)
+      return r_.Error(list, "'policies' must be a non-empty list");
+    for (const auto& p : list) {
+      BANDITD_RETURN_IF_ERROR(
+          r_.CheckKeys(p, "a policy", {"name", "label", "params", "limits", "stopping"}));
+      if (!p["name"]) return r_.Error(p, "a policy needs a 'name'");
+      ContenderSpec c;
+      c.policy.num_arms = s->arms.size();
+      SIM_ASSIGN(c.policy.name, r_.String(p["name"], "name"));
+      c.label = c.policy.name;
+      if (p["label"]) SIM_ASSIGN(c.label, r_.String(p["label"], "label"));
+      if (p["params"]) SIM_ASSIGN(c.policy.params, r_.ParamsOf(p["params"], "params"));
+      c.policy.limits.champion = s->champion;
+      if (p["limits"]) {
+        const YAML::Node l = p["limits"];
+        BANDITD_RETURN_IF_ERROR(
+            r_.CheckKeys(l, "limits", {"champion_floor", "challenger_ceiling"}));
+        if (l["champion_floor"])
+          SIM_ASSIGN(c.policy.limits.champion_floor,
+                     r_.Double(l["champion_floor"], "champion_floor"));
+        if (l["challenger_ceiling"])
+          SIM_ASSIGN(c.policy.limits.challenger_ceiling,
+                     r_.Double(l["challenger_ceiling"], "challenger_ceiling"));
+      }
+      if (p["stopping"]) {
+        const YAML::Node st = p["stopping"];
+        BANDITD_RETURN_IF_ERROR(r_.CheckKeys(st, "stopping", {"name", "params"}));
+        if (!st["name"]) return r_.Error(st, "'stopping' needs a 'name'");
+        if (s->replacement.prob > 0 || s->random_arms.a > 0) {
+          return r_.Error(st, "stopping rules need fixed arms (no replacement, no random arms)");
+        }
+        if (s->arms.size() < 2) return r_.Error(st, "stopping rules need at least two arms");
+        StoppingSpec spec;
+        SIM_ASSIGN(spec.name, r_.String(st["name"], "name"));
+        spec.num_arms = s->arms.size();
+        spec.control = s->champion;
+        spec.metric = s->reward == RewardKind::kBernoulli ? Metric::kBernoulli : Metric::kGaussian;
+        if (st["params"]) SIM_ASSIGN(spec.params, r_.ParamsOf(st["params"], "params"));
+        c.stopping = std::move(spec);
+      }
+      for (const auto& other : s->contenders) {
+        if (other.label == c.label)
+          return r_.Error(p, "duplicate policy label '" + c.label + "' (set 'label')");
+      }
+      s->contenders.push_back(std::move(c));
+    }
+    return Status::Ok();
+  }
+
+  const YamlReader& r_;
+};
+
+// Rebinds `node` to root[a][b]... for the dotted `path`, creating maps as needed.
+Status SetPath(YAML::Node root, const std::string& path, const YAML::Node& value) {
+  YAML::Node cur = root;
+  size_t pos = 0;
+  while (true) {
+    const size_t dot = path.find('.', pos);
+    const std::string part =
+        path.substr(pos, dot == std::string::npos ? std::string::npos : dot - pos);
+    if (part.empty()) return InvalidArgument("sweep key '" + path + "' is malformed");
+    if (dot == std::string::npos) {
+      cur[part] = value;
+      return Status::Ok();
+    }
+    YAML::Node next = cur[part];
+    if (!next.IsDefined() || next.IsNull()) cur[part] = YAML::Node(YAML::NodeType::Map);
+    next.reset(cur[part]);
+    if (!next.IsMap())
+      return InvalidArgument("sweep key '" + path + "': '" + part + "' is not a map");
+    cur.reset(next);
+    pos = dot + 1;
+  }
+}
+
+Result<std::vector<Scenario>> ParseNode(const YAML::Node& root, const YamlReader& reader) {
+  if (!root.IsMap()) return reader.Error(root, "a scenario must be a YAML map");
+  Parser parser(reader);
+  std::vector<Scenario> out;
+  const YAML::Node sweep = root["sweep"];
+  // The document as written must be valid on its own (errors keep their lines).
+  auto base = parser.Parse(root);
+  if (!base.ok()) return base.status();
+  if (!sweep) {
+    out.push_back(std::move(base).value());
+    return out;
+  }
+  BANDITD_RETURN_IF_ERROR(reader.CheckKeys(sweep, "sweep", {"key", "values"}));
+  if (!sweep["key"] || !sweep["values"] || !sweep["values"].IsSequence() ||
+      sweep["values"].size() == 0) {
+    return reader.Error(sweep, "'sweep' needs 'key' (a dotted path) and a non-empty list 'values'");
+  }
+  std::string key;
+  SIM_ASSIGN(key, reader.String(sweep["key"], "key"));
+  for (const auto& v : sweep["values"]) {
+    YAML::Node copy = YAML::Clone(root);
+    copy.remove("sweep");
+    Status set = SetPath(copy, key, v);
+    if (!set.ok()) return reader.Error(sweep["key"], set.message());
+    auto variant = parser.Parse(copy);
+    if (!variant.ok()) {
+      return reader.Error(v, "sweep value '" + YAML::Dump(v) + "': " + variant.status().message());
+    }
+    variant->variant = key + "=" + YAML::Dump(v);
+    out.push_back(std::move(variant).value());
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<Scenario>> ParseScenario(std::string_view yaml, std::string_view source) {
+  YamlReader reader{std::string(source)};
+  try {
+    const YAML::Node root = YAML::Load(std::string(yaml));
+    return ParseNode(root, reader);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(std::string(source) + ":" + std::to_string(e.mark.line + 1) +
+                           ": malformed YAML: " + e.msg);
+  }
+}
+
+Result<std::vector<Scenario>> LoadScenarioFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status(Code::kNotFound, "cannot open scenario file '" + path + "'");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return ParseScenario(buf.str(), path);
+}
+
+}  // namespace banditd::sim

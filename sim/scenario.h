@@ -1,0 +1,107 @@
+// Scenario: what bandit-sim simulates, as read from a scenario YAML file
+// (docs/simulation.md documents every key). Parsing validates everything up
+// front and names the offending key and its line, so a long run never dies
+// half-way on a typo.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "banditd/policy.h"
+#include "banditd/status.h"
+#include "banditd/stopping.h"
+
+namespace banditd::sim {
+
+enum class RewardKind { kBernoulli, kGaussian };
+
+struct ArmSpec {
+  std::string name;
+  double mean = 0.0;
+  double sd = 1.0;  // Gaussian rewards only
+};
+
+// Initial arm means drawn per replication from Beta(a, b) (a > 0 enables it).
+struct RandomArms {
+  double a = 0.0;
+  double b = 0.0;
+};
+
+// The mean of `arm` moves to `mean`: at once at step `start` (start == end),
+// or linearly from its value at `start` to `mean` at `end`.
+struct DriftSpec {
+  size_t arm = 0;
+  uint64_t start = 0;
+  uint64_t end = 0;
+  double mean = 0.0;
+};
+
+// With probability `prob` per step, one arm (uniformly chosen) retires and is
+// replaced by a fresh arm whose mean is drawn from Beta(a, b).
+struct ReplacementSpec {
+  double prob = 0.0;
+  double a = 1.0;
+  double b = 1.0;
+};
+
+// Feedback delay: none; in batches delivered every `every` steps
+// (Chapelle & Li 2011, Table 1); or after a random Geometric delay of `mean` steps.
+struct DelaySpec {
+  enum class Kind { kNone, kBatch, kRandom };
+  Kind kind = Kind::kNone;
+  uint64_t every = 1;
+  double mean = 0.0;
+};
+
+// One line of the comparison: a policy, optionally with a stopping rule.
+struct ContenderSpec {
+  std::string label;
+  PolicySpec policy;
+  std::optional<StoppingSpec> stopping;
+};
+
+struct Scenario {
+  std::string name;
+  std::string description;
+  std::string variant;  // "key=value" for sweep variants, else empty
+  RewardKind reward = RewardKind::kBernoulli;
+  std::vector<ArmSpec> arms;
+  RandomArms random_arms;
+  size_t champion = 0;
+  uint64_t horizon = 0;
+  uint64_t runs = 0;
+  uint64_t seed = 1;
+  std::vector<DriftSpec> drift;
+  ReplacementSpec replacement;
+  DelaySpec delay;
+  std::vector<ContenderSpec> contenders;
+  uint64_t check_every = 1000;      // steps between looks of the stopping rules
+  uint64_t propensity_every = 100;  // steps between refreshes of the logged propensities
+  bool promote_on_decision = true;  // after a decision all traffic goes to the winner
+  // With a stopping rule: route like the daemon, drawing the arm from the
+  // allocation weights (refreshed every propensity_every steps), so the logged
+  // propensity is exact; false: Policy::Choose per step, propensity from the
+  // last refreshed allocation (approximate between refreshes).
+  bool route_by_weights = true;
+  int checkpoints_per_decade = 20;  // resolution of curves.csv
+
+  size_t num_arms() const { return arms.size(); }
+  // Stationary Bernoulli arms with fixed means: the Lai–Robbins bound applies.
+  bool stationary_bernoulli() const {
+    return reward == RewardKind::kBernoulli && drift.empty() && replacement.prob == 0.0 &&
+           random_arms.a == 0.0;
+  }
+};
+
+// Parses a scenario document. A `sweep` section expands into one Scenario per
+// value (in file order); otherwise the result holds one Scenario. `source`
+// names the document in error messages ("file.yaml:12: ...").
+Result<std::vector<Scenario>> ParseScenario(std::string_view yaml, std::string_view source);
+
+// Reads and parses a scenario file.
+Result<std::vector<Scenario>> LoadScenarioFile(const std::string& path);
+
+}  // namespace banditd::sim

@@ -1,0 +1,114 @@
+#include "sim/report.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "tests/unit/sim/sim_testing.h"
+
+namespace banditd::sim {
+namespace {
+
+TEST(ReportTest, MeanWithStudentTInterval) {
+  const std::vector<double> xs{1, 2, 3, 4, 5};
+  MeanCi m = MeanWithCi(xs);
+  EXPECT_DOUBLE_EQ(m.mean, 3.0);
+  // se = sqrt(2.5 / 5) = 0.70711; t(0.975, 4 df) = 2.77645.
+  EXPECT_NEAR(m.lo, 3.0 - 2.77645 * 0.70711, 1e-4);
+  EXPECT_NEAR(m.hi, 3.0 + 2.77645 * 0.70711, 1e-4);
+  const std::vector<double> one{7};
+  EXPECT_EQ(MeanWithCi(one).lo, 7.0);
+}
+
+TEST(ReportTest, LaiRobbinsSlope) {
+  EXPECT_DOUBLE_EQ(BernoulliKl(0.3, 0.3), 0.0);
+  // KL(0.4, 0.5) = 0.4 ln 0.8 + 0.6 ln 1.2 = 0.0201355.
+  EXPECT_NEAR(BernoulliKl(0.4, 0.5), 0.0201355, 1e-6);
+  const std::vector<double> means{0.5, 0.4, 0.4};
+  EXPECT_NEAR(LaiRobbinsSlope(means), 2 * 0.1 / 0.0201355, 1e-3);
+  const std::vector<double> equal{0.5, 0.5};
+  EXPECT_EQ(LaiRobbinsSlope(equal), 0.0);
+}
+
+TEST(ReportTest, SlopeOverTheLastDecadeOnly) {
+  std::vector<uint64_t> t;
+  std::vector<double> y;
+  for (uint64_t x : {1, 10, 100, 1000, 2000, 5000, 10000}) {
+    t.push_back(x);
+    // Slope 3 in the last decade; wild before it.
+    y.push_back(x >= 1000 ? 3.0 * std::log(static_cast<double>(x)) + 2.0 : 1e6);
+  }
+  EXPECT_NEAR(SlopeOverLastDecade(t, y), 3.0, 1e-9);
+}
+
+std::vector<std::vector<std::string>> ReadCsv(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::vector<std::string>> rows;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    std::string cell;
+    while (std::getline(ss, cell, ',')) cells.push_back(cell);
+    if (!line.empty() && line.back() == ',') cells.push_back("");
+    rows.push_back(cells);
+  }
+  return rows;
+}
+
+TEST(ReportTest, WritesWellFormedFilesAndPlots) {
+  Scenario s = testing::MustParse(
+      "name: rep\narms: [{name: champion, mean: 0.3}, {name: challenger, mean: 0.5}]\n"
+      "horizon: 2000\nruns: 6\nreport: {checkpoints_per_decade: 5}\n"
+      "policies: [{name: thompson, label: ts}, {name: thompson, label: ts_prior, "
+      "params: {prior_alpha: 3}}]\n");
+  auto res = RunScenario(s, RunOptions{2, false, ""}, Factories::Default());
+  ASSERT_TRUE(res.ok());
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("banditd_sim_report_" + std::to_string(getpid())))
+          .string();
+  std::filesystem::remove_all(dir);
+  auto written = WriteReport({*res}, dir, true);
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  EXPECT_EQ(written->size(), 4u);
+
+  auto summary = ReadCsv(dir + "/summary.csv");
+  ASSERT_EQ(summary.size(), 3u);  // header + 2 policies
+  const auto& header = summary[0];
+  EXPECT_EQ(header[0], "scenario");
+  for (const auto& row : summary) ASSERT_EQ(row.size(), header.size());
+  auto col = [&](const std::string& name) {
+    return static_cast<size_t>(std::find(header.begin(), header.end(), name) - header.begin());
+  };
+  EXPECT_EQ(summary[1][col("policy")], "ts");
+  EXPECT_EQ(summary[1][col("runs")], "6");
+  const double lo = std::stod(summary[1][col("regret_ci95_lo")]);
+  const double mean = std::stod(summary[1][col("regret_mean")]);
+  const double hi = std::stod(summary[1][col("regret_ci95_hi")]);
+  EXPECT_LE(lo, mean);
+  EXPECT_LE(mean, hi);
+  EXPECT_NEAR(std::stod(summary[1][col("lai_robbins_slope")]), 0.2 / BernoulliKl(0.3, 0.5), 1e-4);
+  EXPECT_FALSE(summary[1][col("measured_slope")].empty());
+  EXPECT_EQ(summary[1][col("decision")], "");  // no stopping rule
+
+  auto curves = ReadCsv(dir + "/curves.csv");
+  const size_t points = Checkpoints(2000, 5).size();
+  ASSERT_EQ(curves.size(), 1 + 2 * points);
+  for (const auto& row : curves) ASSERT_EQ(row.size(), curves[0].size());
+  EXPECT_EQ(curves.back()[3], "2000");
+
+  for (const char* png : {"/regret.png", "/allocation.png"}) {
+    std::ifstream in(dir + png, std::ios::binary);
+    char magic[8] = {};
+    in.read(magic, 8);
+    EXPECT_EQ(std::string(magic + 1, 3), "PNG") << png;
+  }
+  const std::string table = FormatTable(Summarize(*res));
+  EXPECT_NE(table.find("ts_prior"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace banditd::sim
