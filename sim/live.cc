@@ -62,7 +62,7 @@ uint32_t UnpackId(std::string_view s) {
 
 struct Pending {
   enum Kind { kRoute, kRewards, kStatus } kind = kRoute;
-  std::vector<float> x;  // route: the user's features
+  std::vector<float> x;                                    // route: the user's features
   std::vector<std::pair<std::string, std::string>> items;  // rewards: (decision, arm)
 };
 
@@ -76,15 +76,26 @@ Result<LiveOptions> LoadLiveScenario(const std::string& path, LiveOptions o) {
     for (const auto& kv : live) {
       const std::string key = kv.first.as<std::string>();
       const YAML::Node& v = kv.second;
-      if (key == "experiment") o.experiment = v.as<std::string>();
-      else if (key == "users") o.users = v.as<uint64_t>();
-      else if (key == "requests") o.max_requests = v.as<uint64_t>();
-      else if (key == "duration_s") o.max_seconds = v.as<double>();
-      else if (key == "concurrency") o.concurrency = v.as<int>();
-      else if (key == "reward_batch") o.reward_batch = v.as<int>();
-      else if (key == "status_every_s") o.status_every_s = v.as<double>();
-      else if (key == "stop_on_decision") o.stop_on_decision = v.as<bool>();
-      else if (key == "seed") o.seed = v.as<uint64_t>();
+      if (key == "experiment")
+        o.experiment = v.as<std::string>();
+      else if (key == "users")
+        o.users = v.as<uint64_t>();
+      else if (key == "requests")
+        o.max_requests = v.as<uint64_t>();
+      else if (key == "duration_s")
+        o.max_seconds = v.as<double>();
+      else if (key == "concurrency")
+        o.concurrency = v.as<int>();
+      else if (key == "rate")
+        o.rate = v.as<double>();
+      else if (key == "reward_batch")
+        o.reward_batch = v.as<int>();
+      else if (key == "status_every_s")
+        o.status_every_s = v.as<double>();
+      else if (key == "stop_on_decision")
+        o.stop_on_decision = v.as<bool>();
+      else if (key == "seed")
+        o.seed = v.as<uint64_t>();
       else
         return InvalidArgument(path + ": live." + key + " (line " +
                                std::to_string(kv.first.Mark().line + 1) + "): unknown key");
@@ -184,8 +195,8 @@ int RunLive(const LiveOptions& o, std::ostream& out, std::ostream& err) {
       for (const auto& a : e.arms) {
         const int bar = static_cast<int>(std::lround(a.allocation * 20));
         out << a.name << " [" << std::string(bar, '#') << std::string(20 - bar, '.') << "] "
-            << std::setprecision(3) << a.allocation << " mean " << std::setprecision(4)
-            << a.mean << "  ";
+            << std::setprecision(3) << a.allocation << " mean " << std::setprecision(4) << a.mean
+            << "  ";
       }
       out << wire::StateName(e.state) << "\n";
       state = std::string(wire::StateName(e.state));
@@ -206,14 +217,34 @@ int RunLive(const LiveOptions& o, std::ostream& out, std::ostream& err) {
     send_request(req, std::move(p));
   };
 
-  for (int i = 0; i < o.concurrency; ++i) route_one();
+  // Route slots not in use because of the rate limit, refilled as time allows.
+  int idle_slots = 0;
+  auto allowed = [&] {
+    if (o.rate <= 0) return true;
+    const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    return static_cast<double>(sent_routes) < o.rate * secs + 1;
+  };
+  for (int i = 0; i < o.concurrency; ++i) {
+    if (allowed())
+      route_one();
+    else
+      ++idle_slots;
+  }
   zmq::message_t msg;
-  while (!pending.empty()) {
+  while (!pending.empty() || (idle_slots > 0 && !stopping)) {
+    while (idle_slots > 0 && !stopping && allowed()) {
+      route_one();
+      --idle_slots;
+    }
     zmq::pollitem_t item{sock.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, std::chrono::milliseconds(200));
+    zmq::poll(&item, 1, std::chrono::milliseconds(o.rate > 0 ? 5 : 200));
     const auto now = Clock::now();
+    if (now - last_status >= std::chrono::duration<double>(o.status_every_s) && !stopping) {
+      last_status = now;
+      status_request();
+    }
     if (!(item.revents & ZMQ_POLLIN)) {
-      if (now - last_reply > std::chrono::milliseconds(o.timeout_ms)) {
+      if (!pending.empty() && now - last_reply > std::chrono::milliseconds(o.timeout_ms)) {
         err << "bandit-sim live: no reply from " << o.endpoint << " for " << o.timeout_ms
             << " ms\n";
         return 1;
@@ -265,14 +296,15 @@ int RunLive(const LiveOptions& o, std::ostream& out, std::ostream& err) {
       }
       const double secs = std::chrono::duration<double>(now - start).count();
       if (secs >= o.max_seconds || sent_routes >= o.max_requests) stopping = true;
-      if (p.kind == Pending::kRoute && !stopping) route_one();
+      if (p.kind == Pending::kRoute && !stopping) {
+        if (allowed())
+          route_one();
+        else
+          ++idle_slots;
+      }
       if (static_cast<int>(batch.size()) >= o.reward_batch || (stopping && !batch.empty())) {
         flush_rewards(values);
       }
-    }
-    if (now - last_status >= std::chrono::duration<double>(o.status_every_s) && !stopping) {
-      last_status = now;
-      status_request();
     }
     if (stopping && !batch.empty()) flush_rewards(values);
   }
@@ -299,7 +331,8 @@ int RunLive(const LiveOptions& o, std::ostream& out, std::ostream& err) {
   }
   print_status(*st);
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  out << "\n" << sent_routes << " routes and " << rejected << " rejected rewards in "
+  out << "\n"
+      << sent_routes << " routes and " << rejected << " rejected rewards in "
       << std::setprecision(1) << secs << " s (" << std::setprecision(0) << sent_routes / secs
       << " routes/s)\n";
   bool consistent = true;
@@ -309,11 +342,11 @@ int RunLive(const LiveOptions& o, std::ostream& out, std::ostream& err) {
     const double se = std::sqrt(truth_ctr * (1 - truth_ctr) / std::max<double>(1, a.n));
     const bool counts_ok = a.n == acked[a.name];
     consistent = consistent && counts_ok;
-    out << "  " << std::left << std::setw(12) << a.name << std::right << " rewards "
-        << std::setw(8) << a.n << (counts_ok ? " = " : " != ") << acked[a.name]
-        << " acked; mean " << a.mean << " vs true CTR " << truth_ctr << " ("
-        << std::setprecision(2) << (a.n > 0 ? (a.mean - truth_ctr) / se : 0.0)
-        << " se)\n" << std::setprecision(4);
+    out << "  " << std::left << std::setw(12) << a.name << std::right << " rewards " << std::setw(8)
+        << a.n << (counts_ok ? " = " : " != ") << acked[a.name] << " acked; mean " << a.mean
+        << " vs true CTR " << truth_ctr << " (" << std::setprecision(2)
+        << (a.n > 0 ? (a.mean - truth_ctr) / se : 0.0) << " se)\n"
+        << std::setprecision(4);
   }
   if (state != "running") {
     out << "decision: " << state << (winner.empty() ? "" : " '" + winner + "'") << " — "

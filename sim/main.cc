@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "sim/engine.h"
+#include "sim/live.h"
 #include "sim/report.h"
 #include "sim/scenario.h"
 #include "src/stats/analyze.h"
@@ -103,10 +104,21 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   analyze->add_flag("--json", json, "JSON output");
 
-  std::string endpoint;
-  auto* live = app.add_subcommand("live", "drive a running banditd (not available yet)");
-  live->add_option("--scenario", flags.scenario, "scenario YAML file");
-  live->add_option("--endpoint", endpoint, "the daemon's api endpoint");
+  banditd::sim::LiveOptions live_opts;
+  std::string live_scenario;
+  auto* live = app.add_subcommand(
+      "live", "drive a running banditd with simulated users and check its counts");
+  live->add_option("--scenario", live_scenario, "scenario YAML file with a `live:` map");
+  live->add_option("--endpoint", live_opts.endpoint, "the daemon's api endpoint")
+      ->capture_default_str();
+  live->add_option("--ground-truth", live_opts.ground_truth,
+                   "ground_truth.json of the models (written by banditd-make-models)")
+      ->required();
+  live->add_option("--experiment", live_opts.experiment, "experiment name")->capture_default_str();
+  live->add_option("--requests", live_opts.max_requests, "most route requests");
+  live->add_option("--seconds", live_opts.max_seconds, "most seconds of traffic");
+  live->add_option("--concurrency", live_opts.concurrency, "requests in flight");
+  live->add_option("--seed", live_opts.seed, "seed of the simulated users");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -124,10 +136,21 @@ int main(int argc, char** argv) {
   }
   if (*analyze) return banditd::stats::RunAnalyzeCommand(csv, weights, json, std::cout, std::cerr);
   if (*live) {
-    std::fprintf(stderr,
-                 "bandit-sim live: not available in this build yet (it needs the daemon's "
-                 "protocol, docs/protocol.md)\n");
-    return 2;
+    if (!live_scenario.empty()) {
+      // The file sets the defaults; flags given on the command line win.
+      banditd::sim::LiveOptions base;
+      base.endpoint = live_opts.endpoint;
+      base.ground_truth = live_opts.ground_truth;
+      auto loaded = banditd::sim::LoadLiveScenario(live_scenario, base);
+      if (!loaded.ok()) return Fail(loaded.status());
+      if (live->count("--experiment")) loaded->experiment = live_opts.experiment;
+      if (live->count("--requests")) loaded->max_requests = live_opts.max_requests;
+      if (live->count("--seconds")) loaded->max_seconds = live_opts.max_seconds;
+      if (live->count("--concurrency")) loaded->concurrency = live_opts.concurrency;
+      if (live->count("--seed")) loaded->seed = live_opts.seed;
+      live_opts = *loaded;
+    }
+    return banditd::sim::RunLive(live_opts, std::cout, std::cerr);
   }
   return 1;
 }

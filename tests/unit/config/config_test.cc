@@ -80,7 +80,7 @@ TEST(ConfigTest, DemoConfigLoadsWithModelsFromTheBuildDirectory) {
   const auto& e = cfg->experiments[0];
   EXPECT_EQ(e.name, "ctr");
   EXPECT_EQ(e.policy, "thompson");
-  EXPECT_EQ(e.traffic.champion_floor, 0.5);
+  EXPECT_EQ(e.traffic.champion_floor, 0.2);
   EXPECT_EQ(e.stopping.rule, "sequential");
   EXPECT_EQ(e.on_decision, OnDecision::kPromote);
   EXPECT_EQ(e.refresh.interval, std::chrono::milliseconds(500));
