@@ -49,7 +49,7 @@ std::string ConfigYaml(const DaemonSetup& setup, const std::string& state_dir) {
   y << "durability:\n"
     << "  mode: " << setup.durability << "\n"
     << "  group_window_ms: " << setup.group_window_ms << "\n"
-    << "reward_window: 24h\n"
+    << "reward_window: " << setup.reward_window << "\n"
     << "inference:\n"
     << "  workers: " << setup.inference_workers << "\n"
     << "  intra_op_threads: 1\n"

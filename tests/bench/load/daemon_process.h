@@ -23,6 +23,7 @@ struct DaemonSetup {
   std::string durability = "group";  // always | group | none
   int group_window_ms = 2;
   int inference_workers = 2;
+  std::string reward_window = "24h";  // how late a reward may come (and dedupe memory)
   std::string models_dir;  // holds champion.pt / challenger.pt; empty: no model experiment
 };
 

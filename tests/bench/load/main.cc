@@ -98,6 +98,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--flat-warmup", flat.warmup_seconds, "flat: seconds left out of min/max")
       ->capture_default_str();
+  app.add_flag("--no-warmup{false}", opt.warmup,
+               "send no warm-up requests to the daemon (a profile then sees exactly --requests)");
+  std::string flat_window = "24h";
+  app.add_option("--flat-reward-window", flat_window,
+                 "flat: the daemon's reward_window (a window shorter than the run shows the "
+                 "steady state of the dedupe memory)")
+      ->capture_default_str();
   app.add_option("--banditd", banditd, "the daemon binary")->capture_default_str();
   app.add_option("--models", opt.models_dir, "directory with champion.pt / challenger.pt")
       ->capture_default_str();
@@ -165,8 +172,11 @@ int main(int argc, char** argv) {
                                     memory_decisions, opt.batch);
   }
   if (modes.count("flat") && api.empty()) {
-    auto d = StartDaemon(banditd, setup);
+    DaemonSetup flat_setup = setup;
+    flat_setup.reward_window = flat_window;
+    auto d = StartDaemon(banditd, flat_setup);
     if (d) report.flat = MeasureFlat({d->proc->endpoints(), d->proc->pid(), "group"}, flat);
+    if (report.flat) report.flat->reward_window = flat_window;
   }
   report.load_after = LoadAvg();
   PrintReport(report);

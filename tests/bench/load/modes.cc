@@ -110,7 +110,7 @@ Row Bench::Compare(const std::string& name, const std::string& what, LoadSpec sp
   LoadSpec warm = spec;
   warm.max_requests = std::min<uint64_t>(spec.max_requests, 2000);
   warm.max_seconds = 0.5;
-  RunLoad(warm);
+  if (opt_.warmup) RunLoad(warm);
   row.daemon = FromLoad(what, RunLoad(spec), units_per_reply, unit);
   echo_.set_reply_bytes(row.daemon.reply_bytes);
   spec.endpoint = echo_.endpoint();

@@ -23,6 +23,7 @@ struct Options {
   std::string route_exp = "route";
   std::string infer_exp = "infer";
   std::string models_dir;  // champion.pt for the forward baseline
+  bool warmup = true;      // false: exactly --requests reach the daemon (for profiles)
 };
 
 // A daemon to measure: endpoints, and its pid when this process started it
