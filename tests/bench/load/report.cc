@@ -190,9 +190,10 @@ bool WriteJson(const Report& r, const std::string& path) {
   if (r.flat) {
     o << "  \"rss_flatness\": {\"seconds\": " << r.flat->seconds << ", \"rate\": " << r.flat->rate
       << ", \"warmup_seconds\": " << r.flat->warmup_seconds << ", \"reward_window\": \""
-      << r.flat->reward_window << "\"" << ", \"min_mb\": " << r.flat->min_mb
-      << ", \"max_mb\": " << r.flat->max_mb << ", \"routes\": " << r.flat->routes
-      << ", \"rewards\": " << r.flat->rewards << ", \"samples\": [";
+      << r.flat->reward_window << "\""
+      << ", \"min_mb\": " << r.flat->min_mb << ", \"max_mb\": " << r.flat->max_mb
+      << ", \"routes\": " << r.flat->routes << ", \"rewards\": " << r.flat->rewards
+      << ", \"samples\": [";
     for (size_t i = 0; i < r.flat->samples.size(); ++i) {
       o << (i ? ", " : "") << "[" << r.flat->samples[i].first << ", " << r.flat->samples[i].second
         << "]";

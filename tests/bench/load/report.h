@@ -40,7 +40,7 @@ struct MemoryReport {
 
 struct FlatReport {
   double seconds = 0, rate = 0, warmup_seconds = 0;
-  std::string reward_window;  // the daemon's, e.g. "24h"
+  std::string reward_window;                       // the daemon's, e.g. "24h"
   std::vector<std::pair<double, double>> samples;  // (seconds since start, RSS MB)
   double min_mb = 0, max_mb = 0;                   // after warm-up
   uint64_t routes = 0, rewards = 0;
