@@ -23,6 +23,8 @@
 
 namespace banditd::policies {
 
+// Not thread-safe, even for const calls: Predict/Variance reuse a scratch
+// vector (the Policy contract already has one owner per policy).
 class RidgeArm {
  public:
   // REQUIRES: dim >= 1, lambda > 0.
@@ -42,7 +44,8 @@ class RidgeArm {
   // else from A^-1.
   double Variance(std::span<const double> x) const;
 
-  // Adds one observation (x, r). REQUIRES: x.size() == dim(), r finite.
+  // Adds one observation (x, r). REQUIRES: x.size() == dim(), x and r finite
+  // (a non-finite value would poison A^-1 for good).
   void Update(std::span<const double> x, double r);
 
   // Writes this arm's state under `prefix` (e.g. "arm0.") into `state`.
