@@ -20,6 +20,9 @@ Result<PolicyPtr> MakeEpsilonGreedy(const PolicySpec& spec);
 Result<PolicyPtr> MakeStatic(const PolicySpec& spec);
 Result<PolicyPtr> MakeDiscountedThompson(const PolicySpec& spec);
 Result<PolicyPtr> MakeSlidingWindowThompson(const PolicySpec& spec);
+// Contextual (spec.context_dim >= 1): policies/linucb.cc, policies/lin_thompson.cc.
+Result<PolicyPtr> MakeLinUcb(const PolicySpec& spec);
+Result<PolicyPtr> MakeLinThompson(const PolicySpec& spec);
 
 // Wraps `inner` so that its choices and reported allocation respect `limits`
 // (see ProjectOntoLimits). REQUIRES: limits valid for inner->num_arms().

@@ -22,6 +22,8 @@ constexpr std::array kRegistry = {
     Entry{"static", &policies::MakeStatic},
     Entry{"discounted_thompson", &policies::MakeDiscountedThompson},
     Entry{"sliding_window_thompson", &policies::MakeSlidingWindowThompson},
+    Entry{"linucb", &policies::MakeLinUcb},
+    Entry{"lin_thompson", &policies::MakeLinThompson},
 };
 
 constexpr auto kNames = [] {

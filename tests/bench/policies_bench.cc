@@ -1,5 +1,6 @@
 // Policy speed: choose, choose + update, and the allocation, for every
-// registered policy with 2 and 10 arms; thompson under traffic limits; and the
+// registered policy with 2 and 10 arms; thompson under traffic limits; the
+// contextual policies' choose, update and allocation for d = 16; and the
 // Rng variates the Thompson policies spend their time in. Not run by ctest.
 //   build/bin/policies_bench --benchmark_min_time=0.5
 // Results and the machine they were measured on: docs/PERFORMANCE.md.
@@ -106,9 +107,92 @@ void BM_Normal(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(rng.Normal());
 }
 
+// Contextual policies (docs/contextual.md): contexts of length d with a
+// constant first feature and standard normal others, cycled from 1,024.
+std::vector<std::vector<double>> Contexts(size_t d) {
+  Rng rng(17);
+  std::vector<std::vector<double>> xs(1024, std::vector<double>(d));
+  for (auto& x : xs) {
+    x[0] = 1.0;
+    for (size_t j = 1; j < d; ++j) x[j] = rng.Normal();
+  }
+  return xs;
+}
+
+// A contextual policy of `arms` arms and context length d after 2,000
+// rewards (one in seven a success), or nullptr (benchmark skipped).
+std::unique_ptr<Policy> WarmContextual(benchmark::State& state, const std::string& name,
+                                       size_t arms, size_t d,
+                                       const std::vector<std::vector<double>>& xs) {
+  auto p = MakePolicy(PolicySpec{name, arms, d, {}, {}});
+  if (!p.ok()) {
+    state.SkipWithError(p.status().ToString().c_str());
+    return nullptr;
+  }
+  for (size_t i = 0; i < 2000; ++i) {
+    (*p)->Update(i % arms, (i % 7) == 0 ? 1.0 : 0.0, xs[i % xs.size()]);
+  }
+  return std::move(p).value();
+}
+
+// range(0) arms, range(1) context length.
+void BM_ContextualChoose(benchmark::State& state, std::string name) {
+  const auto arms = static_cast<size_t>(state.range(0));
+  const auto xs = Contexts(static_cast<size_t>(state.range(1)));
+  auto p = WarmContextual(state, name, arms, xs[0].size(), xs);
+  if (!p) return;
+  Rng rng(1);
+  size_t i = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(p->Choose(rng, xs[i++ & 1023]));
+}
+
+void BM_ContextualUpdate(benchmark::State& state, std::string name) {
+  const auto arms = static_cast<size_t>(state.range(0));
+  const auto xs = Contexts(static_cast<size_t>(state.range(1)));
+  auto p = WarmContextual(state, name, arms, xs[0].size(), xs);
+  if (!p) return;
+  size_t i = 0;
+  for (auto _ : state) {
+    p->Update(i % arms, (i % 7) == 0 ? 1.0 : 0.0, xs[i & 1023]);
+    ++i;
+  }
+}
+
+void BM_ContextualAllocation(benchmark::State& state, std::string name) {
+  const auto arms = static_cast<size_t>(state.range(0));
+  const auto xs = Contexts(static_cast<size_t>(state.range(1)));
+  auto p = WarmContextual(state, name, arms, xs[0].size(), xs);
+  if (!p) return;
+  Rng rng(1);
+  std::vector<double> out(arms);
+  size_t i = 0;
+  for (auto _ : state) {
+    p->Allocation(rng, xs[i++ & 1023], out);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+
+bool IsContextual(const std::string& name) {
+  return !MakePolicy(PolicySpec{name, 2, 0, {}, {}}).ok() &&
+         MakePolicy(PolicySpec{name, 2, 1, {}, {}}).ok();
+}
+
 int Register() {
   for (auto name : PolicyNames()) {
     const std::string n(name);
+    if (IsContextual(n)) {
+      benchmark::RegisterBenchmark(("contextual_choose/" + n).c_str(), BM_ContextualChoose, n)
+          ->Args({2, 16})
+          ->Args({10, 16});
+      benchmark::RegisterBenchmark(("contextual_update/" + n).c_str(), BM_ContextualUpdate, n)
+          ->Args({2, 16})
+          ->Args({2, 64});
+      benchmark::RegisterBenchmark(("contextual_allocation/" + n).c_str(), BM_ContextualAllocation,
+                                   n)
+          ->Args({2, 16})
+          ->Args({10, 16});
+      continue;
+    }
     benchmark::RegisterBenchmark(("choose/" + n).c_str(), BM_Choose, n)->Arg(2)->Arg(10);
     benchmark::RegisterBenchmark(("choose_update/" + n).c_str(), BM_ChooseUpdate, n,
                                  TrafficLimits{})

@@ -1,5 +1,7 @@
 #include <algorithm>
 #include <cmath>
+#include <string_view>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -7,6 +9,20 @@
 
 namespace banditd {
 namespace {
+
+// The contextual policies need a context length; every other policy ignores it.
+bool IsContextual(std::string_view name) { return name == "linucb" || name == "lin_thompson"; }
+
+PolicySpec SpecFor(std::string_view name, size_t arms, TrafficLimits limits = {}) {
+  return PolicySpec{std::string(name), arms, IsContextual(name) ? 4u : 0u, {}, limits};
+}
+
+// A context of the policy's length (empty for non-contextual ones).
+std::vector<double> ContextFor(const Policy& p, int i) {
+  std::vector<double> x(p.context_dim());
+  for (size_t j = 0; j < x.size(); ++j) x[j] = j == 0 ? 1.0 : ((i + j) % 3) - 1.0;
+  return x;
+}
 
 TEST(RegistryTest, UnknownPolicyNamesTheKnownOnes) {
   auto r = MakePolicy(PolicySpec{"thompsen", 2, 0, {}, {}});
@@ -18,7 +34,7 @@ TEST(RegistryTest, UnknownPolicyNamesTheKnownOnes) {
 
 TEST(RegistryTest, EmptyArmListIsRefused) {
   for (auto name : PolicyNames()) {
-    auto r = MakePolicy(PolicySpec{std::string(name), 0, 0, {}, {}});
+    auto r = MakePolicy(SpecFor(name, 0));
     ASSERT_FALSE(r.ok()) << name;
     EXPECT_NE(r.status().message().find("empty arm list"), std::string::npos);
   }
@@ -29,19 +45,21 @@ TEST(RegistryTest, EmptyArmListIsRefused) {
 TEST(RegistryTest, EveryPolicyHonoursTheInterface) {
   for (auto name : PolicyNames()) {
     SCOPED_TRACE(std::string(name));
-    auto r = MakePolicy(PolicySpec{std::string(name), 3, 0, {}, {}});
+    auto r = MakePolicy(SpecFor(name, 3));
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     auto& p = **r;
     EXPECT_EQ(p.name(), name);
     EXPECT_EQ(p.num_arms(), 3u);
+    EXPECT_EQ(p.context_dim(), IsContextual(name) ? 4u : 0u);
     Rng rng(1);
     for (int i = 0; i < 50; ++i) {
-      const size_t arm = p.Choose(rng, {});
+      const auto x = ContextFor(p, i);
+      const size_t arm = p.Choose(rng, x);
       ASSERT_LT(arm, 3u);
-      p.Update(arm, i % 2, {});
+      p.Update(arm, i % 2, x);
     }
     std::vector<double> a(3);
-    p.Allocation(rng, {}, a);
+    p.Allocation(rng, ContextFor(p, 0), a);
     double sum = 0;
     for (double x : a) {
       EXPECT_GE(x, 0.0);
@@ -50,12 +68,26 @@ TEST(RegistryTest, EveryPolicyHonoursTheInterface) {
     EXPECT_NEAR(sum, 1.0, 1e-9);
     for (auto other : PolicyNames()) {
       if (other == name) continue;
-      auto o = MakePolicy(PolicySpec{std::string(other), 3, 0, {}, {}});
+      auto o = MakePolicy(SpecFor(other, 3));
       ASSERT_TRUE(o.ok());
       Status s = p.Restore((*o)->Snapshot());
       EXPECT_FALSE(s.ok()) << "accepted a snapshot of " << other;
     }
   }
+}
+
+// A contextual policy without a context length is refused, naming it.
+TEST(RegistryTest, ContextualPoliciesNeedAContextDim) {
+  int contextual = 0;
+  for (auto name : PolicyNames()) {
+    if (!IsContextual(name)) continue;
+    ++contextual;
+    auto r = MakePolicy(PolicySpec{std::string(name), 2, 0, {}, {}});
+    ASSERT_FALSE(r.ok()) << name;
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(r.status().message().find("context_dim"), std::string::npos);
+  }
+  EXPECT_EQ(contextual, 2);
 }
 
 // The reward domain each policy declares (docs/policies.md), also through
@@ -67,7 +99,7 @@ TEST(RegistryTest, RewardRangesMatchTheDocumentedDomains) {
     const bool unit = n == "thompson" || n == "discounted_thompson" ||
                       n == "sliding_window_thompson" || n == "ucb1" || n == "kl_ucb";
     for (TrafficLimits limits : {TrafficLimits{}, TrafficLimits{0, 0.5, 1.0}}) {
-      auto r = MakePolicy(PolicySpec{n, 2, 0, {}, limits});
+      auto r = MakePolicy(SpecFor(n, 2, limits));
       ASSERT_TRUE(r.ok());
       const RewardRange range = (*r)->reward_range();
       EXPECT_FALSE(range.Contains(std::nan("")));
