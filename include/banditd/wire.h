@@ -224,9 +224,17 @@ struct ExperimentReport {
   double srm_p_value = 1.0;  // sample-ratio-mismatch chi-square test
 };
 
+// The daemon process itself, in status replies (the same figures as /metrics).
+struct ProcessReport {
+  double rss_bytes = 0;    // resident memory
+  double cpu_seconds = 0;  // user + system CPU time since start
+  double uptime_s = 0;
+};
+
 struct StatusReply {
   std::string_view id;
   std::span<const ExperimentReport> experiments;
+  std::optional<ProcessReport> process;
 };
 
 }  // namespace banditd::wire

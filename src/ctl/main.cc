@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <iomanip>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -205,7 +206,12 @@ int RunStatus(const Options& o) {
     // {"experiments": [report, ...]}: the reports as the wire carries them.
     auto json = protocol::MsgpackToJson(protocol::FindRootValue(reply, "experiments"));
     if (!json.ok()) return Fail(kExitErrorReply, json.status().message());
-    std::cout << "{\"experiments\":" << *json << "}\n";
+    std::cout << "{\"experiments\":" << *json;
+    if (auto proc = protocol::FindRootValue(reply, "process"); !proc.empty()) {
+      auto pj = protocol::MsgpackToJson(proc);
+      if (pj.ok()) std::cout << ",\"process\":" << *pj;
+    }
+    std::cout << "}\n";
     return kExitOk;
   }
   RenderOptions ro;
@@ -213,6 +219,12 @@ int RunStatus(const Options& o) {
   for (size_t i = 0; i < r->experiments.size(); ++i) {
     if (i > 0) std::cout << "\n";
     std::cout << StatusTable(r->experiments[i], ro);
+  }
+  if (r->process) {
+    std::cout << "\ndaemon: rss " << std::fixed << std::setprecision(1)
+              << r->process->rss_bytes / (1024.0 * 1024.0) << " MiB, cpu "
+              << r->process->cpu_seconds << " s, up " << std::setprecision(0)
+              << r->process->uptime_s << " s\n";
   }
   return kExitOk;
 }

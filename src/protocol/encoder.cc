@@ -175,10 +175,20 @@ void EncodeStatusReply(const wire::StatusReply& reply, std::string* out) {
   out->clear();
   StringSink sink(out);
   Packer pk(sink);
-  BeginReply(pk, out, true, reply.id, 1);
+  BeginReply(pk, out, true, reply.id, reply.process ? 2 : 1);
   PackStr(pk, "experiments");
   pk.pack_array(static_cast<uint32_t>(reply.experiments.size()));
   for (const auto& r : reply.experiments) PackReport(pk, r);
+  if (reply.process) {
+    PackStr(pk, "process");
+    pk.pack_map(3);
+    PackStr(pk, "rss_bytes");
+    PackNumber(pk, reply.process->rss_bytes);
+    PackStr(pk, "cpu_seconds");
+    PackNumber(pk, reply.process->cpu_seconds);
+    PackStr(pk, "uptime_s");
+    PackNumber(pk, reply.process->uptime_s);
+  }
 }
 
 void EncodeErrorReply(const wire::ErrorReply& reply, std::string* out) {

@@ -204,6 +204,13 @@ Result<StatusResult> DecodeStatusReply(std::string_view frame) {
     for (uint32_t i = 0; i < experiments.via.array.size; ++i) {
       out.experiments.push_back(ReadReport(experiments.via.array.ptr[i]));
     }
+    if (const object* p = Find(reply.root(), "process"); p != nullptr) {
+      wire::ProcessReport pr;
+      pr.rss_bytes = Number(Get(*p, "rss_bytes"));
+      pr.cpu_seconds = Number(Get(*p, "cpu_seconds"));
+      pr.uptime_s = Number(Get(*p, "uptime_s"));
+      out.process = pr;
+    }
     return out;
   } catch (const std::exception& e) {
     return Unreadable(std::string("status reply: ") + e.what());

@@ -40,6 +40,7 @@ struct RewardsResult {
 struct StatusResult {
   std::string id;
   std::vector<wire::ExperimentReport> experiments;
+  std::optional<wire::ProcessReport> process;  // the daemon's memory and CPU
 };
 
 Result<RouteResult> DecodeRouteReply(std::string_view frame);

@@ -127,7 +127,11 @@ void Daemon::HandleStatus(const wire::Request& req, const Envelope& env, zmq::so
   } else {
     for (size_t e = 0; e < engine_->num_experiments(); ++e) reports.push_back(BuildReport(e));
   }
-  protocol::EncodeStatusReply(wire::StatusReply{req.id, reports}, &out_);
+  const auto proc = telemetry::ReadProcessStats();
+  protocol::EncodeStatusReply(
+      wire::StatusReply{req.id, reports,
+                        wire::ProcessReport{proc.rss_bytes, proc.cpu_seconds, proc.uptime_s}},
+      &out_);
   Send(socket, env, out_);
 }
 

@@ -64,6 +64,22 @@ ProcessStats ReadProcessStats() {
     s.cpu_seconds = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                     static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
   }
+  // Uptime: the system's uptime minus the process's start time (field 22 of
+  // /proc/self/stat, in clock ticks since boot).
+  std::ifstream stat("/proc/self/stat");
+  std::string stat_line;
+  std::ifstream sys_uptime("/proc/uptime");
+  double up = 0;
+  if (std::getline(stat, stat_line) && (sys_uptime >> up)) {
+    const auto close = stat_line.rfind(')');
+    std::istringstream fields(stat_line.substr(close + 2));
+    std::string field;
+    for (int i = 3; i <= 22 && (fields >> field); ++i) {
+      if (i == 22) {
+        s.uptime_s = up - std::stod(field) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+      }
+    }
+  }
   std::ifstream status("/proc/self/status");
   std::string line;
   while (std::getline(status, line)) {

@@ -42,6 +42,7 @@ struct ProcessStats {
   double rss_bytes = 0;
   double cpu_seconds = 0;  // user + system
   double threads = 0;
+  double uptime_s = 0;  // since the process started
 };
 ProcessStats ReadProcessStats();
 

@@ -142,10 +142,17 @@ TEST(EncoderTest, StatusReportRoundTrips) {
   reports[1].test.reset();
   reports[1].state = wire::ExperimentState::kRolledBack;
   std::string out;
-  EncodeStatusReply({"", reports}, &out);
+  EncodeStatusReply({"", reports, wire::ProcessReport{1.5e8, 12.25, 3600}}, &out);
   auto got = DecodeStatusReply(out);
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   ASSERT_EQ(got->experiments.size(), 2u);
+  ASSERT_TRUE(got->process.has_value());
+  EXPECT_EQ(got->process->rss_bytes, 1.5e8);
+  EXPECT_EQ(got->process->cpu_seconds, 12.25);
+  EXPECT_EQ(got->process->uptime_s, 3600);
+  EncodeStatusReply({"", reports, std::nullopt}, &out);  // `process` is optional
+  EXPECT_FALSE(DecodeStatusReply(out)->process.has_value());
+  EncodeStatusReply({"", reports, wire::ProcessReport{1.5e8, 12.25, 3600}}, &out);
   const auto& r = got->experiments[0];
   EXPECT_EQ(r.name, "ctr");
   EXPECT_EQ(r.mode, "bandit");

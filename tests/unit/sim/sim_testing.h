@@ -77,7 +77,11 @@ class FakeRule final : public StoppingRule {
   }
   StopDecision Check() override {
     if (n_ >= after_) decided_ = true;
-    return StopDecision{decided_, decided_ ? winner_ : std::nullopt, 1.0, "fake"};
+    StopDecision d;
+    d.stop = decided_;
+    d.winner = decided_ ? winner_ : std::nullopt;
+    d.reason = "fake";
+    return d;
   }
   std::string Snapshot() const override { return {}; }
   Status Restore(std::string_view) override { return Status::Ok(); }

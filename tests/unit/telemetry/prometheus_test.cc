@@ -57,6 +57,8 @@ TEST(ProcessStatsTest, ReadsThisProcess) {
   const ProcessStats s = ReadProcessStats();
   EXPECT_GT(s.rss_bytes, 1e5);
   EXPECT_GE(s.threads, 1.0);
+  EXPECT_GE(s.uptime_s, 0.0);
+  EXPECT_LT(s.uptime_s, 3600.0);  // this test process started moments ago
 }
 
 }  // namespace
