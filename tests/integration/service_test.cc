@@ -1,0 +1,348 @@
+// The real banditd process: route -> reward -> status round trips, reward
+// rejections, restart with the same state dir, promote and admin auth,
+// shadow mode and its decision log, and a guardrail that trips.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "src/model/demo_models.h"
+#include "src/state/decision_log.h"
+#include "tests/integration/client.h"
+#include "tests/integration/daemon_process.h"
+#include "tests/integration/snippets.h"
+
+namespace banditd::itest {
+namespace {
+
+using Items = std::vector<std::pair<std::string, double>>;
+
+// Deterministic [8] inputs: x[0] is `first`, the rest follow i.
+std::vector<float> InputFor(int i, float first) {
+  std::vector<float> x(8);
+  x[0] = first;
+  for (int k = 1; k < 8; ++k) x[k] = static_cast<float>(std::sin(0.7 * i + k));
+  return x;
+}
+
+TEST(ServiceTest, RouteRewardStatusRoundTrip) {
+  TempDir dir;
+  const std::string config = WriteConfig(dir.path(), AbRouteOnly("ab", 0.5, 0.5));
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start(config, dir.path()));
+  zmq::context_t ctx;
+  Client api(ctx, d.endpoints().api);
+
+  // 300 route-only decisions, sampled per request (no unit).
+  std::vector<protocol::RouteResult> decisions;
+  std::map<std::string, int> routed;
+  for (int i = 0; i < 300; ++i) {
+    auto r = api.Route({"ab"});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_TRUE(r->arm == "a" || r->arm == "b") << r->arm;
+    EXPECT_DOUBLE_EQ(r->p, 0.5);
+    EXPECT_FALSE(r->output.has_value());
+    ++routed[r->arm];
+    decisions.push_back(*r);
+  }
+  EXPECT_GT(routed["a"], 100);  // 150 expected; P(<= 100) < 1e-8
+  EXPECT_GT(routed["b"], 100);
+
+  // Rewards 0..149 acked one by one, 150..299 in one batch with three bad items.
+  std::map<std::string, std::pair<uint64_t, double>> expected;  // arm -> (n, sum)
+  auto value_of = [](int i) { return i % 3 == 0 ? 1.0 : 0.0; };
+  for (int i = 0; i < 150; ++i) {
+    Status s = api.Reward(decisions[i].decision, value_of(i));
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    expected[decisions[i].arm].first += 1;
+    expected[decisions[i].arm].second += value_of(i);
+  }
+  Items batch;
+  for (int i = 150; i < 300; ++i) {
+    batch.emplace_back(decisions[i].decision, value_of(i));
+    expected[decisions[i].arm].first += 1;
+    expected[decisions[i].arm].second += value_of(i);
+  }
+  batch.emplace_back(decisions[0].decision, 1.0);           // duplicate
+  batch.emplace_back("not-a-decision", 1.0);                // unknown
+  batch.emplace_back(decisions[1].decision + "x", 1.0);     // unknown (tampered)
+  batch.emplace_back(decisions[2].decision, std::nan(""));  // non-finite (checked first)
+  auto rr = api.Rewards(batch);
+  ASSERT_TRUE(rr.ok()) << rr.status().ToString();
+  EXPECT_EQ(rr->accepted, 150u);
+  ASSERT_EQ(rr->rejected.size(), 4u);
+  EXPECT_EQ(rr->rejected[0].first, decisions[0].decision);
+  EXPECT_EQ(rr->rejected[0].second, Code::kDuplicateReward);
+  EXPECT_EQ(rr->rejected[1].second, Code::kUnknownDecision);
+  EXPECT_EQ(rr->rejected[2].second, Code::kUnknownDecision);
+  EXPECT_EQ(rr->rejected[3].second, Code::kInvalidValue);
+
+  // Single rewards get their codes too.
+  EXPECT_EQ(api.Reward(decisions[5].decision, 1.0).code(), Code::kDuplicateReward);
+  EXPECT_EQ(api.Reward("nope", 1.0).code(), Code::kUnknownDecision);
+  EXPECT_EQ(api.Reward(decisions[6].decision, INFINITY).code(), Code::kInvalidValue);
+  EXPECT_EQ(api.Reward(decisions[7].decision, std::nan("")).code(), Code::kInvalidValue);
+  auto fresh = api.Route({"ab"});
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(api.Reward(fresh->decision, 1.5).code(), Code::kInvalidValue)
+      << "a Bernoulli experiment takes values in [0, 1]";
+  EXPECT_EQ(api.Rewards({{fresh->decision, -1.0}})->rejected.at(0).second, Code::kInvalidValue);
+
+  auto st = api.GetStatus("ab");
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  const auto* rep = FindReport(*st, "ab");
+  ASSERT_NE(rep, nullptr);
+  EXPECT_EQ(rep->mode, "ab");
+  EXPECT_EQ(rep->state, wire::ExperimentState::kRunning);
+  ASSERT_EQ(rep->arms.size(), 2u);
+  for (const auto& arm : rep->arms) {
+    EXPECT_EQ(arm.n, expected[arm.name].first) << arm.name;
+    EXPECT_DOUBLE_EQ(arm.reward_sum, expected[arm.name].second) << arm.name;
+    EXPECT_DOUBLE_EQ(arm.allocation, 0.5) << arm.name;
+  }
+  EXPECT_EQ(api.GetStatus("nope").status().code(), Code::kUnknownExperiment);
+  EXPECT_EQ(api.Route({"nope"}).status().code(), Code::kUnknownExperiment);
+
+  // Fire-and-forget rewards on the PULL socket count the same way.
+  Client push(ctx, d.endpoints().rewards, zmq::socket_type::push);
+  auto more = api.Route({"ab", std::nullopt, {}, "b"});  // forced arm
+  ASSERT_TRUE(more.ok());
+  EXPECT_EQ(more->arm, "b");
+  EXPECT_DOUBLE_EQ(more->p, 1.0);
+  push.Send(RewardFrame(more->decision, 1.0));
+  bool seen = false;
+  for (int i = 0; i < 200 && !seen; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    auto s2 = api.GetStatus("ab");
+    ASSERT_TRUE(s2.ok());
+    seen = FindReport(*s2, "ab")->arms[1].n == expected["b"].first + 1;
+  }
+  EXPECT_TRUE(seen) << "the pushed reward was not applied within 2 s";
+  EXPECT_EQ(d.Stop(), 0) << d.LogTail();
+}
+
+TEST(ServiceTest, ExpiredRewardIsRejected) {
+  TempDir dir;
+  ConfigOptions o;
+  o.reward_window = "1s";
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start(WriteConfig(dir.path(), AbRouteOnly("ab", 0.5, 0.5), o), dir.path()));
+  zmq::context_t ctx;
+  Client api(ctx, d.endpoints().api);
+  auto r = api.Route({"ab"});
+  ASSERT_TRUE(r.ok());
+  // Whole seconds: issued at floor(t0); now - issued > 1 s from t0 + 2 s on.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2200));
+  EXPECT_EQ(api.Reward(r->decision, 1.0).code(), Code::kExpiredDecision);
+  auto rr = api.Rewards({{r->decision, 1.0}});
+  ASSERT_TRUE(rr.ok());
+  EXPECT_EQ(rr->accepted, 0u);
+  ASSERT_EQ(rr->rejected.size(), 1u);
+  EXPECT_EQ(rr->rejected[0].second, Code::kExpiredDecision);
+  EXPECT_EQ(d.Stop(), 0) << d.LogTail();
+}
+
+TEST(ServiceTest, RestartKeepsLearnedCounts) {
+  TempDir dir;
+  const std::string config = WriteConfig(dir.path(), AbRouteOnly("ab", 0.5, 0.5));
+  zmq::context_t ctx;
+  std::vector<uint64_t> n_before;
+  std::vector<double> sum_before;
+  std::vector<std::string> decisions;
+  {
+    DaemonProcess d;
+    ASSERT_TRUE(d.Start(config, dir.path()));
+    Client api(ctx, d.endpoints().api);
+    Items items;
+    for (int i = 0; i < 200; ++i) {
+      auto r = api.Route({"ab", "u" + std::to_string(i)});
+      ASSERT_TRUE(r.ok());
+      decisions.push_back(r->decision);
+      if (i < 150) items.emplace_back(r->decision, i % 2);
+    }
+    ASSERT_EQ(api.Rewards(items)->accepted, 150u);
+    auto st = api.GetStatus("ab");
+    ASSERT_TRUE(st.ok());
+    for (const auto& a : st->experiments[0].arms) {
+      n_before.push_back(a.n);
+      sum_before.push_back(a.reward_sum);
+    }
+    EXPECT_EQ(n_before[0] + n_before[1], 150u);
+    EXPECT_EQ(d.Stop(), 0) << d.LogTail();
+  }
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start(config, dir.path()));
+  Client api(ctx, d.endpoints().api);
+  auto st = api.GetStatus("ab");
+  ASSERT_TRUE(st.ok());
+  for (size_t a = 0; a < 2; ++a) {
+    EXPECT_EQ(st->experiments[0].arms[a].n, n_before[a]);
+    EXPECT_DOUBLE_EQ(st->experiments[0].arms[a].reward_sum, sum_before[a]);
+  }
+  // Decisions issued before the restart are still known: rewarded ones are
+  // duplicates, the others are accepted.
+  EXPECT_EQ(api.Reward(decisions[0], 1.0).code(), Code::kDuplicateReward);
+  EXPECT_TRUE(api.Reward(decisions[199], 1.0).ok());
+  EXPECT_EQ(d.Stop(), 0) << d.LogTail();
+}
+
+TEST(ServiceTest, PromoteOnAdminSocketOnly) {
+  TempDir dir;
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start(WriteConfig(dir.path(), AbRouteOnly("ab", 0.5, 0.5)), dir.path()));
+  zmq::context_t ctx;
+  Client api(ctx, d.endpoints().api);
+  Client admin(ctx, d.endpoints().admin);
+  for (wire::Op op : {wire::Op::kPromote, wire::Op::kPause, wire::Op::kResume, wire::Op::kReload,
+                      wire::Op::kSnapshot}) {
+    EXPECT_EQ(ReplyCode(api.Call(AdminFrame(op, "ab", "b"))), Code::kUnauthorized)
+        << wire::OpName(op);
+  }
+  EXPECT_EQ(FindReport(*api.GetStatus("ab"), "ab")->state, wire::ExperimentState::kRunning);
+  // pause / resume, and their refusals carry wire codes.
+  ASSERT_TRUE(admin.Admin(wire::Op::kPause, "ab").ok());
+  EXPECT_EQ(FindReport(*api.GetStatus("ab"), "ab")->state, wire::ExperimentState::kPaused);
+  EXPECT_EQ(CodeName(admin.Admin(wire::Op::kPause, "ab").code()), CodeName(Code::kBadRequest))
+      << "pausing a paused experiment";
+  ASSERT_TRUE(admin.Admin(wire::Op::kResume, "ab").ok());
+  EXPECT_EQ(FindReport(*api.GetStatus("ab"), "ab")->state, wire::ExperimentState::kRunning);
+  EXPECT_EQ(CodeName(admin.Admin(wire::Op::kReload, "ab").code()), CodeName(Code::kBadRequest))
+      << "reloading an experiment without models";
+  EXPECT_EQ(admin.Admin(wire::Op::kPromote, "ab", "zzz").code(), Code::kBadRequest);
+  EXPECT_EQ(admin.Admin(wire::Op::kPromote, "nope", "b").code(), Code::kUnknownExperiment);
+  ASSERT_TRUE(admin.Admin(wire::Op::kPromote, "ab", "b").ok());
+  auto st = api.GetStatus("ab");
+  ASSERT_TRUE(st.ok());
+  const auto* rep = FindReport(*st, "ab");
+  EXPECT_EQ(rep->state, wire::ExperimentState::kPromoted);
+  ASSERT_TRUE(rep->winner.has_value());
+  EXPECT_EQ(*rep->winner, "b");
+  // The promoted arm takes all the traffic.
+  int to_b = 0;
+  for (int i = 0; i < 200; ++i) {
+    auto r = api.Route({"ab", "unit" + std::to_string(i)});
+    ASSERT_TRUE(r.ok());
+    to_b += r->arm == "b";
+  }
+  EXPECT_EQ(to_b, 200);
+  EXPECT_TRUE(admin.Admin(wire::Op::kSnapshot).ok());
+  EXPECT_EQ(d.Stop(), 0) << d.LogTail();
+}
+
+TEST(ServiceTest, ShadowAnswersWithChampionAndLogsChallenger) {
+  TempDir dir;
+  DaemonProcess d;
+  ASSERT_TRUE(
+      d.Start(WriteConfig(dir.path(), TwoModels("sh", "shadow", "champion.pt", "challenger.pt")),
+              dir.path()));
+  zmq::context_t ctx;
+  Client api(ctx, d.endpoints().api);
+  std::map<std::string, std::vector<float>> inputs;  // decision -> input
+  for (int i = 0; i < 50; ++i) {
+    const auto x = InputFor(i, 0.1f * static_cast<float>(i % 10));
+    auto r = api.Route({"sh", std::nullopt, x});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->arm, "champion");
+    EXPECT_FALSE(r->served_by.has_value());
+    ASSERT_TRUE(r->output.has_value());
+    ASSERT_EQ(r->output->size(), 1u);
+    const double champ = model::demo::ClickProbability(model::demo::kChampion, x.data());
+    const double chall = model::demo::ClickProbability(model::demo::kChallenger, x.data());
+    EXPECT_NEAR((*r->output)[0], champ, 1e-5);
+    if (std::abs(champ - chall) > 1e-4) {
+      EXPECT_GT(std::abs((*r->output)[0] - chall), 5e-5);
+    }
+    inputs[r->decision] = x;
+  }
+  EXPECT_EQ(d.Stop(), 0) << d.LogTail();  // flushes the decision log
+
+  size_t shadow_lines = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path() + "/state")) {
+    const std::string name = entry.path().filename();
+    if (name.rfind("decisions-", 0) != 0 || entry.path().extension() != ".tsv") continue;
+    std::ifstream f(entry.path());
+    std::stringstream ss;
+    ss << f.rdbuf();
+    auto rows = state::ReadDecisionLog(ss.str(), name);
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    for (const auto& row : *rows) {
+      if (row.kind != 'S') continue;
+      ++shadow_lines;
+      EXPECT_EQ(row.exp, "sh");
+      EXPECT_EQ(row.arm, "challenger");
+      auto it = inputs.find(row.decision);
+      ASSERT_NE(it, inputs.end()) << "shadow line for an unknown decision " << row.decision;
+      ASSERT_EQ(row.output.size(), 1u);
+      EXPECT_NEAR(row.output[0],
+                  model::demo::ClickProbability(model::demo::kChallenger, it->second.data()), 1e-5);
+    }
+  }
+  EXPECT_EQ(shadow_lines, inputs.size());
+}
+
+TEST(ServiceTest, GuardrailTripsOnThrowingChallenger) {
+  TempDir dir;
+  const std::string guard =
+      "    guardrails:\n      max_error_rate_ratio: 2.0\n      min_samples: 100\n";
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start(
+      WriteConfig(dir.path(), TwoModels("g", "ab", "champion.pt", "test_throwing.pt", guard)),
+      dir.path()));
+  zmq::context_t ctx;
+  Client api(ctx, d.endpoints().api);
+  // x[0] = 0.9 > 0.5: the challenger's model throws every time.
+  auto forced = api.Route({"g", std::nullopt, InputFor(0, 0.9f), "challenger"});
+  ASSERT_TRUE(forced.ok()) << forced.status().ToString();
+  EXPECT_EQ(forced->arm, "challenger");
+  ASSERT_TRUE(forced->served_by.has_value());
+  EXPECT_EQ(*forced->served_by, "champion");
+  ASSERT_TRUE(forced->output.has_value());
+  EXPECT_NEAR((*forced->output)[0],
+              model::demo::ClickProbability(model::demo::kChampion, InputFor(0, 0.9f).data()),
+              1e-5);
+
+  int served_by_champion = 0, i = 0;
+  wire::ExperimentState state = wire::ExperimentState::kRunning;
+  // Both arms need min_samples requests; ~50% go to the challenger.
+  for (; i < 2000 && state == wire::ExperimentState::kRunning; ++i) {
+    auto r = api.Route({"g", std::nullopt, InputFor(i, 0.9f)});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_TRUE(r->output.has_value());
+    if (r->arm == "challenger") {
+      ASSERT_TRUE(r->served_by.has_value());
+      EXPECT_EQ(*r->served_by, "champion");
+      ++served_by_champion;
+    }
+    if (i >= 200 && i % 20 == 0) {
+      auto st = api.GetStatus("g");
+      ASSERT_TRUE(st.ok());
+      state = FindReport(*st, "g")->state;
+    }
+  }
+  EXPECT_GE(served_by_champion, 99);
+  auto st = api.GetStatus("g");
+  ASSERT_TRUE(st.ok());
+  const auto* rep = FindReport(*st, "g");
+  ASSERT_EQ(rep->state, wire::ExperimentState::kRolledBack) << rep->reason;
+  EXPECT_NE(rep->reason.find("guardrail"), std::string::npos) << rep->reason;
+  EXPECT_GE(rep->arms[1].errors, 100u);
+  EXPECT_EQ(rep->arms[0].errors, 0u);
+  EXPECT_DOUBLE_EQ(rep->arms[0].allocation, 1.0);
+  // All traffic goes to the champion now, with or without a unit.
+  for (int k = 0; k < 300; ++k) {
+    std::optional<std::string> unit;
+    if (k % 2) unit = "user" + std::to_string(k);
+    auto r = api.Route({"g", unit, InputFor(k, 0.9f)});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->arm, "champion");
+    EXPECT_FALSE(r->served_by.has_value());
+  }
+  EXPECT_EQ(d.Stop(), 0) << d.LogTail();
+}
+
+}  // namespace
+}  // namespace banditd::itest
