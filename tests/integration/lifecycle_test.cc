@@ -7,12 +7,14 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "src/model/demo_models.h"
 #include "tests/integration/client.h"
 #include "tests/integration/daemon_process.h"
 #include "tests/integration/snippets.h"
@@ -103,6 +105,53 @@ TEST(LifecycleTest, ReloadUnderLoadFailsNoRequest) {
   EXPECT_EQ(FindReport(*api.GetStatus("ctr"), "ctr")->epoch, epoch0 + kReloads);
   // A reload of an experiment without models, or of an unknown one, is refused.
   EXPECT_EQ(admin.Admin(wire::Op::kReload, "nope").code(), Code::kUnknownExperiment);
+  EXPECT_EQ(d.Stop(), 0) << d.LogTail();
+}
+
+TEST(LifecycleTest, FailedReloadKeepsEveryOldModel) {
+  TempDir dir;
+  const fs::path models = dir.path() + "/models";
+  fs::create_directories(models);
+  Install(ModelDir() + "/champion.pt", models / "champion.pt");
+  Install(ModelDir() + "/challenger.pt", models / "challenger.pt");
+  ConfigOptions o;
+  o.model_dir = models;
+  DaemonProcess d;
+  ASSERT_TRUE(
+      d.Start(WriteConfig(dir.path(), TwoModels("ctr", "ab", "champion.pt", "challenger.pt"), o),
+              dir.path()));
+  zmq::context_t ctx;
+  Client api(ctx, d.endpoints().api);
+  Client admin(ctx, d.endpoints().admin);
+  const auto x = Input(3);
+  const double champion_p = model::demo::ClickProbability(model::demo::kChampion, x.data());
+  const double challenger_p = model::demo::ClickProbability(model::demo::kChallenger, x.data());
+  ASSERT_GT(std::abs(champion_p - challenger_p), 1e-3);
+  auto champion_output = [&]() -> double {
+    auto r = api.Route({"ctr", std::nullopt, x, "champion"});
+    return r.ok() && r->output ? (*r->output)[0] : -1.0;
+  };
+  EXPECT_NEAR(champion_output(), champion_p, 1e-5);
+  const uint64_t epoch0 = FindReport(*api.GetStatus("ctr"), "ctr")->epoch;
+
+  // A valid new file for the champion arm, a broken one for the challenger:
+  // the reload fails as a whole and neither arm changes.
+  Install(ModelDir() + "/challenger.pt", models / "champion.pt");
+  {
+    std::ofstream broken(models / "challenger.pt", std::ios::trunc);
+    broken << "this is not a TorchScript archive";
+  }
+  Status s = admin.Admin(wire::Op::kReload, "ctr");
+  EXPECT_FALSE(s.ok());
+  std::printf("[ reload ] broken file: %s\n", s.ToString().c_str());
+  EXPECT_NEAR(champion_output(), champion_p, 1e-5) << "the champion's model changed";
+  EXPECT_EQ(FindReport(*api.GetStatus("ctr"), "ctr")->epoch, epoch0);
+
+  // Repaired: both load, the champion arm now runs the new file, new epoch.
+  Install(ModelDir() + "/challenger.pt", models / "challenger.pt");
+  EXPECT_TRUE(admin.Admin(wire::Op::kReload, "ctr").ok());
+  EXPECT_NEAR(champion_output(), challenger_p, 1e-5);
+  EXPECT_EQ(FindReport(*api.GetStatus("ctr"), "ctr")->epoch, epoch0 + 1);
   EXPECT_EQ(d.Stop(), 0) << d.LogTail();
 }
 
