@@ -1,5 +1,13 @@
 #include "tests/integration/client.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <sstream>
+
 #include <msgpack.hpp>
 
 #include "src/protocol/encoder.h"
@@ -166,6 +174,47 @@ int64_t IdNumber(std::string_view raw) {
   } catch (const std::exception&) {
     return -1;
   }
+}
+
+std::optional<std::string> HttpGet(const std::string& host_port, const std::string& path) {
+  const auto colon = host_port.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(std::atoi(host_port.c_str() + colon + 1)));
+  if (inet_pton(AF_INET, host_port.substr(0, colon).c_str(), &addr.sin_addr) != 1) {
+    return std::nullopt;
+  }
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return std::nullopt;
+  std::string response;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string req = "GET " + path + " HTTP/1.0\r\nHost: " + host_port + "\r\n\r\n";
+    if (write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+      char buf[8192];
+      ssize_t n;
+      while ((n = read(fd, buf, sizeof(buf))) > 0) response.append(buf, static_cast<size_t>(n));
+    }
+  }
+  close(fd);
+  const auto body = response.find("\r\n\r\n");
+  if (response.rfind("HTTP/1.", 0) != 0 || response.find(" 200 ") > 12 ||
+      body == std::string::npos) {
+    return std::nullopt;
+  }
+  return response.substr(body + 4);
+}
+
+double MetricValue(const std::string& text, const std::string& series) {
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
+        line[series.size()] == ' ') {
+      return std::strtod(line.c_str() + series.size() + 1, nullptr);
+    }
+  }
+  return -1;
 }
 
 const wire::ExperimentReport* FindReport(const protocol::StatusResult& s, std::string_view name) {

@@ -72,6 +72,13 @@ std::string ReplyId(std::string_view reply);
 // The uint32 of an id written by IdOf, or -1.
 int64_t IdNumber(std::string_view raw_id);
 
+// GET http://<host:port><path> (HTTP/1.0, no keep-alive): the body, or
+// nullopt on a connection error or a status other than 200.
+std::optional<std::string> HttpGet(const std::string& host_port, const std::string& path);
+// The value of the Prometheus sample `series` (name plus labels exactly as
+// printed, e.g. banditd_errors_total{code="bad_request"}), or -1 if absent.
+double MetricValue(const std::string& text, const std::string& series);
+
 // The report of experiment `name` in a status result (REQUIRES: present).
 const wire::ExperimentReport* FindReport(const protocol::StatusResult& s, std::string_view name);
 

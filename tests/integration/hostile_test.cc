@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <functional>
 #include <limits>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <msgpack.hpp>
@@ -223,6 +224,43 @@ TEST_F(HostileTest, EachMalformedFrameGetsItsCode) {
   Client push(ctx_, d_.endpoints().rewards, zmq::socket_type::push);
   for (const auto& c : cases) push.Send(c.frame);
   push.SendParts({"x", "y"});
+  EXPECT_TRUE(Healthy(api));
+
+  // /metrics counts the refusals by code (published once a second).
+  size_t bad_requests = 0;
+  for (const auto& c : cases) bad_requests += c.code == Code::kBadRequest;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  auto metrics = HttpGet(d_.endpoints().metrics, "/metrics");
+  ASSERT_TRUE(metrics.has_value()) << "GET /metrics on " << d_.endpoints().metrics;
+  EXPECT_GE(MetricValue(*metrics, "banditd_errors_total{code=\"bad_request\"}"),
+            static_cast<double>(bad_requests + 4));
+  EXPECT_GE(MetricValue(*metrics, "banditd_errors_total{code=\"invalid_input\"}"), 5.0);
+  EXPECT_GE(MetricValue(*metrics, "banditd_errors_total{code=\"unauthorized\"}"), 1.0);
+  EXPECT_EQ(d_.Stop(), 0) << d_.LogTail();
+}
+
+TEST_F(HostileTest, FramesOverFourTimesTheLimitDropOnlyThatPeer) {
+  Client api(ctx_, d_.endpoints().api);
+  ASSERT_TRUE(Healthy(api));
+  {
+    // Over ZMQ_MAXMSGSIZE (4x max_frame_bytes + 4 KiB): libzmq closes that
+    // peer's connection without handing the frame to the daemon.
+    Client hog(ctx_, d_.endpoints().api);
+    hog.Send(std::string(kMaxFrame * 5, '\x91'));
+    EXPECT_FALSE(hog.Recv(500).has_value());
+  }
+  EXPECT_TRUE(Healthy(api));
+  // Many short-lived peers, each with one hostile frame: all answered.
+  const long before = d_.RssKib();
+  int answered = 0;
+  for (int i = 0; i < 300; ++i) {
+    Client peer(ctx_, d_.endpoints().api);
+    answered += ReplyCode(peer.Call(std::string("\xdd\xff\x00\x00\x00", 5))) == Code::kBadRequest;
+  }
+  EXPECT_EQ(answered, 300);
+  const long after = d_.RssKib();
+  std::printf("[ hostile ] RSS %ld KiB -> %ld KiB over 300 short-lived peers\n", before, after);
+  EXPECT_LT(after - before, 10 * 1024);
   EXPECT_TRUE(Healthy(api));
   EXPECT_EQ(d_.Stop(), 0) << d_.LogTail();
 }

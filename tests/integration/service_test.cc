@@ -344,5 +344,34 @@ TEST(ServiceTest, GuardrailTripsOnThrowingChallenger) {
   EXPECT_EQ(d.Stop(), 0) << d.LogTail();
 }
 
+TEST(ServiceTest, LatencyGuardrailTripsOnSlowChallenger) {
+  TempDir dir;
+  const std::string guard =
+      "    guardrails:\n      max_p99_latency_ratio: 3.0\n      min_samples: 100\n";
+  DaemonProcess d;
+  ASSERT_TRUE(
+      d.Start(WriteConfig(dir.path(), TwoModels("lat", "ab", "champion.pt", "test_slow.pt", guard)),
+              dir.path()));
+  zmq::context_t ctx;
+  Client api(ctx, d.endpoints().api);
+  wire::ExperimentState state = wire::ExperimentState::kRunning;
+  for (int i = 0; i < 3000 && state == wire::ExperimentState::kRunning; ++i) {
+    auto r = api.Route({"lat", std::nullopt, InputFor(i, 0.1f)});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    if (i >= 200 && i % 20 == 0) state = FindReport(*api.GetStatus("lat"), "lat")->state;
+  }
+  auto st = api.GetStatus("lat");
+  ASSERT_TRUE(st.ok());
+  const auto* rep = FindReport(*st, "lat");
+  std::printf("[ guardrail ] p99 champion %.3f ms, challenger %.3f ms: %s\n",
+              rep->arms[0].model_p99_ms, rep->arms[1].model_p99_ms, rep->reason.c_str());
+  EXPECT_GT(rep->arms[1].model_p99_ms, 3 * rep->arms[0].model_p99_ms)
+      << "test setup: test_slow.pt should be > 3x slower than the champion";
+  EXPECT_EQ(rep->state, wire::ExperimentState::kRolledBack) << rep->reason;
+  EXPECT_NE(rep->reason.find("p99"), std::string::npos) << rep->reason;
+  EXPECT_DOUBLE_EQ(rep->arms[1].allocation, 0.0);
+  EXPECT_EQ(d.Stop(), 0) << d.LogTail();
+}
+
 }  // namespace
 }  // namespace banditd::itest
