@@ -262,7 +262,7 @@ void Daemon::Shutdown() {
   }
   if (pool_) pool_->Shutdown();
   OnInferenceResults();
-  for (auto& t : reload_threads_) {
+  for (auto& [ticket, t] : reload_threads_) {
     if (t.joinable()) t.join();
   }
   WriteSnapshot();

@@ -105,6 +105,7 @@ class Daemon {
     std::vector<Code> rejected_codes;
   };
   struct ReloadDone {
+    uint64_t ticket = 0;  // key of the thread in reload_threads_
     size_t experiment = 0;
     Envelope env;
     std::string id;
@@ -177,7 +178,9 @@ class Daemon {
   std::unordered_map<std::string, uint64_t> rewards_by_result_;
   uint64_t frames_ = 0;
   int64_t last_tick_ns_ = 0, last_flush_ns_ = 0, last_snapshot_ns_ = 0, last_metrics_ns_ = 0;
-  std::vector<std::thread> reload_threads_;
+  // Reload threads by ticket; each is joined when its ReloadDone arrives.
+  std::unordered_map<uint64_t, std::thread> reload_threads_;
+  uint64_t next_reload_ticket_ = 1;
 };
 
 }  // namespace banditd::server
