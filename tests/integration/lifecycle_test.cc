@@ -155,6 +155,55 @@ TEST(LifecycleTest, FailedReloadKeepsEveryOldModel) {
   EXPECT_EQ(d.Stop(), 0) << d.LogTail();
 }
 
+TEST(LifecycleTest, OverloadIsAnsweredAndReloadThreadsAreReaped) {
+  TempDir dir;
+  ConfigOptions o;
+  o.max_pending_inference = 8;
+  o.workers = 1;
+  DaemonProcess d;
+  ASSERT_TRUE(
+      d.Start(WriteConfig(dir.path(), TwoModels("slow", "ab", "test_slow.pt", "test_slow.pt"), o),
+              dir.path()));
+  zmq::context_t ctx;
+  Client api(ctx, d.endpoints().api);
+  constexpr int kBurst = 300;
+  for (int i = 0; i < kBurst; ++i) api.Send(RouteFrame({"slow", std::nullopt, Input(i)}));
+  int ok = 0, overloaded = 0, other = 0;
+  for (int i = 0; i < kBurst; ++i) {
+    auto reply = api.Recv();
+    if (!reply) break;
+    const Code c = ReplyCode(reply);
+    ok += c == Code::kOk;
+    overloaded += c == Code::kOverloaded;
+    other += c != Code::kOk && c != Code::kOverloaded;
+  }
+  std::printf("[ overload ] %d requests at once, queue 8: %d served, %d overloaded\n", kBurst, ok,
+              overloaded);
+  EXPECT_EQ(ok + overloaded, kBurst) << other << " other replies";
+  EXPECT_GT(overloaded, 0);
+  EXPECT_GE(ok, 8);
+
+  // Each reload runs on its own thread; finished ones must not pile up.
+  auto vm_kib = [&] {
+    std::ifstream f("/proc/" + std::to_string(d.pid()) + "/status");
+    std::string line;
+    while (std::getline(f, line)) {
+      if (line.rfind("VmSize:", 0) == 0) return std::strtol(line.c_str() + 7, nullptr, 10);
+    }
+    return -1L;
+  };
+  Client admin(ctx, d.endpoints().admin);
+  ASSERT_TRUE(admin.Admin(wire::Op::kReload, "slow").ok());
+  const long before = vm_kib();
+  constexpr int kReloads = 30;
+  for (int i = 0; i < kReloads; ++i) ASSERT_TRUE(admin.Admin(wire::Op::kReload, "slow").ok());
+  const long after = vm_kib();
+  std::printf("[ reload ] VmSize %ld KiB -> %ld KiB over %d reloads\n", before, after, kReloads);
+  // An unjoined thread keeps its stack mapping (8 MiB by default) forever.
+  EXPECT_LT(after - before, 64 * 1024);
+  EXPECT_EQ(d.Stop(), 0) << d.LogTail();
+}
+
 TEST(LifecycleTest, SigtermWithRequestsInFlightLosesNone) {
   TempDir dir;
   ConfigOptions o;
