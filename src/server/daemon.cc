@@ -105,6 +105,7 @@ void Daemon::OnApiMessage(zmq::socket_t& socket, bool admin_socket) {
   Status s =
       decoder_.Decode(std::string_view(static_cast<const char*>(body.data()), body.size()), &req);
   if (!s.ok()) {
+    CountRewardRefusal(req, s);
     SendError(socket, env, req.id, s.code(), s.message());
     return;
   }
@@ -155,10 +156,20 @@ void Daemon::OnPullMessage() {
   Status s =
       decoder_.Decode(std::string_view(static_cast<const char*>(msg.data()), msg.size()), &req);
   if (!s.ok() || (req.op != wire::Op::kReward && req.op != wire::Op::kRewards)) {
+    if (!s.ok()) CountRewardRefusal(req, s);
     ++errors_by_code_[std::string(CodeName(s.ok() ? Code::kBadRequest : s.code()))];
     return;
   }
   HandleReward(req, Envelope{}, /*reply=*/false);
+}
+
+void Daemon::CountRewardRefusal(const wire::Request& req, const Status& s) {
+  // The decoder refuses a non-finite `value` (or `at`) of a reward: that is a
+  // rejected reward too, counted with the refusals of the engine. (req.op is
+  // only meaningful once the op was read, which a kInvalidValue implies.)
+  if (s.code() == Code::kInvalidValue && req.op == wire::Op::kReward) {
+    ++rewards_by_result_[std::string(CodeName(s.code()))];
+  }
 }
 
 void Daemon::Send(zmq::socket_t& socket, const Envelope& env, const std::string& payload) {

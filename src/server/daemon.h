@@ -135,6 +135,7 @@ class Daemon {
   void Shutdown();
 
   void Send(zmq::socket_t& socket, const Envelope& env, const std::string& payload);
+  void CountRewardRefusal(const wire::Request& req, const Status& decode_status);
   void SendError(zmq::socket_t& socket, const Envelope& env, std::string_view id, Code code,
                  std::string_view message);
   void RecordRouteReply(size_t exp, size_t arm);
