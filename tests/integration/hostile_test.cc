@@ -236,6 +236,8 @@ TEST_F(HostileTest, EachMalformedFrameGetsItsCode) {
             static_cast<double>(bad_requests + 4));
   EXPECT_GE(MetricValue(*metrics, "banditd_errors_total{code=\"invalid_input\"}"), 5.0);
   EXPECT_GE(MetricValue(*metrics, "banditd_errors_total{code=\"unauthorized\"}"), 1.0);
+  // Non-finite rewards are rejected rewards too: 2 on api, 2 on the PULL socket.
+  EXPECT_GE(MetricValue(*metrics, "banditd_rewards_total{result=\"invalid_value\"}"), 4.0);
   EXPECT_EQ(d_.Stop(), 0) << d_.LogTail();
 }
 
