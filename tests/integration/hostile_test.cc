@@ -169,6 +169,13 @@ std::vector<Case> Cases() {
                  p.pack_bin_body(data.data(), 12);
                }),
                Code::kInvalidInput});
+  c.push_back({"forced arm that does not exist",
+               RouteFrame({"ctr", std::nullopt, std::vector<float>(8, 0.1f), "zzz"}),
+               Code::kBadRequest});
+  c.push_back({"context with NaN", route_with([&](Packer& p) {
+                 Str(p, "context"), p.pack(std::vector<double>{1.0, nan});
+               }),
+               Code::kInvalidInput});
   c.push_back({"unknown experiment", RouteFrame({"no-such-experiment"}), Code::kUnknownExperiment});
   c.push_back({"status of an unknown experiment", StatusFrame("nope"), Code::kUnknownExperiment});
   c.push_back({"unknown decision", RewardFrame("AAAAAAAAAAAAAAAAAAAAAAAAAAAA", 1.0),

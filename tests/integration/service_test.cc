@@ -2,6 +2,7 @@
 // rejections, restart with the same state dir, promote and admin auth,
 // shadow mode and its decision log, and a guardrail that trips.
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -187,6 +188,43 @@ TEST(ServiceTest, RestartKeepsLearnedCounts) {
   // duplicates, the others are accepted.
   EXPECT_EQ(api.Reward(decisions[0], 1.0).code(), Code::kDuplicateReward);
   EXPECT_TRUE(api.Reward(decisions[199], 1.0).ok());
+  EXPECT_EQ(d.Stop(), 0) << d.LogTail();
+}
+
+TEST(ServiceTest, AckedRewardsSurviveSigkill) {
+  TempDir dir;
+  ConfigOptions o;
+  o.durability = "group";
+  const std::string config = WriteConfig(dir.path(), AbRouteOnly("ab", 0.5, 0.5), o);
+  zmq::context_t ctx;
+  std::map<std::string, uint64_t> acked_n;
+  std::vector<std::string> acked;
+  {
+    DaemonProcess d;
+    ASSERT_TRUE(d.Start(config, dir.path()));
+    Client api(ctx, d.endpoints().api);
+    for (int i = 0; i < 300; ++i) {
+      auto r = api.Route({"ab"});
+      ASSERT_TRUE(r.ok());
+      // An ok reply means the reward is in the fsynced WAL (group commit).
+      if (api.Reward(r->decision, 1.0).ok()) {
+        ++acked_n[r->arm];
+        acked.push_back(r->decision);
+      }
+    }
+    ASSERT_EQ(acked.size(), 300u);
+    d.Signal(SIGKILL);  // no snapshot, no flush: only the WAL remains
+    EXPECT_EQ(d.Wait(std::chrono::seconds(5)), -(128 + SIGKILL));
+  }
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start(config, dir.path()));
+  Client api(ctx, d.endpoints().api);
+  auto st = api.GetStatus("ab");
+  ASSERT_TRUE(st.ok());
+  for (const auto& a : st->experiments[0].arms) EXPECT_EQ(a.n, acked_n[a.name]) << a.name;
+  int lost = 0;
+  for (const auto& dec : acked) lost += api.Reward(dec, 1.0).code() != Code::kDuplicateReward;
+  EXPECT_EQ(lost, 0);
   EXPECT_EQ(d.Stop(), 0) << d.LogTail();
 }
 
