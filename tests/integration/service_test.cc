@@ -191,6 +191,42 @@ TEST(ServiceTest, RestartKeepsLearnedCounts) {
   EXPECT_EQ(d.Stop(), 0) << d.LogTail();
 }
 
+TEST(ServiceTest, BanditMovesTrafficToTheRewardedArm) {
+  TempDir dir;
+  const std::string exp =
+      "  - name: bx\n    mode: bandit\n    policy:\n      name: thompson\n"
+      "    refresh:\n      interval: 50ms\n"
+      "    arms:\n      - name: a\n        champion: true\n      - name: b\n" +
+      kNoStop;
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start(WriteConfig(dir.path(), exp), dir.path()));
+  zmq::context_t ctx;
+  Client api(ctx, d.endpoints().api);
+  // Arm b always converts, arm a never: Thompson sampling's P(b is best)
+  // goes to ~1 after a few hundred rewards.
+  for (int round = 0; round < 4; ++round) {
+    Items items;
+    for (int i = 0; i < 100; ++i) {
+      auto r = api.Route({"bx"});
+      ASSERT_TRUE(r.ok());
+      EXPECT_GT(r->p, 0.0);
+      items.emplace_back(r->decision, r->arm == "b" ? 1.0 : 0.0);
+    }
+    ASSERT_EQ(api.Rewards(items)->accepted, 100u);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // > refresh + tick
+  }
+  auto st = api.GetStatus("bx");
+  ASSERT_TRUE(st.ok());
+  const auto* rep = FindReport(*st, "bx");
+  EXPECT_EQ(rep->policy, "thompson");
+  EXPECT_GT(rep->arms[1].allocation, 0.9);
+  EXPECT_EQ(rep->arms[0].n + rep->arms[1].n, 400u);
+  int to_b = 0;
+  for (int i = 0; i < 200; ++i) to_b += api.Route({"bx"})->arm == "b";
+  EXPECT_GT(to_b, 160);  // >= 0.9 expected share: 180; P(<= 160) < 1e-4
+  EXPECT_EQ(d.Stop(), 0) << d.LogTail();
+}
+
 TEST(ServiceTest, AckedRewardsSurviveSigkill) {
   TempDir dir;
   ConfigOptions o;
@@ -246,6 +282,7 @@ TEST(ServiceTest, PromoteOnAdminSocketOnly) {
   EXPECT_EQ(FindReport(*api.GetStatus("ab"), "ab")->state, wire::ExperimentState::kPaused);
   EXPECT_EQ(CodeName(admin.Admin(wire::Op::kPause, "ab").code()), CodeName(Code::kBadRequest))
       << "pausing a paused experiment";
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(api.Route({"ab"})->arm, "a") << "paused: champion only";
   ASSERT_TRUE(admin.Admin(wire::Op::kResume, "ab").ok());
   EXPECT_EQ(FindReport(*api.GetStatus("ab"), "ab")->state, wire::ExperimentState::kRunning);
   EXPECT_EQ(CodeName(admin.Admin(wire::Op::kReload, "ab").code()), CodeName(Code::kBadRequest))
