@@ -30,6 +30,22 @@ std::vector<float> InputFor(int i, float first) {
   return x;
 }
 
+// Every row of the decision logs in <dir>/state.
+std::vector<state::LogRow> ReadLogs(const std::string& dir) {
+  std::vector<state::LogRow> all;
+  for (const auto& entry : std::filesystem::directory_iterator(dir + "/state")) {
+    const std::string name = entry.path().filename();
+    if (name.rfind("decisions-", 0) != 0 || entry.path().extension() != ".tsv") continue;
+    std::ifstream f(entry.path());
+    std::stringstream ss;
+    ss << f.rdbuf();
+    auto rows = state::ReadDecisionLog(ss.str(), name);
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+    if (rows.ok()) all.insert(all.end(), rows->begin(), rows->end());
+  }
+  return all;
+}
+
 TEST(ServiceTest, RouteRewardStatusRoundTrip) {
   TempDir dir;
   const std::string config = WriteConfig(dir.path(), AbRouteOnly("ab", 0.5, 0.5));
@@ -124,6 +140,26 @@ TEST(ServiceTest, RouteRewardStatusRoundTrip) {
   }
   EXPECT_TRUE(seen) << "the pushed reward was not applied within 2 s";
   EXPECT_EQ(d.Stop(), 0) << d.LogTail();
+
+  // The decision log has every decision (with its propensity) and every
+  // joined reward.
+  std::map<std::string, const state::LogRow*> logged;
+  size_t reward_rows = 0;
+  const auto rows = ReadLogs(dir.path());
+  for (const auto& row : rows) {
+    if (row.kind == 'D') logged[row.decision] = &row;
+    reward_rows += row.kind == 'R';
+  }
+  for (const auto& dec : decisions) {
+    auto it = logged.find(dec.decision);
+    ASSERT_NE(it, logged.end()) << dec.decision;
+    EXPECT_EQ(it->second->arm, dec.arm);
+    EXPECT_DOUBLE_EQ(it->second->propensity, 0.5);
+    EXPECT_FALSE(it->second->forced);
+  }
+  ASSERT_TRUE(logged.count(more->decision));
+  EXPECT_TRUE(logged[more->decision]->forced);
+  EXPECT_EQ(reward_rows, 300u + 1u);  // 150 acked + 150 batch + 1 pushed
 }
 
 TEST(ServiceTest, ExpiredRewardIsRejected) {
