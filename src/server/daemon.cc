@@ -10,6 +10,7 @@ namespace {
 
 constexpr int64_t kMs = 1'000'000;
 constexpr size_t kMaxEnvelopeFrames = 4;
+constexpr int kShutdownQuietMs = 50;
 
 // Only the stable wire codes (DESIGN.md §5) go on the wire. Local codes from
 // the engine, the models or the state store are mapped: a refused state
@@ -258,7 +259,18 @@ void Daemon::Shutdown() {
     OnWalProgress();
     OnReloads();
     drained += n;
-    if (n == 0) break;
+    if (n == 0) {
+      // Frames a client sent just before the stop may still be on their way
+      // through libzmq's I/O thread: the queue is empty once it stays quiet.
+      zmq::pollitem_t quiet[] = {{api_.handle(), 0, ZMQ_POLLIN, 0},
+                                 {pull_.handle(), 0, ZMQ_POLLIN, 0},
+                                 {admin_.handle(), 0, ZMQ_POLLIN, 0}};
+      try {
+        if (zmq::poll(quiet, 3, std::chrono::milliseconds(kShutdownQuietMs)) == 0) break;
+      } catch (const zmq::error_t&) {
+        break;
+      }
+    }
   }
   if (drained > 0) spdlog::info("served {} request(s) queued before the stop", drained);
   // Finish inference and WAL writes already started.
