@@ -263,6 +263,32 @@ TEST(ServiceTest, BanditMovesTrafficToTheRewardedArm) {
   EXPECT_EQ(d.Stop(), 0) << d.LogTail();
 }
 
+TEST(ServiceTest, CanaryGivesTheChallengerItsShare) {
+  TempDir dir;
+  const std::string exp =
+      "  - name: can\n    mode: canary\n    canary_share: 0.2\n"
+      "    arms:\n      - name: a\n        champion: true\n      - name: b\n" +
+      kNoStop;
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start(WriteConfig(dir.path(), exp), dir.path()));
+  zmq::context_t ctx;
+  Client api(ctx, d.endpoints().api);
+  // Fewer requests than the canary phase lasts (1,000 challenger requests).
+  int to_b = 0;
+  constexpr int kN = 2000;
+  for (int i = 0; i < kN; ++i) {
+    auto r = api.Route({"can"});
+    ASSERT_TRUE(r.ok());
+    // Decision ids carry the propensity as float32 (decision_id.h).
+    EXPECT_NEAR(r->p, r->arm == "b" ? 0.2 : 0.8, 1e-6);
+    to_b += r->arm == "b";
+  }
+  // 400 expected; 5 sd of Binomial(2000, 0.2) is 89.
+  EXPECT_NEAR(to_b, 400, 89);
+  EXPECT_NEAR(FindReport(*api.GetStatus("can"), "can")->arms[1].allocation, 0.2, 1e-12);
+  EXPECT_EQ(d.Stop(), 0) << d.LogTail();
+}
+
 TEST(ServiceTest, AckedRewardsSurviveSigkill) {
   TempDir dir;
   ConfigOptions o;
