@@ -236,15 +236,30 @@ TEST_F(HostileTest, EachMalformedFrameGetsItsCode) {
   // /metrics counts the refusals by code (published once a second).
   size_t bad_requests = 0;
   for (const auto& c : cases) bad_requests += c.code == Code::kBadRequest;
-  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
-  auto metrics = HttpGet(d_.endpoints().metrics, "/metrics");
-  ASSERT_TRUE(metrics.has_value()) << "GET /metrics on " << d_.endpoints().metrics;
-  EXPECT_GE(MetricValue(*metrics, "banditd_errors_total{code=\"bad_request\"}"),
-            static_cast<double>(bad_requests + 4));
-  EXPECT_GE(MetricValue(*metrics, "banditd_errors_total{code=\"invalid_input\"}"), 5.0);
-  EXPECT_GE(MetricValue(*metrics, "banditd_errors_total{code=\"unauthorized\"}"), 1.0);
+  // Metrics are published once a second and the PULL frames are served
+  // asynchronously: poll for up to 5 s.
+  std::optional<std::string> metrics;
+  auto value = [&](const std::string& series) {
+    return metrics ? MetricValue(*metrics, series) : -1.0;
+  };
+  const std::string bad = "banditd_errors_total{code=\"bad_request\"}";
+  const std::string input = "banditd_errors_total{code=\"invalid_input\"}";
+  const std::string unauth = "banditd_errors_total{code=\"unauthorized\"}";
   // Non-finite rewards are rejected rewards too: 2 on api, 2 on the PULL socket.
-  EXPECT_GE(MetricValue(*metrics, "banditd_rewards_total{result=\"invalid_value\"}"), 4.0);
+  const std::string nonfinite = "banditd_rewards_total{result=\"invalid_value\"}";
+  for (int i = 0; i < 50; ++i) {
+    metrics = HttpGet(d_.endpoints().metrics, "/metrics");
+    if (value(bad) >= static_cast<double>(bad_requests + 4) && value(input) >= 5 &&
+        value(unauth) >= 1 && value(nonfinite) >= 4) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(metrics.has_value()) << "GET /metrics on " << d_.endpoints().metrics;
+  EXPECT_GE(value(bad), static_cast<double>(bad_requests + 4));
+  EXPECT_GE(value(input), 5.0);
+  EXPECT_GE(value(unauth), 1.0);
+  EXPECT_GE(value(nonfinite), 4.0);
   EXPECT_EQ(d_.Stop(), 0) << d_.LogTail();
 }
 

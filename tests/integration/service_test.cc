@@ -132,13 +132,13 @@ TEST(ServiceTest, RouteRewardStatusRoundTrip) {
   EXPECT_DOUBLE_EQ(more->p, 1.0);
   push.Send(RewardFrame(more->decision, 1.0));
   bool seen = false;
-  for (int i = 0; i < 200 && !seen; ++i) {
+  for (int i = 0; i < 500 && !seen; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
     auto s2 = api.GetStatus("ab");
     ASSERT_TRUE(s2.ok());
     seen = FindReport(*s2, "ab")->arms[1].n == expected["b"].first + 1;
   }
-  EXPECT_TRUE(seen) << "the pushed reward was not applied within 2 s";
+  EXPECT_TRUE(seen) << "the pushed reward was not applied within 5 s";
   EXPECT_EQ(d.Stop(), 0) << d.LogTail();
 
   // The decision log has every decision (with its propensity) and every
@@ -251,7 +251,12 @@ TEST(ServiceTest, BanditMovesTrafficToTheRewardedArm) {
     ASSERT_EQ(api.Rewards(items)->accepted, 100u);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // > refresh + tick
   }
-  auto st = api.GetStatus("bx");
+  // The allocation refreshes on the I/O loop's tick: wait up to 5 s for it.
+  Result<protocol::StatusResult> st = api.GetStatus("bx");
+  for (int i = 0; i < 50 && st.ok() && FindReport(*st, "bx")->arms[1].allocation <= 0.9; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    st = api.GetStatus("bx");
+  }
   ASSERT_TRUE(st.ok());
   const auto* rep = FindReport(*st, "bx");
   EXPECT_EQ(rep->policy, "thompson");
