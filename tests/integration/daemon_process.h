@@ -44,6 +44,11 @@ struct ConfigOptions {
 std::string WriteConfig(const std::string& dir, const std::string& experiments_yaml,
                         const ConfigOptions& options = {});
 
+// Runs `banditd args...` to its exit (output to `log`); the exit code, or
+// -1 if it ran longer than `timeout` (then it is killed).
+int RunBanditd(const std::vector<std::string>& args, const std::string& log,
+               std::chrono::seconds timeout = std::chrono::seconds(30));
+
 struct Endpoints {
   std::string api, rewards, admin, metrics;
 };

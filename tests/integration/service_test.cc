@@ -153,6 +153,25 @@ TEST(ServiceTest, RouteRewardStatusRoundTrip) {
   EXPECT_EQ(reward_rows, 300u + 1u);  // 150 acked + 150 batch + 1 pushed
 }
 
+TEST(ServiceTest, ConfigErrorsStopStartUpWithExitCode2) {
+  TempDir dir;
+  const std::string good = WriteConfig(dir.path(), AbRouteOnly("ab", 0.5, 0.5));
+  EXPECT_EQ(RunBanditd({"--config", good, "--check"}, dir.path() + "/check.log"), 0);
+  const std::string bad =
+      WriteConfig(dir.path(), "  - name: ab\n    mode: sometimes\n    arms: []\n");
+  const std::string log = dir.path() + "/bad.log";
+  EXPECT_EQ(RunBanditd({"--config", bad}, log), 2);
+  std::ifstream f(log);
+  std::stringstream text;
+  text << f.rdbuf();
+  EXPECT_NE(text.str().find("mode"), std::string::npos)
+      << "the error names the key: " << text.str();
+  // Nothing half-started: no endpoints were written, no socket was bound.
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/state/endpoints"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/api.sock"));
+  EXPECT_EQ(RunBanditd({"--config", dir.path() + "/missing.yaml"}, log), 2);
+}
+
 TEST(ServiceTest, ExpiredRewardIsRejected) {
   TempDir dir;
   ConfigOptions o;
