@@ -288,6 +288,9 @@ void Daemon::Shutdown() {
   for (auto& [ticket, t] : reload_threads_) {
     if (t.joinable()) t.join();
   }
+  // Answer the reloads that finished meanwhile (and start their epochs
+  // before the snapshot records them).
+  OnReloads();
   WriteSnapshot();
   (void)decision_log_->Flush();
   metrics_.Stop();
