@@ -204,6 +204,24 @@ TEST(LifecycleTest, OverloadIsAnsweredAndReloadThreadsAreReaped) {
   EXPECT_EQ(d.Stop(), 0) << d.LogTail();
 }
 
+TEST(LifecycleTest, SigintDuringReloadExitsCleanly) {
+  TempDir dir;
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start(
+      WriteConfig(dir.path(), TwoModels("ctr", "ab", "champion.pt", "test_slow.pt")), dir.path()));
+  zmq::context_t ctx;
+  Client admin(ctx, d.endpoints().admin);
+  admin.Send(AdminFrame(wire::Op::kReload, "ctr"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  d.Signal(SIGINT);
+  // The reload was sent before the signal: it is answered.
+  EXPECT_EQ(ReplyCode(admin.Recv(5000)), Code::kOk);
+  std::chrono::milliseconds took{};
+  EXPECT_EQ(d.Wait(std::chrono::seconds(5), &took), 0) << d.LogTail();
+  std::printf("[ sigint ] exit %lld ms after SIGINT during a reload\n",
+              static_cast<long long>(took.count()));
+}
+
 TEST(LifecycleTest, SigtermWithRequestsInFlightLosesNone) {
   TempDir dir;
   ConfigOptions o;
