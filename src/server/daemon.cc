@@ -10,6 +10,25 @@ namespace {
 
 constexpr int64_t kMs = 1'000'000;
 constexpr size_t kMaxEnvelopeFrames = 4;
+constexpr int kShutdownQuietMs = 50;
+
+// Only the stable wire codes (DESIGN.md §5) go on the wire. Local codes from
+// the engine, the models or the state store are mapped: a refused state
+// change or argument is the client's request at fault (bad_request); a file
+// or state problem is internal (the message keeps the detail).
+Code WireCode(Code code) {
+  switch (code) {
+    case Code::kInvalidArgument:
+    case Code::kFailedPrecondition:
+      return Code::kBadRequest;
+    case Code::kNotFound:
+    case Code::kIoError:
+    case Code::kCorruption:
+      return Code::kInternal;
+    default:
+      return code;
+  }
+}
 
 }  // namespace
 
@@ -87,6 +106,7 @@ void Daemon::OnApiMessage(zmq::socket_t& socket, bool admin_socket) {
   Status s =
       decoder_.Decode(std::string_view(static_cast<const char*>(body.data()), body.size()), &req);
   if (!s.ok()) {
+    CountRewardRefusal(req, s);
     SendError(socket, env, req.id, s.code(), s.message());
     return;
   }
@@ -137,10 +157,20 @@ void Daemon::OnPullMessage() {
   Status s =
       decoder_.Decode(std::string_view(static_cast<const char*>(msg.data()), msg.size()), &req);
   if (!s.ok() || (req.op != wire::Op::kReward && req.op != wire::Op::kRewards)) {
+    if (!s.ok()) CountRewardRefusal(req, s);
     ++errors_by_code_[std::string(CodeName(s.ok() ? Code::kBadRequest : s.code()))];
     return;
   }
   HandleReward(req, Envelope{}, /*reply=*/false);
+}
+
+void Daemon::CountRewardRefusal(const wire::Request& req, const Status& s) {
+  // The decoder refuses a non-finite `value` (or `at`) of a reward: that is a
+  // rejected reward too, counted with the refusals of the engine. (req.op is
+  // only meaningful once the op was read, which a kInvalidValue implies.)
+  if (s.code() == Code::kInvalidValue && req.op == wire::Op::kReward) {
+    ++rewards_by_result_[std::string(CodeName(s.code()))];
+  }
 }
 
 void Daemon::Send(zmq::socket_t& socket, const Envelope& env, const std::string& payload) {
@@ -156,6 +186,7 @@ void Daemon::Send(zmq::socket_t& socket, const Envelope& env, const std::string&
 
 void Daemon::SendError(zmq::socket_t& socket, const Envelope& env, std::string_view id, Code code,
                        std::string_view message) {
+  code = WireCode(code);
   ++errors_by_code_[std::string(CodeName(code))];
   protocol::EncodeErrorReply(wire::ErrorReply{id, code, message}, &out_);
   Send(socket, env, out_);
@@ -207,9 +238,42 @@ void Daemon::WriteSnapshot() {
 
 void Daemon::Shutdown() {
   spdlog::info("shutting down: finishing in-flight work");
-  // Stop taking requests: close the sockets' inbound side by not polling
-  // them; finish inference and WAL writes already started.
-  const int64_t deadline = clock_.MonoNanos() + flags_.shutdown_grace_ms * kMs;
+  const int64_t start = clock_.MonoNanos();
+  const int64_t deadline = start + flags_.shutdown_grace_ms * kMs;
+  // Requests already delivered to our sockets were sent before the stop and
+  // are in flight for their clients: serve them (acked rewards go through the
+  // WAL as usual), for at most half the grace period. Then take no more.
+  size_t drained = 0;
+  while (clock_.MonoNanos() < start + flags_.shutdown_grace_ms * kMs / 2) {
+    size_t n = 0;
+    for (; n < 4096 && (api_.get(zmq::sockopt::events) & ZMQ_POLLIN); ++n) {
+      OnApiMessage(api_, false);
+    }
+    for (size_t i = 0; i < 4096 && (pull_.get(zmq::sockopt::events) & ZMQ_POLLIN); ++i, ++n) {
+      OnPullMessage();
+    }
+    for (size_t i = 0; i < 64 && (admin_.get(zmq::sockopt::events) & ZMQ_POLLIN); ++i, ++n) {
+      OnApiMessage(admin_, true);
+    }
+    OnInferenceResults();
+    OnWalProgress();
+    OnReloads();
+    drained += n;
+    if (n == 0) {
+      // Frames a client sent just before the stop may still be on their way
+      // through libzmq's I/O thread: the queue is empty once it stays quiet.
+      zmq::pollitem_t quiet[] = {{api_.handle(), 0, ZMQ_POLLIN, 0},
+                                 {pull_.handle(), 0, ZMQ_POLLIN, 0},
+                                 {admin_.handle(), 0, ZMQ_POLLIN, 0}};
+      try {
+        if (zmq::poll(quiet, 3, std::chrono::milliseconds(kShutdownQuietMs)) == 0) break;
+      } catch (const zmq::error_t&) {
+        break;
+      }
+    }
+  }
+  if (drained > 0) spdlog::info("served {} request(s) queued before the stop", drained);
+  // Finish inference and WAL writes already started.
   while ((!routes_.empty() || !acks_.empty() || !unapplied_.empty()) &&
          clock_.MonoNanos() < deadline) {
     zmq::pollitem_t items[] = {{nullptr, completions_.fd(), ZMQ_POLLIN, 0},
@@ -221,12 +285,23 @@ void Daemon::Shutdown() {
   }
   if (pool_) pool_->Shutdown();
   OnInferenceResults();
-  for (auto& t : reload_threads_) {
+  for (auto& [ticket, t] : reload_threads_) {
     if (t.joinable()) t.join();
   }
+  // Answer the reloads that finished meanwhile (and start their epochs
+  // before the snapshot records them).
+  OnReloads();
   WriteSnapshot();
   (void)decision_log_->Flush();
   metrics_.Stop();
+  // Replies still queued in libzmq would be dropped when the context closes
+  // with linger 0: give them a short while to reach their clients.
+  try {
+    api_.set(zmq::sockopt::linger, 500);
+    admin_.set(zmq::sockopt::linger, 500);
+  } catch (const zmq::error_t& e) {
+    spdlog::warn("cannot set linger: {}", e.what());
+  }
   spdlog::info("stopped ({} routes, {} acks unfinished)", routes_.size(), acks_.size());
 }
 

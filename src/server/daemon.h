@@ -105,6 +105,7 @@ class Daemon {
     std::vector<Code> rejected_codes;
   };
   struct ReloadDone {
+    uint64_t ticket = 0;  // key of the thread in reload_threads_
     size_t experiment = 0;
     Envelope env;
     std::string id;
@@ -134,6 +135,7 @@ class Daemon {
   void Shutdown();
 
   void Send(zmq::socket_t& socket, const Envelope& env, const std::string& payload);
+  void CountRewardRefusal(const wire::Request& req, const Status& decode_status);
   void SendError(zmq::socket_t& socket, const Envelope& env, std::string_view id, Code code,
                  std::string_view message);
   void RecordRouteReply(size_t exp, size_t arm);
@@ -177,7 +179,9 @@ class Daemon {
   std::unordered_map<std::string, uint64_t> rewards_by_result_;
   uint64_t frames_ = 0;
   int64_t last_tick_ns_ = 0, last_flush_ns_ = 0, last_snapshot_ns_ = 0, last_metrics_ns_ = 0;
-  std::vector<std::thread> reload_threads_;
+  // Reload threads by ticket; each is joined when its ReloadDone arrives.
+  std::unordered_map<uint64_t, std::thread> reload_threads_;
+  uint64_t next_reload_ticket_ = 1;
 };
 
 }  // namespace banditd::server

@@ -183,20 +183,36 @@ void Daemon::HandleAdmin(const wire::Request& req, Envelope env, zmq::socket_t& 
         s = Status(Code::kBadRequest, "experiment '" + x.name() + "' hosts no models");
         break;
       }
-      reload_threads_.emplace_back([this, exp = *e, jobs = std::move(jobs), env = std::move(env),
-                                    id = std::string(req.id)]() mutable {
-        ReloadDone done{exp, std::move(env), std::move(id), Status::Ok(), false};
-        for (auto& [slot, options] : jobs) {
-          const std::string before = slot->Get()->sha256();
-          Status rs = slot->Reload(options);
-          if (!rs.ok()) {
-            done.status = rs;
-            break;
-          }
-          done.changed = done.changed || slot->Get()->sha256() != before;
-        }
-        reloads_.Post(std::move(done));
-      });
+      const uint64_t ticket = next_reload_ticket_++;
+      reload_threads_[ticket] =
+          std::thread([this, ticket, exp = *e, jobs = std::move(jobs), env = std::move(env),
+                       id = std::string(req.id)]() mutable {
+            ReloadDone done{ticket, exp, std::move(env), std::move(id), Status::Ok(), false};
+            // All or nothing: load every model first and swap only when all
+            // loaded, so a failed reload leaves every arm on its previous model
+            // (and a later reload still sees what changed and starts an epoch).
+            std::vector<std::shared_ptr<const model::Model>> loaded;
+            for (auto& [slot, options] : jobs) {
+              auto m = model::LoadModel(options);
+              if (!m.ok()) {
+                done.status = m.status().WithContext("reload kept the previous models");
+                break;
+              }
+              loaded.push_back(std::move(m).value());
+            }
+            for (size_t i = 0; done.status.ok() && i < jobs.size(); ++i) {
+              const bool changed = jobs[i].first->Get()->sha256() != loaded[i]->sha256();
+              Status rs = jobs[i].first->Swap(loaded[i]);
+              if (!rs.ok()) {
+                // Only an input-shape change is refused here; swaps already
+                // made stay (their files did load) and count as a change.
+                done.status = rs;
+                break;
+              }
+              done.changed = done.changed || changed;
+            }
+            reloads_.Post(std::move(done));
+          });
       return;  // answered in OnReloads
     }
     default:
@@ -216,9 +232,16 @@ void Daemon::OnReloads() {
   std::vector<ReloadDone> done;
   reloads_.Drain(&done);
   for (auto& d : done) {
+    // Posting was the thread's last act: join it now rather than keep a
+    // finished thread (and its stack) until shutdown.
+    if (auto t = reload_threads_.find(d.ticket); t != reload_threads_.end()) {
+      if (t->second.joinable()) t->second.join();
+      reload_threads_.erase(t);
+    }
     auto& x = engine_->experiment(d.experiment);
     if (!d.status.ok()) {
-      spdlog::error("reload of '{}' failed, old models kept: {}", x.name(), d.status.ToString());
+      if (d.changed) x.NewEpoch("models partly reloaded");  // a swap refused after others
+      spdlog::error("reload of '{}' failed: {}", x.name(), d.status.ToString());
       SendError(admin_, d.env, d.id, d.status.code(), d.status.message());
       continue;
     }

@@ -87,7 +87,7 @@ Daemon::Daemon(const config::Config& config, const DaemonFlags& flags, Clock& cl
       }()) {}
 
 Daemon::~Daemon() {
-  for (auto& t : reload_threads_) {
+  for (auto& [ticket, t] : reload_threads_) {
     if (t.joinable()) t.join();
   }
   if (pool_) pool_->Shutdown();
