@@ -294,6 +294,7 @@ void Daemon::Shutdown() {
   WriteSnapshot();
   (void)decision_log_->Flush();
   metrics_.Stop();
+  (void)state::Env::Posix().Remove(config_.state_dir + "/endpoints");
   // Replies still queued in libzmq would be dropped when the context closes
   // with linger 0: give them a short while to reach their clients.
   try {

@@ -50,7 +50,14 @@ int main(int argc, char** argv) {
     const char* env = std::getenv("BANDITD_LOG_LEVEL");
     log_level = env != nullptr ? env : config->log_level;
   }
-  spdlog::set_level(spdlog::level::from_str(log_level));
+  const auto level = spdlog::level::from_str(log_level);
+  if (level == spdlog::level::off && log_level != "off") {
+    // spdlog reads any unknown name as "off": refuse it instead of going silent.
+    std::cerr << "banditd: unknown log level '" << log_level
+              << "' (trace, debug, info, warn, error, critical, off)\n";
+    return 2;
+  }
+  spdlog::set_level(level);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   if (check) {
     std::cout << "banditd: " << config_path << " is valid (" << config->experiments.size()

@@ -175,10 +175,13 @@ Status Daemon::Init() {
   }();
   BANDITD_RETURN_IF_ERROR(metrics_.Start(host, port).WithContext("metrics endpoint"));
 
-  std::ofstream endpoints(config_.state_dir + "/endpoints");
-  endpoints << "api=" << api_endpoint_ << "\nrewards=" << rewards_endpoint_
-            << "\nadmin=" << admin_endpoint_ << "\nmetrics=" << host << ":" << metrics_.port()
-            << "\n";
+  // Tools and tests read the bound endpoints here; written atomically so a
+  // reader never sees half a file, and removed at a clean shutdown.
+  const std::string endpoints = "api=" + api_endpoint_ + "\nrewards=" + rewards_endpoint_ +
+                                "\nadmin=" + admin_endpoint_ + "\nmetrics=" + host + ":" +
+                                std::to_string(metrics_.port()) + "\n";
+  BANDITD_RETURN_IF_ERROR(state::WriteFileAtomically(
+      state::Env::Posix(), config_.state_dir + "/endpoints", endpoints));
   last_snapshot_ns_ = clock_.MonoNanos();
   PublishMetrics();
   return Status::Ok();
