@@ -146,4 +146,29 @@ void MonteCarloProbBest(std::span<const double> alpha, std::span<const double> b
   for (auto& o : out) o /= static_cast<double>(draws);
 }
 
+size_t ChooseBeta(std::span<const double> alpha, std::span<const double> beta, Rng& rng) {
+  size_t best = 0;
+  double best_v = -1.0;
+  for (size_t i = 0; i < alpha.size(); ++i) {
+    const double v = rng.Beta(alpha[i], beta[i]);
+    if (v > best_v) {
+      best_v = v;
+      best = i;
+    }
+  }
+  return best;
+}
+
+void BetaProbBest(std::span<const double> alpha, std::span<const double> beta, size_t draws,
+                  Rng& rng, std::span<double> out) {
+  if (alpha.size() == 1) {
+    out[0] = 1.0;
+  } else if (alpha.size() == 2) {
+    out[1] = ProbBetaGreater(alpha[0], beta[0], alpha[1], beta[1]);
+    out[0] = 1.0 - out[1];
+  } else {
+    MonteCarloProbBest(alpha, beta, draws, rng, out);
+  }
+}
+
 }  // namespace banditd::policies

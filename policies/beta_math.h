@@ -30,4 +30,13 @@ inline constexpr double kMaxClosedFormTerms = 2'000'000;
 void MonteCarloProbBest(std::span<const double> alpha, std::span<const double> beta, size_t draws,
                         Rng& rng, std::span<double> out);
 
+// Thompson's choice among Beta posteriors: one draw per arm, the largest
+// wins (ties to the lower index). REQUIRES: alpha.size() == beta.size() >= 1.
+size_t ChooseBeta(std::span<const double> alpha, std::span<const double> beta, Rng& rng);
+
+// P(arm k is best) for Beta posteriors: 1 for a single arm, the closed form
+// for two, MonteCarloProbBest with `draws` draws for more.
+void BetaProbBest(std::span<const double> alpha, std::span<const double> beta, size_t draws,
+                  Rng& rng, std::span<double> out);
+
 }  // namespace banditd::policies

@@ -61,16 +61,7 @@ class DiscountedThompson final : public Policy {
   RewardRange reward_range() const override { return RewardRange::Unit(); }
 
   size_t Choose(Rng& rng, std::span<const double>) const override {
-    size_t best = 0;
-    double best_v = -1.0;
-    for (size_t i = 0; i < alpha_.size(); ++i) {
-      const double v = rng.Beta(alpha_[i], beta_[i]);
-      if (v > best_v) {
-        best_v = v;
-        best = i;
-      }
-    }
-    return best;
+    return ChooseBeta(alpha_, beta_, rng);
   }
 
   void Update(size_t arm, double reward, std::span<const double>) override {
@@ -86,14 +77,7 @@ class DiscountedThompson final : public Policy {
   }
 
   void Allocation(Rng& rng, std::span<const double>, std::span<double> out) const override {
-    if (num_arms() == 1) {
-      out[0] = 1.0;
-    } else if (num_arms() == 2) {
-      out[1] = ProbBetaGreater(alpha_[0], beta_[0], alpha_[1], beta_[1]);
-      out[0] = 1.0 - out[1];
-    } else {
-      MonteCarloProbBest(alpha_, beta_, cfg_.draws, rng, out);
-    }
+    BetaProbBest(alpha_, beta_, cfg_.draws, rng, out);
   }
 
   void Estimates(std::span<ArmEstimate> out) const override {

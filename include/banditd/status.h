@@ -76,7 +76,7 @@ inline Status InvalidArgument(std::string message) {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(v_).ok() && "Result built from an OK Status");
   }
@@ -104,8 +104,8 @@ class [[nodiscard]] Result {
 }  // namespace banditd
 
 // Returns the Status of `expr` from the enclosing function when it is not OK.
-#define BANDITD_RETURN_IF_ERROR(expr)            \
-  do {                                           \
-    ::banditd::Status _banditd_s = (expr);       \
-    if (!_banditd_s.ok()) return _banditd_s;     \
+#define BANDITD_RETURN_IF_ERROR(expr)        \
+  do {                                       \
+    ::banditd::Status _banditd_s = (expr);   \
+    if (!_banditd_s.ok()) return _banditd_s; \
   } while (0)

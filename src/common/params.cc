@@ -71,8 +71,8 @@ Status Params::CheckKnown(std::initializer_list<std::string_view> known) const {
         if (!list.empty()) list += ", ";
         list += k;
       }
-      return InvalidArgument("unknown parameter '" + key + "' (known: " +
-                             (list.empty() ? std::string("none") : list) + ")");
+      return InvalidArgument("unknown parameter '" + key +
+                             "' (known: " + (list.empty() ? std::string("none") : list) + ")");
     }
   }
   return Status::Ok();

@@ -73,7 +73,7 @@ struct StoppingConfig {
   // fixed_horizon | naive_peeking | sequential | bayes | bandit_cs; empty when
   // the experiment has no `stopping` map (an operator decides).
   std::string rule = "sequential";
-  Params params;     // validated by MakeStoppingRule when the experiment starts
+  Params params;  // validated by MakeStoppingRule when the experiment starts
 };
 
 // Guardrails compare each challenger with the champion (DESIGN.md §7).

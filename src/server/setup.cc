@@ -180,8 +180,8 @@ Status Daemon::Init() {
   const std::string endpoints = "api=" + api_endpoint_ + "\nrewards=" + rewards_endpoint_ +
                                 "\nadmin=" + admin_endpoint_ + "\nmetrics=" + host + ":" +
                                 std::to_string(metrics_.port()) + "\n";
-  BANDITD_RETURN_IF_ERROR(state::WriteFileAtomically(
-      state::Env::Posix(), config_.state_dir + "/endpoints", endpoints));
+  BANDITD_RETURN_IF_ERROR(
+      state::WriteFileAtomically(state::Env::Posix(), config_.state_dir + "/endpoints", endpoints));
   last_snapshot_ns_ = clock_.MonoNanos();
   PublishMetrics();
   return Status::Ok();

@@ -89,20 +89,27 @@ void DecisionLog::EndLine() {
   if (buf_.size() >= options_.buffer_bytes) (void)Flush();
 }
 
+void DecisionLog::Head(char kind, int64_t wall_ns, std::string_view exp) {
+  buf_ += kind;
+  buf_ += '\t';
+  AppendInt(buf_, wall_ns);
+  Field(exp);
+}
+
+void DecisionLog::Field(std::string_view s) {
+  buf_ += '\t';
+  AppendField(buf_, s);
+}
+
 void DecisionLog::Decision(int64_t wall_ns, std::string_view exp, uint16_t epoch,
                            std::string_view decision, std::string_view arm, double propensity,
                            bool forced, uint64_t unit_hash, std::span<const double> context,
                            std::span<const float> output) {
-  buf_ += "D\t";
-  AppendInt(buf_, wall_ns);
-  buf_ += '\t';
-  AppendField(buf_, exp);
+  Head('D', wall_ns, exp);
   buf_ += '\t';
   AppendInt(buf_, epoch);
-  buf_ += '\t';
-  AppendField(buf_, decision);
-  buf_ += '\t';
-  AppendField(buf_, arm);
+  Field(decision);
+  Field(arm);
   buf_ += '\t';
   AppendNumber(buf_, propensity);
   buf_ += forced ? "\t1\t" : "\t0\t";
@@ -122,14 +129,9 @@ void DecisionLog::Decision(int64_t wall_ns, std::string_view exp, uint16_t epoch
 
 void DecisionLog::Reward(int64_t wall_ns, std::string_view exp, std::string_view decision,
                          std::string_view arm, double value) {
-  buf_ += "R\t";
-  AppendInt(buf_, wall_ns);
-  buf_ += '\t';
-  AppendField(buf_, exp);
-  buf_ += '\t';
-  AppendField(buf_, decision);
-  buf_ += '\t';
-  AppendField(buf_, arm);
+  Head('R', wall_ns, exp);
+  Field(decision);
+  Field(arm);
   buf_ += '\t';
   AppendNumber(buf_, value);
   EndLine();
@@ -137,14 +139,9 @@ void DecisionLog::Reward(int64_t wall_ns, std::string_view exp, std::string_view
 
 void DecisionLog::Shadow(int64_t wall_ns, std::string_view exp, std::string_view decision,
                          std::string_view arm, double latency_us, std::span<const float> output) {
-  buf_ += "S\t";
-  AppendInt(buf_, wall_ns);
-  buf_ += '\t';
-  AppendField(buf_, exp);
-  buf_ += '\t';
-  AppendField(buf_, decision);
-  buf_ += '\t';
-  AppendField(buf_, arm);
+  Head('S', wall_ns, exp);
+  Field(decision);
+  Field(arm);
   buf_ += '\t';
   AppendNumber(buf_, latency_us);
   buf_ += '\t';

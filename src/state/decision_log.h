@@ -53,6 +53,9 @@ class DecisionLog {
   DecisionLog(Env& env, std::string dir, DecisionLogOptions options)
       : env_(env), dir_(std::move(dir)), options_(options) {}
   Status OpenNext();
+  // "<kind>\t<wall_ns>\t<exp>", then "\t<s>" per field.
+  void Head(char kind, int64_t wall_ns, std::string_view exp);
+  void Field(std::string_view s);
   void EndLine();
 
   Env& env_;

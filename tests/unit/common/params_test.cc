@@ -9,7 +9,10 @@ namespace banditd {
 namespace {
 
 TEST(ParamsTest, TypedReadsWithDefaults) {
-  Params p{{"a", 2.5}, {"n", int64_t{3}}, {"on", true}, {"s", std::string("x")},
+  Params p{{"a", 2.5},
+           {"n", int64_t{3}},
+           {"on", true},
+           {"s", std::string("x")},
            {"v", std::vector<double>{1, 2}}};
   EXPECT_EQ(*p.GetDouble("a", 0), 2.5);
   EXPECT_EQ(*p.GetDouble("n", 0), 3.0);  // an integer where a number is asked
@@ -21,8 +24,7 @@ TEST(ParamsTest, TypedReadsWithDefaults) {
 }
 
 TEST(ParamsTest, WrongTypesAreErrorsNamingTheKey) {
-  Params p{{"a", std::string("zero")}, {"x", std::numeric_limits<double>::quiet_NaN()},
-           {"f", 1.5}};
+  Params p{{"a", std::string("zero")}, {"x", std::numeric_limits<double>::quiet_NaN()}, {"f", 1.5}};
   auto a = p.GetDouble("a", 0);
   ASSERT_FALSE(a.ok());
   EXPECT_NE(a.status().message().find("'a'"), std::string::npos);
