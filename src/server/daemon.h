@@ -84,6 +84,7 @@ class Daemon {
     // the champion (propensity 1), so a reward is credited to the arm that
     // served and does not teach the policy.
     std::optional<experiment::Decision> fallback_decision;
+    std::vector<double> context;  // the request's context, for the decision log
   };
   struct PendingShadow {
     size_t experiment = 0;

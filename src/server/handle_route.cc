@@ -79,8 +79,8 @@ void Daemon::HandleRoute(const wire::Request& req, Envelope env, zmq::socket_t& 
   }
 
   const uint64_t tag = next_tag_++;
-  PendingRoute pr{std::move(env), std::string(req.id), *d,          {}, arm,
-                  false,          clock_.MonoNanos(),  std::nullopt};
+  PendingRoute pr{std::move(env), std::string(req.id), *d,           {}, arm,
+                  false,          clock_.MonoNanos(),  std::nullopt, {}};
   const bool may_fallback = arm != exp.options().champion;
   if (may_fallback) pr.input = input;
   Status s =
@@ -89,8 +89,8 @@ void Daemon::HandleRoute(const wire::Request& req, Envelope env, zmq::socket_t& 
     SendError(socket, pr.env, req.id, s.code(), s.message());
     return;
   }
+  if (r.context) pr.context.assign(r.context->begin(), r.context->end());
   routes_.emplace(tag, std::move(pr));
-  (void)r.context;
 }
 
 void Daemon::OnInferenceResults() {
@@ -159,7 +159,7 @@ void Daemon::OnInferenceResults() {
     decision_log_->Decision(clock_.WallNanos(), exp.name(), logged.ref.epoch, id_text,
                             exp.options().arms[logged.ref.arm].name, logged.ref.propensity,
                             logged.ref.flags & experiment::DecisionRef::kForcedFlag,
-                            logged.unit_hash, {}, res.output);
+                            logged.unit_hash, pr.context, res.output);
   }
 }
 

@@ -28,6 +28,7 @@ std::string RouteFrame(const RouteArgs& a, std::string_view id) {
     r.input.form = wire::InputView::Form::kNumbers;
     r.input.numbers = std::span<const float>(a.input);
   }
+  if (!a.context.empty()) r.context = std::span<const double>(a.context);
   std::string out;
   protocol::EncodeRequest(wire::Request{wire::Op::kRoute, id, r}, &out);
   return out;

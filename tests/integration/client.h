@@ -25,6 +25,7 @@ struct RouteArgs {
   std::optional<std::string> unit;
   std::vector<float> input;  // empty: route-only
   std::optional<std::string> arm;
+  std::vector<double> context;  // empty: none
 };
 
 // Request frames (the id, when non-empty, is raw msgpack, e.g. "\x05").

@@ -36,18 +36,24 @@ void Install(const fs::path& from, const fs::path& to) {
   fs::rename(tmp, to);
 }
 
-TEST(LifecycleTest, ReloadUnderLoadFailsNoRequest) {
-  TempDir dir;
-  const fs::path models = dir.path() + "/models";
+// Starts an A/B experiment "ctr" whose champion and challenger model files
+// are copies in `models` (inside the test's dir), so a test can replace them.
+::testing::AssertionResult StartWithOwnModels(const TempDir& dir, const fs::path& models,
+                                              DaemonProcess& d) {
   fs::create_directories(models);
   Install(ModelDir() + "/champion.pt", models / "champion.pt");
   Install(ModelDir() + "/challenger.pt", models / "challenger.pt");
   ConfigOptions o;
   o.model_dir = models;
+  return d.Start(WriteConfig(dir.path(), TwoModels("ctr", "ab", "champion.pt", "challenger.pt"), o),
+                 dir.path());
+}
+
+TEST(LifecycleTest, ReloadUnderLoadFailsNoRequest) {
+  TempDir dir;
+  const fs::path models = dir.path() + "/models";
   DaemonProcess d;
-  ASSERT_TRUE(
-      d.Start(WriteConfig(dir.path(), TwoModels("ctr", "ab", "champion.pt", "challenger.pt"), o),
-              dir.path()));
+  ASSERT_TRUE(StartWithOwnModels(dir, models, d));
   zmq::context_t ctx;
   Client api(ctx, d.endpoints().api);
   Client admin(ctx, d.endpoints().admin);
@@ -111,15 +117,8 @@ TEST(LifecycleTest, ReloadUnderLoadFailsNoRequest) {
 TEST(LifecycleTest, FailedReloadKeepsEveryOldModel) {
   TempDir dir;
   const fs::path models = dir.path() + "/models";
-  fs::create_directories(models);
-  Install(ModelDir() + "/champion.pt", models / "champion.pt");
-  Install(ModelDir() + "/challenger.pt", models / "challenger.pt");
-  ConfigOptions o;
-  o.model_dir = models;
   DaemonProcess d;
-  ASSERT_TRUE(
-      d.Start(WriteConfig(dir.path(), TwoModels("ctr", "ab", "champion.pt", "challenger.pt"), o),
-              dir.path()));
+  ASSERT_TRUE(StartWithOwnModels(dir, models, d));
   zmq::context_t ctx;
   Client api(ctx, d.endpoints().api);
   Client admin(ctx, d.endpoints().admin);

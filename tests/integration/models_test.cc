@@ -36,7 +36,9 @@ TEST(ModelsTest, ShadowAnswersWithChampionAndLogsChallenger) {
   std::map<std::string, std::vector<float>> inputs;  // decision -> input
   for (int i = 0; i < 50; ++i) {
     const auto x = InputFor(i, 0.1f * static_cast<float>(i % 10));
-    auto r = api.Route({"sh", std::nullopt, x});
+    RouteArgs args("sh", std::nullopt, x);
+    args.context = {static_cast<double>(i), 1.0};  // logged with the decision
+    auto r = api.Route(args);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(r->arm, "champion");
     EXPECT_FALSE(r->served_by.has_value());
@@ -52,7 +54,7 @@ TEST(ModelsTest, ShadowAnswersWithChampionAndLogsChallenger) {
   }
   EXPECT_EQ(d.Stop(), 0) << d.LogTail();  // flushes the decision log
 
-  size_t shadow_lines = 0;
+  size_t shadow_lines = 0, decision_lines = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir.path() + "/state")) {
     const std::string name = entry.path().filename();
     if (name.rfind("decisions-", 0) != 0 || entry.path().extension() != ".tsv") continue;
@@ -62,6 +64,18 @@ TEST(ModelsTest, ShadowAnswersWithChampionAndLogsChallenger) {
     auto rows = state::ReadDecisionLog(ss.str(), name);
     ASSERT_TRUE(rows.ok()) << rows.status().ToString();
     for (const auto& row : *rows) {
+      if (row.kind == 'D') {
+        // A decision served by a model keeps its context and output in the log.
+        ++decision_lines;
+        EXPECT_EQ(row.arm, "champion");
+        ASSERT_EQ(row.context.size(), 2u);
+        EXPECT_EQ(row.context[1], 1.0);
+        ASSERT_EQ(row.output.size(), 1u);
+        auto it = inputs.find(row.decision);
+        ASSERT_NE(it, inputs.end());
+        EXPECT_NEAR(row.output[0],
+                    model::demo::ClickProbability(model::demo::kChampion, it->second.data()), 1e-5);
+      }
       if (row.kind != 'S') continue;
       ++shadow_lines;
       EXPECT_EQ(row.exp, "sh");
@@ -74,6 +88,7 @@ TEST(ModelsTest, ShadowAnswersWithChampionAndLogsChallenger) {
     }
   }
   EXPECT_EQ(shadow_lines, inputs.size());
+  EXPECT_EQ(decision_lines, inputs.size());
 }
 
 TEST(ModelsTest, GuardrailTripsOnThrowingChallenger) {
