@@ -1,40 +1,20 @@
-// The one translation unit of the daemon that runs LibTorch (plus the
-// generator tool). Every torch call sits inside a try block: c10::Error and any
-// std::exception become Code::kModelError with the model's name in the message.
-#include <ATen/Parallel.h>
-#include <torch/script.h>
-
+// The model host's side of a model: validation, pins, warm-up and output
+// checks. The forward itself runs in the LibTorch plugin (torch_api.h); no
+// torch header is included here.
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "banditd/model.h"
 #include "src/model/raw_forward.h"
 #include "src/model/sha256.h"
+#include "src/model/torch_api.h"
 
 namespace banditd::model {
 
 namespace {
-
-// One line of a torch error for a wire message: a C++ backtrace or a
-// TorchScript traceback belongs in a debug log. TorchScript errors put the
-// cause ("RuntimeError: AssertionError: ...") on their last line; others on
-// their first.
-std::string FirstLine(const char* what) {
-  std::string s(what);
-  if (s.find("Traceback of TorchScript") != std::string::npos) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    const size_t nl = s.rfind('\n');
-    return nl == std::string::npos ? s : s.substr(nl + 1);
-  }
-  const size_t nl = s.find('\n');
-  if (nl != std::string::npos) s.resize(nl);
-  return s;
-}
 
 std::string ShapeString(std::span<const int64_t> shape) {
   std::string s = "[";
@@ -51,7 +31,7 @@ std::string Lower(std::string s) {
 
 class Model::Impl {
  public:
-  Impl(ModelOptions options, std::string digest, torch::jit::Module module)
+  Impl(ModelOptions options, std::string digest, std::unique_ptr<internal::TorchModule> module)
       : options_(std::move(options)), digest_(std::move(digest)), module_(std::move(module)) {
     input_size_ = 1;
     for (int64_t d : options_.input_shape) input_size_ *= static_cast<size_t>(d);
@@ -74,50 +54,22 @@ class Model::Impl {
         return Status(Code::kInvalidInput, options_.name + ": input holds a non-finite value");
       }
     }
-    try {
-      c10::InferenceMode guard;
-      std::vector<int64_t> shape = batch_shape_;
-      shape[0] = static_cast<int64_t>(batch);
-      // A copy, not from_blob: a model is code and may write to its input.
-      at::Tensor x = torch::empty(shape, torch::kFloat32);
-      std::memcpy(x.data_ptr<float>(), inputs.data(), inputs.size() * sizeof(float));
-      std::vector<c10::IValue> args{std::move(x)};
-      c10::IValue y = module_.forward(std::move(args));
-      if (!y.isTensor()) {
-        return Status(Code::kModelError,
-                      options_.name + ": forward returned " + y.tagKind() + ", not a tensor");
-      }
-      at::Tensor t = y.toTensor();
-      if (t.dim() < 1 || t.size(0) != static_cast<int64_t>(batch)) {
-        return Status(Code::kModelError,
-                      options_.name + ": output shape " + ShapeString(t.sizes().vec()) +
-                          " has no leading batch dimension of " + std::to_string(batch));
-      }
-      t = t.to(torch::kFloat32).contiguous();
-      const size_t n = static_cast<size_t>(t.numel());
-      const size_t each = n / batch;
-      if (options_.output_size != 0 && each != options_.output_size) {
-        return Status(Code::kModelError, options_.name + ": output has " + std::to_string(each) +
-                                             " values per example, declared " +
-                                             std::to_string(options_.output_size));
-      }
-      const float* p = t.data_ptr<float>();
-      for (size_t i = 0; i < n; ++i) {
-        if (!std::isfinite(p[i])) {
-          return Status(Code::kModelError, options_.name + ": output holds a non-finite value");
-        }
-      }
-      out->assign(p, p + n);
-      *per_example = each;
-      return Status::Ok();
-    } catch (const c10::Error& e) {
-      return Status(Code::kModelError,
-                    options_.name + ": " + FirstLine(e.what_without_backtrace()));
-    } catch (const std::exception& e) {
-      return Status(Code::kModelError, options_.name + ": " + FirstLine(e.what()));
-    } catch (...) {
-      return Status(Code::kModelError, options_.name + ": unknown exception in forward");
+    std::vector<int64_t> shape = batch_shape_;
+    shape[0] = static_cast<int64_t>(batch);
+    size_t each = 0;
+    BANDITD_RETURN_IF_ERROR(module_->Run(options_.name, shape, inputs, out, &each));
+    if (options_.output_size != 0 && each != options_.output_size) {
+      return Status(Code::kModelError, options_.name + ": output has " + std::to_string(each) +
+                                           " values per example, declared " +
+                                           std::to_string(options_.output_size));
     }
+    for (float v : *out) {
+      if (!std::isfinite(v)) {
+        return Status(Code::kModelError, options_.name + ": output holds a non-finite value");
+      }
+    }
+    *per_example = each;
+    return Status::Ok();
   }
 
   ModelOptions options_;
@@ -125,9 +77,7 @@ class Model::Impl {
   size_t input_size_ = 0;
   size_t output_size_ = 0;
   std::vector<int64_t> batch_shape_;
-  // forward() is not const in the torch API but the module's state is not
-  // changed by running it; concurrent forwards are how LibTorch serves.
-  mutable torch::jit::Module module_;
+  std::unique_ptr<internal::TorchModule> module_;  // Run is const and thread-safe
 };
 
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -189,22 +139,14 @@ Result<std::shared_ptr<const Model>> LoadModel(const ModelOptions& options) {
     return InvalidArgument(who + ": sha256 of '" + options.path + "' is " + *digest + ", pinned " +
                            Lower(options.sha256) + "; refusing to load it");
   }
-  torch::jit::Module module;
-  try {
-    std::istringstream stream(bytes);
-    module = torch::jit::load(stream, torch::kCPU);
-    module.eval();
-    if (!module.find_method("forward")) {
-      return Status(Code::kModelError, who + ": '" + options.path + "' has no forward method");
-    }
-  } catch (const c10::Error& e) {
-    return Status(Code::kModelError, who + ": cannot load '" + options.path +
-                                         "': " + FirstLine(e.what_without_backtrace()));
-  } catch (const std::exception& e) {
+  Result<const internal::TorchApi*> torch = internal::Torch();
+  if (!torch.ok()) return torch.status().WithContext(who);
+  auto module = (*torch)->load(bytes);
+  if (!module.ok()) {
     return Status(Code::kModelError,
-                  who + ": cannot load '" + options.path + "': " + FirstLine(e.what()));
+                  who + ": cannot load '" + options.path + "': " + module.status().message());
   }
-  auto impl = std::make_unique<Model::Impl>(options, std::move(*digest), std::move(module));
+  auto impl = std::make_unique<Model::Impl>(options, std::move(*digest), std::move(module).value());
   std::vector<float> zeros(impl->input_size_, 0.0f), out;
   for (int i = 0; i < options.warmup_runs; ++i) {
     size_t each = 0;
@@ -219,16 +161,9 @@ Status SetTorchThreads(int intra_op_threads, int inter_op_threads) {
   if (intra_op_threads < 1 || inter_op_threads < 1) {
     return InvalidArgument("torch threads must be >= 1");
   }
-  try {
-    at::set_num_threads(intra_op_threads);
-    if (at::get_num_interop_threads() != inter_op_threads) {
-      at::set_num_interop_threads(inter_op_threads);
-    }
-  } catch (const std::exception& e) {
-    return Status(Code::kFailedPrecondition,
-                  "cannot set torch threads (call before any model runs): " + FirstLine(e.what()));
-  }
-  return Status::Ok();
+  Result<const internal::TorchApi*> torch = internal::Torch();
+  if (!torch.ok()) return torch.status();
+  return (*torch)->set_threads(intra_op_threads, inter_op_threads);
 }
 
 // ---------------------------------------------------------------------------
@@ -237,29 +172,27 @@ Status SetTorchThreads(int intra_op_threads, int inter_op_threads) {
 namespace internal {
 
 struct RawForward::State {
-  torch::jit::Module module;
+  std::unique_ptr<TorchModule> module;
 };
 
 RawForward::RawForward(std::unique_ptr<State> state) : state_(std::move(state)) {}
 RawForward::~RawForward() = default;
 
 Result<std::unique_ptr<RawForward>> RawForward::Load(const std::string& path) {
-  try {
-    auto state = std::make_unique<State>();
-    state->module = torch::jit::load(path);
-    state->module.eval();
-    return std::unique_ptr<RawForward>(new RawForward(std::move(state)));
-  } catch (const std::exception& e) {
-    return Status(Code::kModelError, FirstLine(e.what()));
-  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status(Code::kNotFound, "cannot open '" + path + "'");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Result<const TorchApi*> torch = Torch();
+  if (!torch.ok()) return torch.status();
+  auto module = (*torch)->load(bytes);
+  if (!module.ok()) return module.status();
+  auto state = std::make_unique<State>();
+  state->module = std::move(module).value();
+  return std::unique_ptr<RawForward>(new RawForward(std::move(state)));
 }
 
 void RawForward::Run(std::span<const float> input, std::vector<float>* out) {
-  c10::InferenceMode guard;
-  at::Tensor x = torch::from_blob(const_cast<float*>(input.data()),
-                                  {1, static_cast<int64_t>(input.size())}, torch::kFloat32);
-  at::Tensor y = state_->module.forward({x}).toTensor().contiguous();
-  out->assign(y.data_ptr<float>(), y.data_ptr<float>() + y.numel());
+  state_->module->RunUnchecked(input, out);
 }
 
 }  // namespace internal

@@ -108,6 +108,10 @@ int main(int argc, char** argv) {
   app.add_option("--banditd", banditd, "the daemon binary")->capture_default_str();
   app.add_option("--models", opt.models_dir, "directory with champion.pt / challenger.pt")
       ->capture_default_str();
+  bool route_only = false;
+  app.add_flag("--route-only", route_only,
+               "the daemon gets no model experiment (LibTorch is never loaded); "
+               "the inference mode is then refused");
   app.add_option("--api", api,
                  "measure a running daemon's api endpoint instead of starting one "
                  "(it needs the bench's experiments: see --print-config)");
@@ -120,11 +124,16 @@ int main(int argc, char** argv) {
   DaemonSetup setup;
   setup.models_dir = std::filesystem::absolute(opt.models_dir).lexically_normal().string();
   opt.models_dir = setup.models_dir;
+  if (route_only) setup.models_dir.clear();
   if (!print_config.empty()) {
     std::cout << ConfigYaml(setup, print_config);
     return 0;
   }
   const auto modes = SplitModes(modes_arg);
+  if (route_only && modes.count("inference")) {
+    std::fprintf(stderr, "--route-only: drop the inference mode (there is no model to call)\n");
+    return 2;
+  }
   Report report;
   for (int i = 0; i < argc; ++i) report.command += (i ? " " : "") + std::string(argv[i]);
   report.nproc = static_cast<int>(std::thread::hardware_concurrency());
