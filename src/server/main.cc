@@ -18,6 +18,10 @@ void OnSignal(int) {
   if (g_daemon != nullptr) g_daemon->Stop();
 }
 
+void OnHangup(int) {
+  if (g_daemon != nullptr) g_daemon->ReloadKeys();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -74,6 +78,7 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);
   std::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGHUP, OnHangup);  // re-read the CURVE client keys
   const int rc = (*daemon)->Run();
   g_daemon = nullptr;
   return rc;
