@@ -9,9 +9,12 @@
 // ZAP; a socket monitor counts them.
 //
 // Fail closed: libzmq lets CURVE clients in unauthenticated when no handler
-// is bound at inproc://zeromq.zap.01, so the handler is bound before the
-// daemon's sockets bind and must outlive them (Stop() only after they are
-// closed), and it answers every request (a malformed one with 400).
+// is bound at inproc://zeromq.zap.01, unless the socket sets the draft option
+// ZMQ_ZAP_ENFORCE_DOMAIN (the daemon sets it; Debian's libzmq 4.3.4 accepts
+// it, a build without drafts ignores it). So, independently of that, the
+// handler is bound before the daemon's sockets bind and must outlive them
+// (Stop() only after they are closed), and it answers every request (a
+// malformed one with 400).
 #pragma once
 
 #include <array>
