@@ -8,9 +8,11 @@
 // attempt waits kRefusedWaitMs for a reply that must not come, then the test
 // checks through an allowed client and /metrics that nothing was served.
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <sstream>
 #include <thread>
 
@@ -226,6 +228,34 @@ TEST(SecurityTest, AllowedPushRewardsApplyAndSighupReloadsTheKeys) {
   EXPECT_NE(d.LogTail(100000).find("previous allowlists stay in force"), std::string::npos)
       << d.LogTail();
   EXPECT_EQ(d.Stop(), 0);
+}
+
+// What CURVE costs per round trip over loopback tcp: the same route-only
+// requests, one at a time, without and with CURVE (informational `[ rate ]`
+// lines, not asserted; the handshake is once per connection).
+TEST(SecurityTest, RoundTripRateWithAndWithoutCurve) {
+  constexpr int kRequests = 3000;
+  zmq::context_t ctx;
+  for (bool curve : {false, true}) {
+    TempDir dir;
+    const Keys keys = MakeKeys(dir.path());
+    ConfigOptions o;
+    o.tcp = true;
+    if (curve) o.extra_yaml = SecurityYaml(dir.path());
+    DaemonProcess d;
+    ASSERT_TRUE(d.Start(WriteConfig(dir.path(), AbRouteOnly("ab", 0.5, 0.5), o), dir.path()));
+    auto client = curve ? std::make_unique<Client>(ctx, d.endpoints().api, zmq::socket_type::dealer,
+                                                   As(keys, keys.app))
+                        : std::make_unique<Client>(ctx, d.endpoints().api);
+    ASSERT_TRUE(client->Route({"ab"}).ok());  // connected (and admitted)
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < kRequests; ++i) ASSERT_TRUE(client->Route({"ab"}).ok());
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("[ rate ] route-only over tcp, synchronous, %s: %.0f req/s (%d in %.3f s)\n",
+                curve ? "CURVE" : "no CURVE", kRequests / secs, kRequests, secs);
+    EXPECT_EQ(d.Stop(), 0);
+  }
 }
 
 // Start-up with a broken key set: exit code 2, a message naming the problem,
