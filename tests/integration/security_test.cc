@@ -264,6 +264,7 @@ struct BadKeys {
   const char* what;
   std::function<void(const std::string& dir)> damage;
   const char* message;
+  bool also_check = false;  // run `banditd --check` on it too
 };
 
 TEST(SecurityTest, StartUpIsRefusedWhenAKeyIsMissingMalformedOrTheListIsEmpty) {
@@ -275,7 +276,7 @@ TEST(SecurityTest, StartUpIsRefusedWhenAKeyIsMissingMalformedOrTheListIsEmpty) {
          fs::remove(d + "/keys/server.key");
          std::ofstream(d + "/keys/server.key") << "0123456789\n";
        },
-       "not a Z85 key"},
+       "not a Z85 key", true},
       {"server key is a directory",
        [](const std::string& d) {
          fs::remove(d + "/keys/server.key");
@@ -283,7 +284,7 @@ TEST(SecurityTest, StartUpIsRefusedWhenAKeyIsMissingMalformedOrTheListIsEmpty) {
        },
        "server_secret_key_file"},
       {"api list empty", [](const std::string& d) { fs::remove(d + "/keys/api/app.pub"); },
-       "holds no *.pub key"},
+       "holds no *.pub key", true},
       {"admin list has a malformed key",
        [](const std::string& d) { std::ofstream(d + "/keys/admin/bad.pub") << "short\n"; },
        "bad.pub: not a Z85 key"},
@@ -309,6 +310,10 @@ TEST(SecurityTest, StartUpIsRefusedWhenAKeyIsMissingMalformedOrTheListIsEmpty) {
     text << f.rdbuf();
     EXPECT_NE(text.str().find(c.message), std::string::npos) << text.str();
     EXPECT_FALSE(fs::exists(dir.path() + "/state/endpoints")) << "it bound its sockets";
+    // --check reads the key files the same way.
+    if (c.also_check) {
+      EXPECT_EQ(RunBanditd({"--config", config, "--check"}, log), 2);
+    }
   }
 }
 
