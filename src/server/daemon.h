@@ -1,7 +1,8 @@
 // The banditd daemon (DESIGN.md §4): one I/O thread owns the ZeroMQ sockets,
 // the Engine, the WAL and the decision log; inference runs on a worker pool;
 // the WAL writes on its own thread; /metrics is served by its own thread from
-// text the I/O thread publishes.
+// text the I/O thread publishes; with CURVE, a ZAP handler thread (zap.h)
+// admits or refuses each connection before it reaches the sockets.
 //
 //   api (ROUTER)     route, reward (acked when durable), rewards, status
 //   rewards (PULL)   reward / rewards, fire-and-forget
