@@ -18,8 +18,9 @@ import time
 
 import msgpack
 import zmq
+import zmq.utils.z85
 
-__all__ = ["Client", "BanditdError", "BanditdTimeout"]
+__all__ = ["Client", "BanditdError", "BanditdTimeout", "load_key"]
 
 
 class BanditdError(Exception):
@@ -48,6 +49,33 @@ def _input_value(value):
     return [float(x) for x in value]
 
 
+def load_key(path):
+    """The Z85 key (bytes) of a key file as `banditctl keygen` writes it.
+
+    One 40-character Z85 line; blank lines and lines starting with '#' are
+    ignored. Raises ValueError on anything else.
+    """
+    with open(path, "rb") as f:
+        lines = [l.strip() for l in f.read(4097).splitlines()]
+    keys = [l for l in lines if l and not l.startswith(b"#")]
+    if len(keys) != 1 or len(keys[0]) != 40:
+        raise ValueError("%s: expected one Z85 key of 40 characters" % path)
+    try:
+        zmq.utils.z85.decode(keys[0])
+    except Exception:  # pyzmq raises various errors for bad characters
+        raise ValueError("%s: not a Z85 key" % path) from None
+    return keys[0]
+
+
+def _key_text(key):
+    """A Z85 key given as text/bytes of 40 characters, or a key file path."""
+    if isinstance(key, str):
+        key = key.encode()
+    if len(key) == 40 and not key.endswith((b".pub", b".key")):
+        return key
+    return load_key(key.decode())
+
+
 class Client:
     """One DEALER connection to the `api` socket (and optionally others).
 
@@ -57,22 +85,39 @@ class Client:
     Client per thread (ZeroMQ sockets belong to one thread).
     """
 
-    def __init__(self, api, rewards=None, admin=None, timeout_ms=5000, context=None):
+    def __init__(self, api, rewards=None, admin=None, timeout_ms=5000, context=None,
+                 server_key=None, client_key=None):
+        """server_key: the daemon's CURVE public key (a .pub file or Z85);
+        client_key: this client's secret key (a .key file or Z85; its public
+        key is derived). Both or neither: with them every socket is a CURVE
+        client. A refused key looks like a timeout (BanditdTimeout)."""
         self._ctx = context or zmq.Context.instance()
         self.timeout_ms = int(timeout_ms)
+        self._curve = None
+        if (server_key is None) != (client_key is None):
+            raise ValueError("CURVE needs both server_key and client_key")
+        if server_key is not None:
+            secret = _key_text(client_key)
+            self._curve = (_key_text(server_key), zmq.curve_public(secret), secret)
         self._ids = itertools.count(1)
         self._api = self._dealer(api)
         self._admin = self._dealer(admin) if admin else None
         self._push = None
         if rewards:
             self._push = self._ctx.socket(zmq.PUSH)
+            self._set_curve(self._push)
             # Queued fire-and-forget rewards get this long to leave at close().
             self._push.setsockopt(zmq.LINGER, self.timeout_ms)
             self._push.setsockopt(zmq.SNDTIMEO, self.timeout_ms)
             self._push.connect(rewards)
 
+    def _set_curve(self, s):
+        if self._curve:
+            s.curve_serverkey, s.curve_publickey, s.curve_secretkey = self._curve
+
     def _dealer(self, endpoint):
         s = self._ctx.socket(zmq.DEALER)
+        self._set_curve(s)
         s.setsockopt(zmq.LINGER, 0)
         s.setsockopt(zmq.SNDTIMEO, self.timeout_ms)
         s.connect(endpoint)

@@ -41,7 +41,12 @@ Status LoadSockets(const YamlNode& node, SocketsConfig* out) {
     BANDITD_RETURN_IF_ERROR(node.Read(key, value));
     const YamlNode where = node.Has(key) ? node.Child(key) : node;
     BANDITD_RETURN_IF_ERROR(CheckEndpoint(where, *value));
-    if (!seen.insert(*value).second) return where.Error("endpoint '" + *value + "' is used twice");
+    // A wildcard port (tcp://host:* or :0) is a fresh port per socket.
+    const bool wildcard =
+        value->starts_with("tcp://") && (value->ends_with(":*") || value->ends_with(":0"));
+    if (!wildcard && !seen.insert(*value).second) {
+      return where.Error("endpoint '" + *value + "' is used twice");
+    }
   }
   BANDITD_RETURN_IF_ERROR(node.Read("metrics", &out->metrics));
   if (!out->metrics.empty()) {

@@ -1,5 +1,6 @@
 #include "src/ctl/connection.h"
 
+#include <cstring>
 #include <fstream>
 #include <map>
 
@@ -8,6 +9,7 @@
 #include "src/config/loader.h"
 #include "src/protocol/encoder.h"
 #include "src/protocol/frame_scan.h"
+#include "src/server/curve_keys.h"
 
 namespace banditd::ctl {
 namespace {
@@ -88,9 +90,29 @@ Result<std::string> ResolveEndpoint(const EndpointFlags& flags, bool admin) {
   return ConnectAddress(configured);
 }
 
+Result<ClientCurve> LoadClientCurve(const std::string& server_key_file,
+                                    const std::string& client_key_file) {
+  if (server_key_file.empty() && client_key_file.empty()) return ClientCurve{};
+  if (server_key_file.empty() || client_key_file.empty()) {
+    return Status(Code::kInvalidArgument,
+                  "CURVE needs both --curve-server-key (the daemon's .pub) and --curve-key (this "
+                  "client's .key)");
+  }
+  if (!server::CurveAvailable()) {
+    return Status(Code::kInvalidArgument, "this libzmq has no CURVE support");
+  }
+  auto server = server::ReadKeyFile(server_key_file);
+  if (!server.ok()) return server.status();
+  auto client = server::LoadSecretKeyFile(client_key_file);
+  if (!client.ok()) return client.status();
+  return ClientCurve{*server, client->public_z85, client->secret_z85};
+}
+
 struct Connection::Impl {
   zmq::context_t ctx{1};
   zmq::socket_t socket{ctx, zmq::socket_type::dealer};
+  // CURVE only: handshake failures reported by a socket monitor.
+  std::optional<zmq::socket_t> monitor;
 };
 
 Connection::Connection(std::string endpoint, std::chrono::milliseconds timeout)
@@ -99,9 +121,26 @@ Connection::Connection(std::string endpoint, std::chrono::milliseconds timeout)
 Connection::~Connection() = default;
 
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& endpoint,
-                                                     std::chrono::milliseconds timeout) {
+                                                     std::chrono::milliseconds timeout,
+                                                     const ClientCurve& curve) {
   std::unique_ptr<Connection> c(new Connection(endpoint, timeout));
   try {
+    if (curve.enabled()) {
+      auto& s = c->impl_->socket;
+      s.set(zmq::sockopt::curve_serverkey, curve.server_public);
+      s.set(zmq::sockopt::curve_publickey, curve.client_public);
+      s.set(zmq::sockopt::curve_secretkey, curve.client_secret);
+      const char* ep = "inproc://banditctl-monitor";
+      if (zmq_socket_monitor(s.handle(), ep,
+                             ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                 ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
+        throw zmq::error_t();
+      }
+      c->impl_->monitor.emplace(c->impl_->ctx, zmq::socket_type::pair);
+      c->impl_->monitor->set(zmq::sockopt::linger, 0);
+      c->impl_->monitor->connect(ep);
+    }
     // Never wait at exit for requests nobody will answer.
     c->impl_->socket.set(zmq::sockopt::linger, 0);
     c->impl_->socket.set(zmq::sockopt::sndtimeo, static_cast<int>(timeout.count()));
@@ -128,8 +167,27 @@ Result<Outcome> Connection::Request(wire::Request request, std::string* reply) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return Outcome::kTimeout;
-      zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
-      if (zmq::poll(&item, 1, left) == 0) continue;  // the loop re-checks the deadline
+      zmq::pollitem_t items[2] = {{socket.handle(), 0, ZMQ_POLLIN, 0},
+                                  {impl_->monitor ? impl_->monitor->handle() : nullptr, 0,
+                                   static_cast<short>(impl_->monitor ? ZMQ_POLLIN : 0), 0}};
+      if (zmq::poll(items, impl_->monitor ? 2 : 1, left) == 0) continue;  // re-checks the deadline
+      if (items[1].revents & ZMQ_POLLIN) {
+        zmq::message_t event;
+        (void)impl_->monitor->recv(event, zmq::recv_flags::dontwait);
+        if (event.more()) {
+          zmq::message_t address;  // the event's second frame
+          (void)impl_->monitor->recv(address, zmq::recv_flags::dontwait);
+        }
+        uint16_t what = 0;
+        if (event.size() >= sizeof(what)) std::memcpy(&what, event.data(), sizeof(what));
+        return Status(Code::kUnauthorized,
+                      what == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+                          ? "the daemon refused this client's CURVE key (not in its allowlist "
+                            "for this socket)"
+                          : "the CURVE handshake with " + endpoint_ +
+                                " failed (wrong server key, or the daemon does not use CURVE)");
+      }
+      if (!(items[0].revents & ZMQ_POLLIN)) continue;
       zmq::message_t msg;
       if (!socket.recv(msg, zmq::recv_flags::dontwait)) continue;
       std::string_view body(static_cast<const char*>(msg.data()), msg.size());

@@ -33,6 +33,20 @@ Result<std::string> ResolveEndpoint(const EndpointFlags& flags, bool admin);
 // reached on the loopback address; everything else is returned as is.
 std::string ConnectAddress(const std::string& bound);
 
+// CURVE for a client (docs/operations.md "Key management"): the server's
+// public key and the client's key pair, all Z85. Empty: no CURVE.
+struct ClientCurve {
+  std::string server_public;
+  std::string client_public, client_secret;
+  bool enabled() const { return !server_public.empty(); }
+};
+
+// Reads --curve-server-key (a .pub file) and --curve-key (the client's .key
+// file, its public key derived). Both or neither; kInvalidArgument otherwise
+// or when a file is missing or malformed.
+Result<ClientCurve> LoadClientCurve(const std::string& server_key_file,
+                                    const std::string& client_key_file);
+
 // What came back for one request.
 enum class Outcome { kReply, kTimeout };
 
@@ -42,13 +56,18 @@ enum class Outcome { kReply, kTimeout };
 // not read the request far enough) is taken as the answer.
 class Connection {
  public:
+  // With `curve` enabled the socket is a CURVE client; a refused handshake
+  // (the daemon does not know this key, or the server key is wrong) makes
+  // Request() fail with kUnauthorized instead of waiting for the timeout.
   static Result<std::unique_ptr<Connection>> Open(const std::string& endpoint,
-                                                  std::chrono::milliseconds timeout);
+                                                  std::chrono::milliseconds timeout,
+                                                  const ClientCurve& curve = {});
   ~Connection();
 
   // Sends `request` (its id replaced by the connection's next one) and waits
   // for the reply until the timeout; *reply holds the raw reply frame.
-  // Errors: kIoError when the socket fails.
+  // Errors: kIoError when the socket fails; kUnauthorized when the CURVE
+  // handshake is refused.
   Result<Outcome> Request(wire::Request request, std::string* reply);
 
   const std::string& endpoint() const { return endpoint_; }

@@ -3,7 +3,8 @@
 //
 // Exit codes: 0 ok; 1 the daemon answered with an error (its code and
 // message are printed); 2 usage or configuration error; 3 no reply within
-// --timeout-ms (or the socket failed).
+// --timeout-ms (or the socket failed, or the daemon refused the CURVE
+// handshake).
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "src/protocol/frame_scan.h"
 #include "src/protocol/json.h"
 #include "src/protocol/reply_decoder.h"
+#include "src/server/curve_keys.h"
 
 namespace banditd::ctl {
 namespace {
@@ -44,6 +46,10 @@ struct Options {
   // reward
   std::string decision;
   double value = 0;
+  // CURVE (docs/operations.md "Key management")
+  std::string curve_server_key, curve_key;
+  // keygen
+  std::string key_dir = ".", key_name;
   // watch
   int64_t count = 0;  // 0: until interrupted
   int64_t interval_ms = 1000;
@@ -118,7 +124,9 @@ int ErrorReply(const Status& s, std::string_view reply) {
 Result<std::unique_ptr<Connection>> Connect(const Options& o, bool admin) {
   auto endpoint = ResolveEndpoint(o.endpoints, admin);
   if (!endpoint.ok()) return endpoint.status();
-  return Connection::Open(*endpoint, std::chrono::milliseconds(o.timeout_ms));
+  auto curve = LoadClientCurve(o.curve_server_key, o.curve_key);
+  if (!curve.ok()) return curve.status();
+  return Connection::Open(*endpoint, std::chrono::milliseconds(o.timeout_ms), *curve);
 }
 
 // The JSON of the whole reply (scripts read the same keys as the wire).
@@ -298,6 +306,20 @@ int RunAdmin(const Options& o, wire::Op op) {
   return kExitOk;
 }
 
+// Writes <dir>/<name>.key (secret, 0600) and <dir>/<name>.pub.
+int RunKeygen(const Options& o) {
+  if (!server::CurveAvailable()) return Fail(kExitUsage, "this libzmq has no CURVE support");
+  auto keys = server::GenerateKeyPair();
+  if (!keys.ok()) return Fail(kExitErrorReply, keys.status().message());
+  if (Status s = server::WriteKeyPair(o.key_dir, o.key_name, *keys); !s.ok()) {
+    return Fail(s.code() == Code::kInvalidArgument ? kExitUsage : kExitErrorReply, s.message());
+  }
+  const std::string base = o.key_dir + "/" + o.key_name;
+  std::cout << "wrote " << base << ".key (secret, mode 0600) and " << base << ".pub\n"
+            << "public key " << keys->public_z85 << "\n";
+  return kExitOk;
+}
+
 int Main(int argc, char** argv) {
   Options o;
   CLI::App app{"banditctl: operate a running banditd (route, reward, status, watch, admin ops)"};
@@ -312,6 +334,10 @@ int Main(int argc, char** argv) {
   app.add_option("--timeout-ms", o.timeout_ms, "give up when no reply comes within this")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{3'600'000}));
+  app.add_option("--curve-server-key", o.curve_server_key,
+                 "CURVE: the daemon's public key file (.pub); needs --curve-key");
+  app.add_option("--curve-key", o.curve_key,
+                 "CURVE: this client's secret key file (.key, from `banditctl keygen`)");
 
   auto* route = app.add_subcommand("route", "route one request and print the decision");
   route->add_option("exp", o.exp, "experiment")->required();
@@ -348,6 +374,11 @@ int Main(int argc, char** argv) {
   auto* reload = app.add_subcommand("reload", "reload the experiment's model files");
   reload->add_option("exp", o.exp, "experiment")->required();
   auto* snapshot = app.add_subcommand("snapshot", "write a state snapshot now");
+  auto* keygen = app.add_subcommand("keygen", "write a CURVE key pair NAME.key + NAME.pub (Z85)");
+  keygen->add_option("--name", o.key_name, "file name of the pair, e.g. server or app1")
+      ->required();
+  keygen->add_option("--out", o.key_dir, "directory to write into (must exist)")
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -369,6 +400,7 @@ int Main(int argc, char** argv) {
   if (resume->parsed()) return RunAdmin(o, wire::Op::kResume);
   if (reload->parsed()) return RunAdmin(o, wire::Op::kReload);
   if (snapshot->parsed()) return RunAdmin(o, wire::Op::kSnapshot);
+  if (keygen->parsed()) return RunKeygen(o);
   return Fail(kExitUsage, "no subcommand");
 }
 

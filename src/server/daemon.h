@@ -1,7 +1,8 @@
 // The banditd daemon (DESIGN.md §4): one I/O thread owns the ZeroMQ sockets,
 // the Engine, the WAL and the decision log; inference runs on a worker pool;
 // the WAL writes on its own thread; /metrics is served by its own thread from
-// text the I/O thread publishes.
+// text the I/O thread publishes; with CURVE, a ZAP handler thread (zap.h)
+// admits or refuses each connection before it reaches the sockets.
 //
 //   api (ROUTER)     route, reward (acked when durable), rewards, status
 //   rewards (PULL)   reward / rewards, fire-and-forget
@@ -29,6 +30,7 @@
 #include "src/experiment/engine.h"
 #include "src/protocol/decoder.h"
 #include "src/server/mailbox.h"
+#include "src/server/zap.h"
 #include "src/state/decision_log.h"
 #include "src/state/store.h"
 #include "src/telemetry/metrics_server.h"
@@ -60,6 +62,9 @@ class Daemon {
   int Run();
   // Thread- and async-signal-safe.
   void Stop();
+  // Re-reads the CURVE client key directories (SIGHUP); no-op without CURVE.
+  // Thread- and async-signal-safe.
+  void ReloadKeys();
 
   // Endpoints as bound (ephemeral tcp ports resolved), also written to
   // <state_dir>/endpoints for tools and tests.
@@ -116,6 +121,7 @@ class Daemon {
 
   Daemon(const config::Config& config, const DaemonFlags& flags, Clock& clock);
   Status Init();
+  Status SetUpCurve();
   Status BindSockets();
   Status Recover();
 
@@ -154,6 +160,9 @@ class Daemon {
   zmq::context_t ctx_;
   zmq::socket_t api_, pull_, admin_;
   std::string api_endpoint_, rewards_endpoint_, admin_endpoint_;
+  // With CURVE: authenticates clients of the three sockets. Stopped only
+  // after they are closed (see zap.h).
+  std::unique_ptr<ZapHandler> zap_;
   protocol::Decoder decoder_;
   std::string out_;  // reused reply buffer
 

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "src/config/loader.h"
+#include "src/server/curve_keys.h"
 #include "src/server/daemon.h"
 
 namespace {
@@ -16,6 +17,10 @@ banditd::server::Daemon* g_daemon = nullptr;
 
 void OnSignal(int) {
   if (g_daemon != nullptr) g_daemon->Stop();
+}
+
+void OnHangup(int) {
+  if (g_daemon != nullptr) g_daemon->ReloadKeys();
 }
 
 }  // namespace
@@ -60,6 +65,18 @@ int main(int argc, char** argv) {
   spdlog::set_level(level);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   if (check) {
+    if (config->security.curve()) {
+      // The key files are part of what --check promises: the same loaders
+      // the daemon uses at start-up.
+      const auto& sec = config->security;
+      banditd::Status s = banditd::server::LoadSecretKeyFile(sec.server_secret_key_file).status();
+      if (s.ok()) s = banditd::server::LoadAllowlist(sec.api_client_keys_dir).status();
+      if (s.ok()) s = banditd::server::LoadAllowlist(sec.admin_client_keys_dir).status();
+      if (!s.ok()) {
+        std::cerr << "banditd: " << s.message() << "\n";
+        return 2;
+      }
+    }
     std::cout << "banditd: " << config_path << " is valid (" << config->experiments.size()
               << " experiment(s))\n";
     return 0;
@@ -74,6 +91,7 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);
   std::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGHUP, OnHangup);  // re-read the CURVE client keys
   const int rc = (*daemon)->Run();
   g_daemon = nullptr;
   return rc;

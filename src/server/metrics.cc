@@ -27,6 +27,27 @@ void Daemon::PublishMetrics() {
   for (const auto& [result, n] : rewards_by_result_) {
     t.Sample("banditd_rewards_total", {{"result", result}}, static_cast<double>(n));
   }
+  if (zap_) {
+    AuthCounts counts[kAuthDomains.size()];
+    for (size_t i = 0; i < kAuthDomains.size(); ++i) {
+      counts[i] = zap_->counts(static_cast<AuthSocket>(i));
+    }
+    t.Family("banditd_auth_accepted_total", "counter",
+             "CURVE clients admitted by the ZAP handler, by socket.");
+    for (size_t i = 0; i < kAuthDomains.size(); ++i) {
+      t.Sample("banditd_auth_accepted_total", {{"socket", kAuthDomains[i]}},
+               static_cast<double>(counts[i].accepted));
+    }
+    t.Family("banditd_auth_refused_total", "counter",
+             "Clients refused, by socket and reason: key (not in the socket's allowlist) or "
+             "handshake (no CURVE, or another server key).");
+    for (size_t i = 0; i < kAuthDomains.size(); ++i) {
+      t.Sample("banditd_auth_refused_total", {{"socket", kAuthDomains[i]}, {"reason", "key"}},
+               static_cast<double>(counts[i].refused_key));
+      t.Sample("banditd_auth_refused_total", {{"socket", kAuthDomains[i]}, {"reason", "handshake"}},
+               static_cast<double>(counts[i].refused_handshake));
+    }
+  }
   const Status wal = store_->wal().health();
   t.Family("banditd_wal_healthy", "gauge", "1 while the WAL accepts writes; 0 after a failure.");
   t.Sample("banditd_wal_healthy", {}, wal.ok() ? 1 : 0);

@@ -91,6 +91,15 @@ Daemon::~Daemon() {
     if (t.joinable()) t.join();
   }
   if (pool_) pool_->Shutdown();
+  // The ZAP handler outlives the sockets it guards (zap.h).
+  api_.close();
+  pull_.close();
+  admin_.close();
+  zap_.reset();
+}
+
+void Daemon::ReloadKeys() {
+  if (zap_) zap_->Reload();
 }
 
 Result<std::unique_ptr<Daemon>> Daemon::Create(const config::Config& config,
@@ -112,6 +121,8 @@ Status Daemon::Init() {
   if (!wal_wake_.ok() || !reloads_.ok() || !stop_wake_.ok()) {
     return Status(Code::kInternal, "cannot create eventfds");
   }
+  // Keys first: a CURVE misconfiguration is refused before any state is touched.
+  BANDITD_RETURN_IF_ERROR(SetUpCurve());
   auto store = state::StateStore::Open(state::Env::Posix(), config_.state_dir);
   if (!store.ok()) return store.status().WithContext("state_dir " + config_.state_dir);
   store_ = std::move(store).value();
@@ -215,6 +226,42 @@ Status Daemon::Recover() {
                config_.state_dir, report.snapshot_loaded ? "loaded" : "absent",
                report.records_replayed, report.segments_replayed,
                bad_records ? " (" + std::to_string(bad_records) + " unreadable skipped)" : "");
+  return Status::Ok();
+}
+
+Status Daemon::SetUpCurve() {
+  const config::SecurityConfig& sec = config_.security;
+  if (!sec.curve()) return Status::Ok();
+  if (!CurveAvailable()) {
+    return Status(
+        Code::kInvalidArgument,
+        "security is configured but this libzmq has no CURVE support (zmq_has(\"curve\"))");
+  }
+  auto keys = LoadSecretKeyFile(sec.server_secret_key_file);
+  if (!keys.ok()) return keys.status().WithContext("security.server_secret_key_file");
+  auto zap = ZapHandler::Create(ctx_, {sec.api_client_keys_dir, sec.admin_client_keys_dir});
+  if (!zap.ok()) return zap.status();
+  zap_ = std::move(zap).value();
+  const std::pair<zmq::socket_t*, AuthSocket> sockets[] = {
+      {&api_, AuthSocket::kApi}, {&pull_, AuthSocket::kRewards}, {&admin_, AuthSocket::kAdmin}};
+  for (auto [socket, which] : sockets) {
+    try {
+      socket->set(zmq::sockopt::curve_server, true);
+      socket->set(zmq::sockopt::curve_secretkey, keys->secret_z85);
+      socket->set(zmq::sockopt::zap_domain, kAuthDomains[static_cast<size_t>(which)]);
+    } catch (const zmq::error_t& e) {
+      return Status(Code::kInternal, std::string("cannot set CURVE options: ") + e.what());
+    }
+    // Where libzmq has it (a draft option), refuse clients outright when no
+    // handler answers, on top of the handler outliving the sockets.
+    const int enforce = 1;
+    (void)zmq_setsockopt(socket->handle(), 93 /* ZMQ_ZAP_ENFORCE_DOMAIN */, &enforce,
+                         sizeof(enforce));
+    BANDITD_RETURN_IF_ERROR(zap_->Watch(*socket, which));
+  }
+  zap_->Start();
+  spdlog::info("CURVE on: server public key {}, {} api client key(s), {} admin client key(s)",
+               keys->public_z85, zap_->api_keys(), zap_->admin_keys());
   return Status::Ok();
 }
 

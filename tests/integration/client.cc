@@ -78,6 +78,18 @@ Client::Client(zmq::context_t& ctx, const std::string& endpoint, zmq::socket_typ
   socket_.connect(endpoint);
 }
 
+Client::Client(zmq::context_t& ctx, const std::string& endpoint, zmq::socket_type type,
+               const CurveClientKeys& curve)
+    : socket_(ctx, type) {
+  socket_.set(zmq::sockopt::linger, 0);
+  socket_.set(zmq::sockopt::sndhwm, 0);
+  socket_.set(zmq::sockopt::rcvhwm, 0);
+  socket_.set(zmq::sockopt::curve_serverkey, curve.server_public);
+  socket_.set(zmq::sockopt::curve_publickey, curve.client_public);
+  socket_.set(zmq::sockopt::curve_secretkey, curve.client_secret);
+  socket_.connect(endpoint);
+}
+
 void Client::Send(std::string_view frame) {
   socket_.send(zmq::buffer(frame.data(), frame.size()), zmq::send_flags::none);
 }

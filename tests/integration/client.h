@@ -38,10 +38,18 @@ std::string AdminFrame(wire::Op op, std::string_view exp = {}, std::string_view 
 // msgpack positive fixint / uint32 id for pipelined requests.
 std::string IdOf(uint32_t n);
 
+// CURVE keys of a client (Z85): the server's public key and its own pair.
+struct CurveClientKeys {
+  std::string server_public, client_public, client_secret;
+};
+
 class Client {
  public:
   Client(zmq::context_t& ctx, const std::string& endpoint,
          zmq::socket_type type = zmq::socket_type::dealer);
+  // A CURVE client (the options are set before connecting).
+  Client(zmq::context_t& ctx, const std::string& endpoint, zmq::socket_type type,
+         const CurveClientKeys& curve);
 
   void Send(std::string_view frame);
   void SendParts(const std::vector<std::string>& frames);

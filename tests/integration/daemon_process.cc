@@ -39,11 +39,15 @@ std::string WriteConfig(const std::string& dir, const std::string& experiments_y
                         const ConfigOptions& o) {
   const std::string path = dir + "/banditd.yaml";
   std::ofstream f(path);
-  f << "sockets:\n"
-    << "  api: ipc://" << dir << "/api.sock\n"
-    << "  rewards: ipc://" << dir << "/rewards.sock\n"
-    << "  admin: ipc://" << dir << "/admin.sock\n"
-    << "  metrics: 127.0.0.1:0\n"
+  f << "sockets:\n";
+  if (o.tcp) {
+    f << "  api: tcp://127.0.0.1:*\n  rewards: tcp://127.0.0.1:*\n  admin: tcp://127.0.0.1:*\n";
+  } else {
+    f << "  api: ipc://" << dir << "/api.sock\n"
+      << "  rewards: ipc://" << dir << "/rewards.sock\n"
+      << "  admin: ipc://" << dir << "/admin.sock\n";
+  }
+  f << "  metrics: 127.0.0.1:0\n"
     << "state_dir: " << dir << "/state\n"
     << "model_dir: " << (o.model_dir.empty() ? ModelDir() : o.model_dir) << "\n"
     << "durability:\n  mode: " << o.durability << "\n  group_window_ms: 2\n"
@@ -56,7 +60,7 @@ std::string WriteConfig(const std::string& dir, const std::string& experiments_y
     if (o.max_pending_inference > 0)
       f << "  max_pending_inference: " << o.max_pending_inference << "\n";
   }
-  f << "experiments:\n" << experiments_yaml;
+  f << o.extra_yaml << "experiments:\n" << experiments_yaml;
   return path;
 }
 

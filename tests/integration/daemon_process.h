@@ -35,10 +35,13 @@ struct ConfigOptions {
   size_t max_frame_bytes = 0;  // 0: the default
   int64_t max_pending_inference = 0;
   int workers = 2;
-  std::string model_dir;  // empty: ModelDir()
+  std::string model_dir;   // empty: ModelDir()
+  bool tcp = false;        // tcp://127.0.0.1:* endpoints instead of ipc://
+  std::string extra_yaml;  // top-level YAML written before `experiments:`
 };
 
-// Writes <dir>/banditd.yaml: ipc endpoints in `dir`, metrics on
+// Writes <dir>/banditd.yaml: ipc endpoints in `dir` (or ephemeral loopback
+// tcp ports), metrics on
 // 127.0.0.1:0, state in <dir>/state, then `experiments_yaml` (a YAML list,
 // indented by two spaces) under `experiments:`. Returns the file's path.
 std::string WriteConfig(const std::string& dir, const std::string& experiments_yaml,

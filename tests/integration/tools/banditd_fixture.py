@@ -93,11 +93,14 @@ experiments:
 class Daemon:
     """banditd in a temp dir with ipc endpoints; stop() checks it exits 0 on SIGTERM."""
 
-    def __init__(self):
+    def __init__(self, extra_yaml=None):
+        """extra_yaml(dir): top-level YAML to add (e.g. a security section)."""
         self.dir = tempfile.mkdtemp(prefix="banditd-tools-")
         self.state_dir = os.path.join(self.dir, "state")
         self.config_path = os.path.join(self.dir, "banditd.yaml")
         with open(self.config_path, "w") as f:
+            if extra_yaml:
+                f.write(extra_yaml(self.dir))
             f.write(CONFIG.format(dir=self.dir, models=os.path.abspath(MODEL_DIR)))
         self.log_path = os.path.join(self.dir, "banditd.log")
         self._log = open(self.log_path, "w")

@@ -203,6 +203,17 @@ experiments:
   std::filesystem::remove_all(dir);
 }
 
+TEST(ConfigTest, WildcardTcpPortsMayRepeat) {
+  // Each socket binds its own ephemeral port; a fixed port twice is an error
+  // (bad_config_test.cc).
+  auto cfg = ParseConfig(std::string("sockets:\n  api: tcp://127.0.0.1:*\n"
+                                     "  rewards: tcp://127.0.0.1:*\n  admin: tcp://127.0.0.1:0\n") +
+                             kMinimal,
+                         "/etc/banditd", NoFiles());
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->sockets.rewards, "tcp://127.0.0.1:*");
+}
+
 TEST(ConfigTest, MissingFileIsNotFound) {
   auto cfg = LoadConfigFile("config/no_such_file.yaml");
   EXPECT_EQ(cfg.status().code(), Code::kNotFound);

@@ -1,0 +1,183 @@
+#include "src/server/curve_keys.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <zmq.h>
+
+namespace banditd::server {
+namespace fs = std::filesystem;
+namespace {
+
+Status Bad(const std::string& path, const std::string& why) {
+  return Status(Code::kInvalidArgument, "CURVE key file " + path + ": " + why);
+}
+
+std::string Trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return {};
+  const auto e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+bool DecodeZ85(const std::string& z85, CurveKey* out) {
+  if (z85.size() != kZ85KeyChars) return false;
+  return zmq_z85_decode(out->data(), z85.c_str()) != nullptr;
+}
+
+Status WriteNew(const std::string& path, const std::string& text, mode_t mode) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) {
+    return Status(errno == EEXIST ? Code::kInvalidArgument : Code::kIoError,
+                  "cannot create " + path + ": " + std::strerror(errno));
+  }
+  // O_CREAT applies the umask: set the mode we promise explicitly.
+  bool ok = ::fchmod(fd, mode) == 0;
+  size_t done = 0;
+  while (ok && done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<size_t>(n);
+  }
+  ok = ok && ::fsync(fd) == 0;
+  const int saved = errno;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(path.c_str());
+    return Status(Code::kIoError, "cannot write " + path + ": " + std::strerror(saved));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+bool CurveAvailable() { return zmq_has("curve") == 1; }
+
+Result<CurveKeyPair> GenerateKeyPair() {
+  char pub[kZ85KeyChars + 1] = {};
+  char sec[kZ85KeyChars + 1] = {};
+  if (zmq_curve_keypair(pub, sec) != 0) {
+    return Status(Code::kInternal,
+                  std::string("zmq_curve_keypair failed: ") + zmq_strerror(zmq_errno()));
+  }
+  return CurveKeyPair{pub, sec};
+}
+
+Result<std::string> ReadKeyFile(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return Bad(path, "does not exist");
+  if (!fs::is_regular_file(path, ec)) return Bad(path, "is not a regular file");
+  std::ifstream in(path);
+  if (!in) return Bad(path, std::string("cannot be read (") + std::strerror(errno) + ")");
+  std::string line, key;
+  int keys = 0;
+  // A key file is tiny; a large one is not a key file (and not worth reading).
+  for (size_t bytes = 0; std::getline(in, line);) {
+    bytes += line.size() + 1;
+    if (bytes > 4096) return Bad(path, "larger than 4096 bytes: not a key file");
+    const std::string t = Trim(line);
+    if (t.empty() || t[0] == '#') continue;
+    key = t;
+    ++keys;
+  }
+  if (in.bad()) return Bad(path, "read error");
+  if (keys == 0) return Bad(path, "holds no key (expected one Z85 line of 40 characters)");
+  if (keys > 1) return Bad(path, "holds more than one key line");
+  CurveKey decoded;
+  if (!DecodeZ85(key, &decoded)) {
+    return Bad(path, "not a Z85 key (expected 40 characters of the Z85 alphabet, got " +
+                         std::to_string(key.size()) + ")");
+  }
+  return key;
+}
+
+Result<CurveKeyPair> LoadSecretKeyFile(const std::string& path) {
+  auto secret = ReadKeyFile(path);
+  if (!secret.ok()) return secret.status();
+  char pub[kZ85KeyChars + 1] = {};
+  if (zmq_curve_public(pub, secret->c_str()) != 0) {
+    return Bad(path, std::string("cannot derive the public key: ") + zmq_strerror(zmq_errno()));
+  }
+  return CurveKeyPair{pub, *secret};
+}
+
+Result<Allowlist> LoadAllowlist(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return Status(Code::kInvalidArgument,
+                  "CURVE client key directory " + dir +
+                      (fs::exists(dir, ec) ? " is not a directory" : " does not exist"));
+  }
+  Allowlist out;
+  fs::directory_iterator it(dir, ec);
+  if (ec) {
+    return Status(Code::kInvalidArgument,
+                  "CURVE client key directory " + dir + " cannot be read: " + ec.message());
+  }
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    const fs::path p = it->path();
+    if (p.extension() != ".pub" || p.filename().string()[0] == '.') continue;
+    auto key = ReadKeyFile(p.string());
+    if (!key.ok()) return key.status();
+    CurveKey bin;
+    DecodeZ85(*key, &bin);
+    const std::string name = p.stem().string();
+    auto [pos, inserted] = out.emplace(bin, name);
+    if (!inserted && pos->second != name) {
+      // Two names for one key: keep the first in name order, deterministically.
+      if (name < pos->second) pos->second = name;
+    }
+  }
+  if (ec) {
+    return Status(Code::kInvalidArgument,
+                  "CURVE client key directory " + dir + " cannot be read: " + ec.message());
+  }
+  if (out.empty()) {
+    return Status(Code::kInvalidArgument,
+                  "CURVE client key directory " + dir +
+                      " holds no *.pub key: nobody could connect (fail closed)");
+  }
+  return out;
+}
+
+Status WriteKeyPair(const std::string& dir, const std::string& name, const CurveKeyPair& keys) {
+  if (name.empty() || name[0] == '.' || name.find('/') != std::string::npos) {
+    return Status(Code::kInvalidArgument,
+                  "key name '" + name + "' must be a plain file name (no '/', not hidden)");
+  }
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return Status(Code::kInvalidArgument, "no directory at " + dir);
+  }
+  const std::string base = (fs::path(dir) / name).string();
+  for (const char* ext : {".key", ".pub"}) {
+    if (fs::exists(base + ext, ec)) {
+      return Status(Code::kInvalidArgument, base + ext + " exists: not overwriting a key");
+    }
+  }
+  BANDITD_RETURN_IF_ERROR(WriteNew(base + ".key",
+                                   "# banditd CURVE secret key (Z85). Keep it private.\n"
+                                   "# public key: " +
+                                       keys.public_z85 + "\n" + keys.secret_z85 + "\n",
+                                   0600));
+  return WriteNew(base + ".pub",
+                  "# banditd CURVE public key (Z85) of '" + name + "'\n" + keys.public_z85 + "\n",
+                  0644);
+}
+
+std::string Z85Of(const CurveKey& key) {
+  char out[kZ85KeyChars + 1] = {};
+  if (zmq_z85_encode(out, key.data(), key.size()) == nullptr) return "?";
+  return out;
+}
+
+}  // namespace banditd::server
