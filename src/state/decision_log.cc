@@ -22,7 +22,14 @@ void AppendInt(std::string& out, int64_t v) {
 // Names and ids are written verbatim; tabs and newlines (never valid in
 // experiment or arm names) are replaced so a line always parses.
 void AppendField(std::string& out, std::string_view s) {
-  for (char c : s) out += (c == '\t' || c == '\n' || c == '\r') ? '_' : c;
+  // Whole runs are appended at once: names almost never hold such bytes.
+  while (!s.empty()) {
+    const size_t bad = s.find_first_of("\t\n\r");
+    out.append(s.substr(0, bad));
+    if (bad == std::string_view::npos) return;
+    out += '_';
+    s.remove_prefix(bad + 1);
+  }
 }
 
 template <typename T>
@@ -111,14 +118,20 @@ void DecisionLog::Decision(int64_t wall_ns, std::string_view exp, uint16_t epoch
   Field(decision);
   Field(arm);
   buf_ += '\t';
-  AppendNumber(buf_, propensity);
+  if (propensity != last_propensity_) {
+    auto r = std::to_chars(last_propensity_text_,
+                           last_propensity_text_ + sizeof last_propensity_text_, propensity);
+    last_propensity_len_ = static_cast<size_t>(r.ptr - last_propensity_text_);
+    last_propensity_ = propensity;
+  }
+  buf_.append(last_propensity_text_, last_propensity_len_);
   buf_ += forced ? "\t1\t" : "\t0\t";
   if (unit_hash == 0) {
     buf_ += '-';
   } else {
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(unit_hash));
-    buf_ += hex;
+    char hex[16];
+    for (int i = 15; i >= 0; --i, unit_hash >>= 4) hex[i] = "0123456789abcdef"[unit_hash & 0xf];
+    buf_.append(hex, sizeof hex);
   }
   buf_ += '\t';
   AppendList(buf_, context);

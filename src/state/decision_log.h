@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -67,6 +68,12 @@ class DecisionLog {
   std::string buf_;
   uint64_t lines_ = 0;
   uint64_t write_errors_ = 0;
+  // The last propensity written and its text: an allocation changes only when
+  // it is refreshed, so most decisions repeat it, and shortest round-trip
+  // formatting of a double is the costliest part of a line.
+  double last_propensity_ = std::numeric_limits<double>::quiet_NaN();
+  char last_propensity_text_[32] = {};
+  size_t last_propensity_len_ = 0;
 };
 
 // One parsed line of a decision log.

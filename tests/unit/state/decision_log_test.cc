@@ -54,6 +54,29 @@ TEST(DecisionLogTest, DecisionsRewardsAndShadowsRoundTrip) {
   EXPECT_EQ(rows[3].value, 123.5);
 }
 
+// The writer reuses the text of a repeated propensity and writes names in
+// runs: alternating, repeated and odd values must all read back exactly.
+TEST(DecisionLogTest, PropensitiesNamesAndUnitHashesReadBackExactly) {
+  TempDir dir;
+  const double props[] = {0.1, 0.1, 1.0 / 3.0, 0.1, 1.0 / 3.0, 1.0 / 3.0, 5e-324, 1.0};
+  {
+    auto log = DecisionLog::Open(Env::Posix(), dir.path());
+    ASSERT_TRUE(log.ok());
+    for (size_t i = 0; i < std::size(props); ++i) {
+      (*log)->Decision(static_cast<int64_t>(i), "c\tt\nr", 0, "ID", "a\rm\t", props[i], false,
+                       i == 0 ? 0x0123456789abcdefULL : 0xf000000000000001ULL, {}, {});
+    }
+  }
+  const auto rows = ReadAll(dir.path());
+  ASSERT_EQ(rows.size(), std::size(props));
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].propensity, props[i]) << i;
+    EXPECT_EQ(rows[i].exp, "c_t_r");
+    EXPECT_EQ(rows[i].arm, "a_m_");
+    EXPECT_EQ(rows[i].unit_hash, i == 0 ? 0x0123456789abcdefULL : 0xf000000000000001ULL);
+  }
+}
+
 TEST(DecisionLogTest, RotatesAndNeverAppendsToAnOldFile) {
   TempDir dir;
   {
