@@ -109,7 +109,7 @@ int Ope(const OpeFlags& f) {
 
 struct OpeValidateFlags {
   std::string scenario = "sim/scenarios/contextual_flip.yaml";
-  std::string target = "sim/scenarios/ope_target.yaml";
+  std::string target = "sim/scenarios/ope/flip_target.yaml";
   banditd::sim::ope::ValidateOptions options;
 };
 

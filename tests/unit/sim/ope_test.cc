@@ -303,7 +303,7 @@ TEST(OpeTargetPolicyTest, RegistryPoliciesAtPriorFittedOrRestored) {
 TEST(OpeValidateTest, CiSizedCoverage) {
   auto loaded = LoadScenarioFile("sim/scenarios/contextual_flip.yaml");
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
-  std::ifstream in("sim/scenarios/ope_target.yaml");
+  std::ifstream in("sim/scenarios/ope/flip_target.yaml");
   const std::string target((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   ASSERT_FALSE(target.empty());
   ValidateOptions options;
