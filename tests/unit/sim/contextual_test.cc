@@ -147,6 +147,37 @@ TEST(ContextualEngineTest, LinThompsonBeatsThompsonOnTheFlipScenario) {
   }
 }
 
+// Delayed feedback carries each reward's context to the update, and a
+// contextual policy under a stopping rule routes by its per-request
+// allocation: lin_thompson still learns the flip (d = 3, T = 5,000).
+TEST(ContextualEngineTest, DelayedFeedbackAndStoppingRulesKeepTheContext) {
+  for (const char* extra :
+       {"environment: {delay: {every: 50}}\n", "environment: {delay: {mean: 20}}\n",
+        "decision: {check_every: 500, on_decision: continue}\n"}) {
+    std::string yaml = std::string(kFlip) + extra;
+    if (std::string(extra).find("decision") != std::string::npos) {
+      yaml.replace(yaml.find("policies: [{name: thompson}, {name: lin_thompson}]"),
+                   std::string("policies: [{name: thompson}, {name: lin_thompson}]").size(),
+                   "policies: [{name: thompson, stopping: {name: bayes}},\n"
+                   "           {name: lin_thompson, stopping: {name: bayes}}]");
+    }
+    Scenario s = MustParse(yaml);
+    ASSERT_TRUE(s.contextual()) << extra;
+    s.horizon = 5000;
+    s.runs = 4;
+    RunOptions options;
+    options.threads = 2;
+    options.progress = false;
+    auto r = RunScenario(s, options, Factories::Default());
+    ASSERT_TRUE(r.ok()) << extra << r.status().ToString();
+    const auto rows = Summarize(*r);
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[1].label, "lin_thompson");
+    EXPECT_GT(rows[1].best_arm_share, 0.75) << extra;
+    EXPECT_LT(rows[1].regret.mean, 0.6 * rows[0].regret.mean) << extra;
+  }
+}
+
 TEST(ContextualEngineTest, PolicyContextLengthMustMatchTheScenario) {
   // A contextual policy in a non-contextual scenario is refused, not run blind.
   Scenario s = MustParse(
