@@ -3,7 +3,11 @@
 // and a CI-sized coverage run of `bandit-sim ope-validate`.
 #include "sim/ope.h"
 
+#include <sys/wait.h>
+
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -292,6 +296,41 @@ TEST(OpeTargetPolicyTest, RegistryPoliciesAtPriorFittedOrRestored) {
       EXPECT_EQ(p2.status().message().rfind("policy.yaml:", 0), 0u) << bad;
     }
   }
+}
+
+// Runs `command` (stderr merged), returns its exit status and output.
+std::pair<int, std::string> Shell(const std::string& command) {
+  std::string out;
+  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  if (!p) return {-1, out};
+  char buf[4096];
+  size_t got;
+  while ((got = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, got);
+  const int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// The command line: a report with exit 0; a refusal with exit 1 and the
+// stable message on stderr.
+TEST(OpeCliTest, ReportsAndRefusesWithExitStatus) {
+  const char* bin_dir = std::getenv("BANDITD_BIN_DIR");
+  const std::string bin = std::string(bin_dir ? bin_dir : "build/bin") + "/bandit-sim";
+  ASSERT_TRUE(std::filesystem::exists(bin)) << bin;
+  const std::string dir = WriteLog("cli", SmallLog());
+  const std::string policy = dir + "/../ope_test_cli_policy.yaml";
+  {
+    std::ofstream f(policy);
+    f << "arms: [a, b]\nstatic: [0, 1]\n";
+  }
+  auto [ok_status, ok_out] = Shell(bin + " ope --log " + dir + " --policy " + policy + " --json");
+  EXPECT_EQ(ok_status, 0) << ok_out;
+  EXPECT_NE(ok_out.find("\"ips\": {\"value\": 1,"), std::string::npos) << ok_out;
+
+  const std::string zero = WriteLog("cli_zero", {{"d1", "a", 0.0, {}}});
+  auto [bad_status, bad_out] = Shell(bin + " ope --log " + zero + " --policy " + policy);
+  EXPECT_EQ(bad_status, 1);
+  EXPECT_EQ(bad_out,
+            "bandit-sim: invalid_argument: decision 'd1': propensity must be in (0, 1] (got 0)\n");
 }
 
 // CI-sized `bandit-sim ope-validate`: 30 replications of 2,000 decisions per
