@@ -194,6 +194,10 @@ Result<OpeResult> Evaluate(const LogData& data, TargetPolicy& policy, const Eval
                              "') is not in the policy's 'arms'");
     }
     arm[i] = static_cast<size_t>(it - policy.arms().begin());
+    for (double v : s.context) {
+      if (!std::isfinite(v))
+        return InvalidArgument("decision '" + s.decision + "': its context is not finite");
+    }
     if (policy.context_dim() > 0 && s.context.size() != policy.context_dim()) {
       return InvalidArgument("decision '" + s.decision + "' has a context of length " +
                              std::to_string(s.context.size()) + "; the policy takes " +
@@ -206,6 +210,10 @@ Result<OpeResult> Evaluate(const LogData& data, TargetPolicy& policy, const Eval
   if (policy.fit_fraction() > 0.0) {
     first = static_cast<size_t>(std::floor(policy.fit_fraction() * static_cast<double>(n_all)));
     for (size_t i = 0; i < first; ++i) {
+      if (!policy.Accepts(data.samples[i].reward)) {
+        return InvalidArgument("decision '" + data.samples[i].decision +
+                               "': the policy cannot learn from its reward");
+      }
       policy.Learn(arm[i], data.samples[i].reward, data.samples[i].context);
     }
     out.fitted = first;

@@ -36,7 +36,10 @@ class TargetPolicy {
   // One line saying what is evaluated, for the report.
   const std::string& description() const { return description_; }
 
+  // Whether Learn accepts `reward` (the registry policy's reward range).
+  bool Accepts(double reward) const { return !policy_ || policy_->reward_range().Contains(reward); }
   // Feeds one logged reward to a registry policy (fit_fraction > 0).
+  // REQUIRES: Accepts(reward).
   void Learn(size_t arm, double reward, std::span<const double> context);
 
   // Writes pi(a | x) for every arm into `out` (sums to 1).
