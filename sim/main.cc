@@ -212,6 +212,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   ope_validate->add_option("--seed", ov.options.seed, "seed")->capture_default_str();
   ope_validate->add_option("--threads", ov.options.threads, "worker threads (default: every core)");
+  ope_validate
+      ->add_option("--thompson-floor", ov.options.thompson_floor,
+                   "the Thompson logger's least share of any arm (traffic limits)")
+      ->capture_default_str();
   ope_validate->add_option("--work-dir", ov.options.work_dir,
                            "where the logs are written (default: a temporary directory)");
 
