@@ -18,6 +18,7 @@ struct Feedback {
   uint32_t arm;
   double reward;
   double propensity;
+  std::vector<double> context;  // delayed feedback of a contextual policy only
 };
 
 struct LaterFirst {
@@ -46,6 +47,13 @@ class Replication {
     auto made = f_.policy(c_.policy);
     if (!made.ok()) return made.status();
     policy_ = std::move(made).value();
+    const size_t dim = policy_->context_dim();
+    if (dim > 0 && (!s_.contextual() || dim != s_.context.dim())) {
+      return InvalidArgument("'" + c_.label + "' needs contexts of length " + std::to_string(dim) +
+                             " but the scenario's are " +
+                             std::to_string(s_.contextual() ? s_.context.dim() : 0));
+    }
+    use_context_ = dim > 0;
     if (c_.stopping) {
       auto rule = f_.stopping(*c_.stopping);
       if (!rule.ok()) return rule.status();
@@ -62,20 +70,23 @@ class Replication {
 
     for (uint64_t t = 1; t <= s_.horizon; ++t) {
       if (auto retired = env_.BeginStep(t)) BANDITD_RETURN_IF_ERROR(Retire(*retired));
+      // Non-contextual policies see no context, as in the daemon.
+      const std::span<const double> ctx = use_context_ ? env_.context() : std::span<const double>{};
 
       size_t arm;
       if (forced_arm >= 0) {
         arm = static_cast<size_t>(forced_arm);
       } else {
-        if (rule_ && (t - 1) % s_.propensity_every == 0) {
-          policy_->Allocation(alloc_rng_, {}, alloc_);
+        // A contextual policy's allocation depends on the request: per step.
+        if (rule_ && (use_context_ || (t - 1) % s_.propensity_every == 0)) {
+          policy_->Allocation(alloc_rng_, ctx, alloc_);
         }
         if (rule_ && s_.route_by_weights) {
           // As the daemon routes (DESIGN.md §6): the logged propensity is exact.
           arm = SampleDiscrete(rng_.Uniform(), alloc_);
           propensity = alloc_[arm];
         } else {
-          arm = policy_->Choose(rng_, {});
+          arm = policy_->Choose(rng_, ctx);
           if (rule_) propensity = std::clamp(alloc_[arm], 1e-6, 1.0);
         }
       }
@@ -91,18 +102,19 @@ class Replication {
       }
 
       if (forced_arm < 0) {
-        Feedback fb{t + env_.delay(), seq_++, static_cast<uint32_t>(arm), reward, propensity};
+        Feedback fb{t + env_.delay(), seq_++, static_cast<uint32_t>(arm), reward, propensity, {}};
+        if ((batch || random_delay) && use_context_) fb.context.assign(ctx.begin(), ctx.end());
         if (batch) {
-          pending_.push_back(fb);
+          pending_.push_back(std::move(fb));
           if (t % s_.delay.every == 0) DeliverBatch();
         } else if (random_delay) {
-          heap_.push(fb);
+          heap_.push(std::move(fb));
           while (!heap_.empty() && heap_.top().due <= t) {
             Deliver(heap_.top());
             heap_.pop();
           }
         } else {
-          Deliver(fb);
+          Deliver(fb, ctx);
         }
         if (rule_ && !out_.decided && t % s_.check_every == 0) {
           const StopDecision d = rule_->Check();
@@ -138,8 +150,9 @@ class Replication {
   }
 
  private:
-  void Deliver(const Feedback& fb) {
-    policy_->Update(fb.arm, fb.reward, {});
+  void Deliver(const Feedback& fb) { Deliver(fb, fb.context); }
+  void Deliver(const Feedback& fb, std::span<const double> ctx) {
+    policy_->Update(fb.arm, fb.reward, ctx);
     if (rule_) rule_->Observe(fb.arm, fb.reward, fb.propensity);
     if (keep_log_) log_.emplace_back(fb.arm, fb.reward);
   }
@@ -181,6 +194,7 @@ class Replication {
   Rng alloc_rng_;
   bool keep_log_;
   std::vector<double> alloc_;
+  bool use_context_ = false;
   std::unique_ptr<Policy> policy_;
   std::unique_ptr<StoppingRule> rule_;
   std::vector<Feedback> pending_;

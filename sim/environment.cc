@@ -8,7 +8,8 @@ Environment::Environment(const Scenario& scenario, uint64_t rep)
     : s_(scenario),
       rng_(Rng::ForStream(scenario.seed, 2 * rep)),
       bernoulli_(scenario.reward == RewardKind::kBernoulli),
-      drift_from_(scenario.drift.size(), 0.0) {
+      drift_from_(scenario.drift.size(), 0.0),
+      context_(scenario.contextual() ? scenario.context.dim() : 0) {
   for (const auto& a : s_.arms) {
     means_.push_back(a.mean);
     sds_.push_back(a.sd);
@@ -38,6 +39,11 @@ std::optional<size_t> Environment::BeginStep(uint64_t t) {
     const size_t arm = static_cast<size_t>(rng_.Below(means_.size()));
     means_[arm] = rng_.Beta(s_.replacement.a, s_.replacement.b);
     retired = arm;
+    changed = true;
+  }
+  if (!context_.empty()) {
+    DrawContext(s_.context, rng_, context_);
+    for (size_t a = 0; a < means_.size(); ++a) means_[a] = ContextualMean(s_.context, a, context_);
     changed = true;
   }
   if (changed) RefreshBest();

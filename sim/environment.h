@@ -4,7 +4,9 @@
 // Common random numbers: every draw here comes from the replication's own
 // stream and the number of draws per step never depends on what a policy
 // chose, so every policy meets the same rewards, drifts, replacements and
-// delays. Within a step all Bernoulli arms share one uniform u (arm a pays
+// delays. In a contextual scenario each step first draws the context x and
+// sets every arm's mean to sigmoid(theta_a · x), so best_mean()/best_arm()
+// are the per-context best. Within a step all Bernoulli arms share one uniform u (arm a pays
 // 1 when u < mean[a]); a policy sees one arm per step, so this coupling does
 // not change any policy's behaviour, only makes comparisons sharper.
 #pragma once
@@ -36,6 +38,9 @@ class Environment {
   // Steps until the current step's feedback arrives (random delay only; else 0).
   uint64_t delay() const { return delay_; }
 
+  // The current step's context (empty unless the scenario is contextual).
+  std::span<const double> context() const { return context_; }
+
   double mean(size_t arm) const { return means_[arm]; }
   std::span<const double> means() const { return means_; }
   double best_mean() const { return best_mean_; }
@@ -51,7 +56,8 @@ class Environment {
   bool bernoulli_;
   std::vector<double> means_;
   std::vector<double> sds_;
-  std::vector<double> drift_from_;  // mean of the drifting arm at the drift's start
+  std::vector<double> drift_from_;
+  std::vector<double> context_;  // mean of the drifting arm at the drift's start
   double u_ = 0.0;
   double z_ = 0.0;
   uint64_t delay_ = 0;

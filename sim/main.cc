@@ -1,7 +1,12 @@
 // bandit-sim: compare bandit policies and stopping rules by simulation
-// (docs/simulation.md). Subcommands: run, validate, analyze (src/stats);
-// live is not built yet.
+// (docs/simulation.md). Subcommands: run, validate, analyze (src/stats),
+// live (drives a running banditd), ope and ope-validate (off-policy
+// evaluation from the decision log, docs/contextual.md).
+#include <unistd.h>
+
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 
@@ -10,6 +15,9 @@
 
 #include "sim/engine.h"
 #include "sim/live.h"
+#include "sim/ope.h"
+#include "sim/ope_policy.h"
+#include "sim/ope_validate.h"
 #include "sim/report.h"
 #include "sim/scenario.h"
 #include "src/stats/analyze.h"
@@ -74,6 +82,60 @@ int Run(const RunFlags& f) {
   return 0;
 }
 
+struct OpeFlags {
+  std::string log, policy, experiment, unrewarded = "skip";
+  bool json = false;
+  banditd::sim::ope::EvalOptions eval;
+};
+
+int Ope(const OpeFlags& f) {
+  namespace ope = banditd::sim::ope;
+  if (f.unrewarded != "skip" && f.unrewarded != "zero") {
+    return Fail(banditd::InvalidArgument("--unrewarded must be skip or zero"));
+  }
+  auto policy = ope::LoadTargetPolicyFile(f.policy);
+  if (!policy.ok()) return Fail(policy.status());
+  ope::JoinOptions join;
+  join.experiment = f.experiment;
+  join.unrewarded_as_zero = f.unrewarded == "zero";
+  auto data = ope::LoadDecisionLog(banditd::state::Env::Posix(), f.log, join);
+  if (!data.ok()) return Fail(data.status());
+  auto result = ope::Evaluate(*data, *policy, f.eval);
+  if (!result.ok()) return Fail(result.status());
+  std::fputs((f.json ? ope::OpeJson(*data, *result) : ope::FormatOpe(*data, *result)).c_str(),
+             stdout);
+  return 0;
+}
+
+struct OpeValidateFlags {
+  std::string scenario = "sim/scenarios/contextual_flip.yaml";
+  std::string target = "sim/scenarios/ope/flip_target.yaml";
+  banditd::sim::ope::ValidateOptions options;
+};
+
+int OpeValidate(OpeValidateFlags f) {
+  namespace ope = banditd::sim::ope;
+  auto scenarios = banditd::sim::LoadScenarioFile(f.scenario);
+  if (!scenarios.ok()) return Fail(scenarios.status());
+  std::ifstream in(f.target);
+  if (!in) return Fail(banditd::Status(banditd::Code::kNotFound, "cannot open '" + f.target + "'"));
+  const std::string target((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const bool own_dir = f.options.work_dir.empty();
+  if (own_dir) {
+    f.options.work_dir =
+        (std::filesystem::temp_directory_path() / ("bandit-sim-ope-" + std::to_string(::getpid())))
+            .string();
+  }
+  auto r = ope::RunOpeValidation(scenarios->front(), target, f.options);
+  if (own_dir) {
+    std::error_code ec;
+    std::filesystem::remove_all(f.options.work_dir, ec);
+  }
+  if (!r.ok()) return Fail(r.status());
+  std::fputs(ope::FormatValidation(*r, f.options).c_str(), stdout);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -120,7 +182,47 @@ int main(int argc, char** argv) {
   live->add_option("--concurrency", live_opts.concurrency, "requests in flight");
   live->add_option("--seed", live_opts.seed, "seed of the simulated users");
 
+  OpeFlags ope_flags;
+  auto* ope = app.add_subcommand(
+      "ope", "estimate a target policy's value from banditd's decision log (IPS, SNIPS, DR)");
+  ope->add_option("--log", ope_flags.log, "a decision log file or the directory of decisions-*.tsv")
+      ->required();
+  ope->add_option("--policy", ope_flags.policy, "the target policy (POLICY.yaml)")->required();
+  ope->add_option("--experiment", ope_flags.experiment,
+                  "the experiment to evaluate (needed when the log holds several)");
+  ope->add_option("--unrewarded", ope_flags.unrewarded,
+                  "decisions without a reward: skip (default) or zero (count as reward 0)");
+  ope->add_option("--folds", ope_flags.eval.folds, "cross-fitting folds of DR's reward model")
+      ->capture_default_str();
+  ope->add_option("--lambda", ope_flags.eval.ridge_lambda, "ridge penalty of DR's reward model")
+      ->capture_default_str();
+  ope->add_flag("--json", ope_flags.json, "JSON output");
+
+  OpeValidateFlags ov;
+  auto* ope_validate = app.add_subcommand(
+      "ope-validate",
+      "coverage of the OPE confidence intervals by simulation (uniform and Thompson logging)");
+  ope_validate->add_option("--scenario", ov.scenario, "a contextual scenario (the truth)")
+      ->capture_default_str();
+  ope_validate->add_option("--target", ov.target, "the target policy (POLICY.yaml)")
+      ->capture_default_str();
+  ope_validate->add_option("--reps", ov.options.reps, "replications per logging policy")
+      ->capture_default_str();
+  ope_validate->add_option("--decisions", ov.options.decisions, "logged decisions per replication")
+      ->capture_default_str();
+  ope_validate->add_option("--seed", ov.options.seed, "seed")->capture_default_str();
+  ope_validate->add_option("--threads", ov.options.threads, "worker threads (default: every core)");
+  ope_validate
+      ->add_option("--thompson-floor", ov.options.thompson_floor,
+                   "the Thompson logger's least share of any arm (traffic limits)")
+      ->capture_default_str();
+  ope_validate->add_option("--work-dir", ov.options.work_dir,
+                           "where the logs are written (default: a temporary directory)");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*ope) return Ope(ope_flags);
+  if (*ope_validate) return OpeValidate(ov);
 
   if (*run) return Run(flags);
   if (*validate) {

@@ -179,6 +179,8 @@ std::vector<SummaryRow> Summarize(const ScenarioResult& result) {
       row.time_to_correct = correct > 0 ? ttc / correct : kNaN;
       row.worse_to_decision = wtd / n;
       row.error_rate = wrong / n;
+      // With contexts no single arm is best: a winner can be neither right nor wrong.
+      if (result.scenario.contextual()) row.time_to_correct = row.error_rate = kNaN;
     }
     rows.push_back(std::move(row));
   }
@@ -226,10 +228,13 @@ std::string FormatTable(const std::vector<SummaryRow>& rows) {
       out += buf;
     }
     if (any_stop && !r.stopping.empty()) {
-      std::snprintf(buf, sizeof buf, "  %-16s %-22s %7.1f%% %10s %10s %10.2f%%", r.stopping.c_str(),
+      char wrong[32] = "-";  // NaN: no single best arm (contextual scenarios)
+      if (!std::isnan(r.error_rate))
+        std::snprintf(wrong, sizeof wrong, "%.2f%%", 100.0 * r.error_rate);
+      std::snprintf(buf, sizeof buf, "  %-16s %-22s %7.1f%% %10s %10s %11s", r.stopping.c_str(),
                     r.decision.c_str(), 100.0 * r.decided_share,
                     Num(std::round(r.time_to_decision), 10).c_str(),
-                    Num(std::round(r.time_to_correct), 10).c_str(), 100.0 * r.error_rate);
+                    Num(std::round(r.time_to_correct), 10).c_str(), wrong);
       out += buf;
     }
     out += "\n";

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "sim/contextual_yaml.h"
 #include "sim/yaml_util.h"
 
 namespace banditd::sim {
@@ -20,10 +21,10 @@ class Parser {
   explicit Parser(const YamlReader& r) : r_(r) {}
 
   Result<Scenario> Parse(const YAML::Node& root) {
-    BANDITD_RETURN_IF_ERROR(
-        r_.CheckKeys(root, "the scenario",
-                     {"name", "description", "reward", "arms", "champion", "horizon", "runs",
-                      "seed", "environment", "policies", "decision", "report", "sweep"}));
+    BANDITD_RETURN_IF_ERROR(r_.CheckKeys(
+        root, "the scenario",
+        {"name", "description", "reward", "arms", "champion", "horizon", "runs", "seed",
+         "environment", "policies", "decision", "report", "sweep", "context"}));
     Scenario s;
     for (const char* required : {"name", "arms", "horizon", "runs", "policies"}) {
       if (!root[required]) return r_.Error(root, std::string("missing key '") + required + "'");
@@ -40,6 +41,11 @@ class Parser {
         return r_.Error(root["reward"], "'reward' must be bernoulli or gaussian");
       }
     }
+    if (root["context"]) {
+      if (s.reward != RewardKind::kBernoulli)
+        return r_.Error(root["context"], "contextual scenarios need Bernoulli rewards");
+      BANDITD_RETURN_IF_ERROR(ParseContextFeatures(r_, root["context"], &s.context));
+    }
     BANDITD_RETURN_IF_ERROR(ParseArms(root["arms"], &s));
     SIM_ASSIGN(s.horizon, r_.Count(root["horizon"], "horizon"));
     if (s.horizon == 0) return r_.Error(root["horizon"], "'horizon' must be >= 1");
@@ -50,6 +56,10 @@ class Parser {
       SIM_ASSIGN(s.champion, ArmIndex(root["champion"], s, "champion"));
     }
     if (root["environment"]) BANDITD_RETURN_IF_ERROR(ParseEnvironment(root["environment"], &s));
+    if (root["context"] && (!s.drift.empty() || s.replacement.prob > 0.0)) {
+      return r_.Error(root["environment"],
+                      "contextual scenarios support 'delay' only (no drift, no replacement)");
+    }
     if (root["decision"]) BANDITD_RETURN_IF_ERROR(ParseDecision(root["decision"], &s));
     if (root["report"]) {
       const YAML::Node rep = root["report"];
@@ -81,10 +91,19 @@ class Parser {
   Status ParseArms(const YAML::Node& arms, Scenario* s) {
     if (arms.IsSequence()) {
       for (const auto& a : arms) {
-        BANDITD_RETURN_IF_ERROR(r_.CheckKeys(a, "an arm", {"name", "mean", "sd"}));
+        BANDITD_RETURN_IF_ERROR(r_.CheckKeys(a, "an arm", {"name", "mean", "sd", "theta"}));
         ArmSpec spec;
         spec.name = "arm" + std::to_string(s->arms.size());
         if (a["name"]) SIM_ASSIGN(spec.name, r_.String(a["name"], "name"));
+        if (s->context.dim() > 1) {
+          // Contextual: the arm's mean is sigmoid(theta · x), drawn per step.
+          if (!a["theta"] || a["mean"])
+            return r_.Error(a, "an arm of a contextual scenario needs 'theta' (and no 'mean')");
+          BANDITD_RETURN_IF_ERROR(ParseArmTheta(r_, a["theta"], &s->context));
+          s->arms.push_back(spec);
+          continue;
+        }
+        if (a["theta"]) return r_.Error(a["theta"], "'theta' needs a 'context' section");
         if (!a["mean"]) return r_.Error(a, "an arm needs a 'mean'");
         SIM_ASSIGN(spec.mean, r_.Double(a["mean"], "mean"));
         if (a["sd"]) SIM_ASSIGN(spec.sd, r_.Double(a["sd"], "sd"));
@@ -92,6 +111,8 @@ class Parser {
         s->arms.push_back(spec);
       }
     } else if (arms.IsMap()) {
+      if (s->context.dim() > 1)
+        return r_.Error(arms, "a contextual scenario lists its arms, each with a 'theta'");
       BANDITD_RETURN_IF_ERROR(r_.CheckKeys(arms, "arms", {"count", "mean", "best", "beta", "sd"}));
       if (!arms["count"]) return r_.Error(arms, "'arms' as a map needs 'count'");
       uint64_t count = 0;
@@ -231,6 +252,7 @@ class Parser {
       if (!p["name"]) return r_.Error(p, "a policy needs a 'name'");
       ContenderSpec c;
       c.policy.num_arms = s->arms.size();
+      if (s->contextual()) c.policy.context_dim = s->context.dim();
       SIM_ASSIGN(c.policy.name, r_.String(p["name"], "name"));
       c.label = c.policy.name;
       if (p["label"]) SIM_ASSIGN(c.label, r_.String(p["label"], "label"));

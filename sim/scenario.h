@@ -13,6 +13,7 @@
 #include "banditd/policy.h"
 #include "banditd/status.h"
 #include "banditd/stopping.h"
+#include "sim/contextual.h"
 
 namespace banditd::sim {
 
@@ -87,12 +88,16 @@ struct Scenario {
   // last refreshed allocation (approximate between refreshes).
   bool route_by_weights = true;
   int checkpoints_per_decade = 20;  // resolution of curves.csv
+  // Contextual scenarios: per-step contexts and per-arm logistic truths
+  // (sim/contextual.h); every contender's PolicySpec gets context_dim = dim().
+  ContextSpec context;
 
   size_t num_arms() const { return arms.size(); }
+  bool contextual() const { return context.enabled(); }
   // Stationary Bernoulli arms with fixed means: the Lai–Robbins bound applies.
   bool stationary_bernoulli() const {
     return reward == RewardKind::kBernoulli && drift.empty() && replacement.prob == 0.0 &&
-           random_arms.a == 0.0;
+           random_arms.a == 0.0 && !contextual();
   }
 };
 
