@@ -50,8 +50,8 @@ TEST(ValidationTest, AaUnderContinuousMonitoring) {
 // bandit-sim's A/A scenario (sim/scenarios/aa.yaml, contender thompson_cs):
 // unclipped Thompson sampling at 5%, allocation refreshed every 100 units, a
 // look every 1,000 up to 200,000, the rule's defaults (min_samples 100). The
-// asymptotic confidence sequence bandit_cs used before measured a false
-// positive rate of 16.7% here (50/300 with another seed; 18.7% in bandit-sim).
+// asymptotic confidence sequence bandit_cs used before failed this test
+// with 46/300 false positives (15.3%); the betting sequence has 9/300.
 // Tolerance: the rate must be at most alpha + 1.5 points (the binomial sd of
 // a 5% rate over 300 runs is 1.26 points) and alpha must lie above the Wilson
 // lower bound. 300 replications, ~6 s of CPU.
