@@ -149,6 +149,8 @@ Result<std::unique_ptr<StoppingRule>> MakeBanditCs(const StoppingSpec& spec) {
         "decision logs only the served arm's; use 'sequential' or one experiment per challenger");
   }
   BanditCsParams p;
+  // The stake is sized for tune_n units: by default the planned maximum.
+  if (common->max_samples > 0) p.tune_n = common->max_samples;
   auto tune_n = spec.params.GetDouble("tune_n", p.tune_n);
   if (!tune_n.ok()) return tune_n.status().WithContext("stopping rule 'bandit_cs'");
   if (!(*tune_n >= 1) || !std::isfinite(*tune_n)) {

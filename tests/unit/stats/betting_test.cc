@@ -114,6 +114,17 @@ TEST(BanditCsTest, OneUnitWithATinyPropensityDoesNotDecide) {
   EXPECT_GT(d.ci_hi, 0.0);
 }
 
+TEST(BanditCsTest, TuneNDefaultsToMaxSamples) {
+  auto by_default = MakeCs({{"max_samples", 50000.0}});
+  auto explicit_n = MakeCs({{"max_samples", 50000.0}, {"tune_n", 50000.0}});
+  auto other_n = MakeCs({{"max_samples", 50000.0}, {"tune_n", 10000.0}});
+  for (auto* r : {by_default.get(), explicit_n.get(), other_n.get()}) {
+    for (int i = 0; i < 3000; ++i) r->Observe(i % 2, (i / 2) % 4 == 0 ? 1.0 : 0.0, 0.5);
+  }
+  EXPECT_EQ(by_default->Snapshot(), explicit_n->Snapshot());
+  EXPECT_NE(by_default->Snapshot(), other_n->Snapshot());
+}
+
 TEST(BanditCsTest, ArmsMetricAndRangeAreChecked) {
   auto three = MakeStoppingRule({"bandit_cs", 3, 0, Metric::kBernoulli, {}});
   ASSERT_FALSE(three.ok());
