@@ -6,6 +6,7 @@
 #include "policies/snapshot.h"
 #include "src/stats/analyze_report.h"
 #include "src/stats/bayes.h"
+#include "src/stats/betting.h"
 #include "src/stats/planning.h"
 #include "src/stats/sequential.h"
 
@@ -145,8 +146,8 @@ ComparisonReport Compare(const AnalyzeInput& in, const Report& rep, size_t k) {
 
 // Each rule's decision at one look, through the rule objects themselves:
 // their state is restored from a snapshot holding the sums (and, for
-// bandit_cs, the IPW sums with propensities = the intended weights, or the
-// observed shares without --weights, and regression estimates m = 0).
+// bandit_cs, the betting sums with propensities = the intended weights, or
+// the observed shares without --weights, and regression estimates m = 0).
 RuleReport DecideRule(const AnalyzeInput& in, const Report& rep, const std::string& name,
                       const std::vector<double>& weights) {
   StoppingSpec spec;
@@ -184,22 +185,31 @@ RuleReport DecideRule(const AnalyzeInput& in, const Report& rep, const std::stri
     s.arrays["ci_hi"] = std::vector<double>(k, INFINITY);
   }
   if (name == "bandit_cs") {
-    std::vector<double> pi(k);
+    // One look at aggregates: with constant propensities pi (the weights, or
+    // the observed shares), m = 0 and a constant lambda fixed without the
+    // rewards, every sum of BettingDiffSequence follows from n, sum, sum_sq.
+    // Bernoulli only (the rule refuses other metrics without a reward range).
     double wsum = 0;
     for (size_t i = 0; i < k; ++i) wsum += weights.empty() ? in.arms[i].n : weights[i];
-    for (size_t i = 0; i < k; ++i) pi[i] = (weights.empty() ? in.arms[i].n : weights[i]) / wsum;
-    const auto& c = in.arms[0];
-    for (size_t i = 0; i < k; ++i) {
-      const auto& a = in.arms[i];
-      const bool usable = i > 0 && pi[i] > 0 && pi[0] > 0;
-      s.arrays["cs_t"].push_back(i > 0 ? total : 0.0);
-      s.arrays["cs_sum"].push_back(usable ? a.sum / pi[i] - c.sum / pi[0] : 0.0);
-      s.arrays["cs_sum_sq"].push_back(
-          usable ? a.sum_sq / (pi[i] * pi[i]) + c.sum_sq / (pi[0] * pi[0]) : 0.0);
+    auto share = [&](size_t i) { return (weights.empty() ? in.arms[i].n : weights[i]) / wsum; };
+    BettingSums b;
+    if (k == 2 && share(0) > 0 && share(1) > 0) {
+      const double pc = share(0), pt = share(1);
+      const auto& c = in.arms[0];
+      const auto& t = in.arms[1];
+      const double phi = t.sum / pt - c.sum / pc;
+      const double phi_sq = t.sum_sq / (pt * pt) + c.sum_sq / (pc * pc);
+      // With m = 0: |phi - d| <= max(1/pt, 1/pc) + 1, and a variance bound
+      // that needs no rewards: E[phi^2] <= 1/pt + 1/pc.
+      const double bound = std::max(1.0 / pt, 1.0 / pc) + 1.0;
+      const double lambda =
+          std::min(std::sqrt(2.0 * std::log(2.0 / rep.alpha) / ((1.0 / pt + 1.0 / pc) * total)),
+                   kBettingTruncation / bound);
+      const double w = BettingPsi(lambda * bound) * lambda * lambda;
+      b = {total, phi, phi_sq, lambda * total, lambda * phi, w * total, w * phi, w * phi_sq};
     }
-    s.arrays["cs_lo"] = std::vector<double>(k, -INFINITY);
-    s.arrays["cs_hi"] = std::vector<double>(k, INFINITY);
-    s.arrays["running_p"] = std::vector<double>(k, 1.0);
+    s.arrays["cs_sums"] = b.Flatten();
+    s.arrays["cs_state"] = {-INFINITY, INFINITY, 1.0, 0.0};
   }
   const Status restored = (*rule)->Restore(policies::EncodeSnapshot(name, 1, k, s));
   if (!restored.ok()) {

@@ -1,96 +1,100 @@
 // The bandit_cs rule: stop when the anytime-valid confidence sequence for
 // (challenger mean - control mean), built from the logged propensities
-// (IpwConfidenceSequence: AIPW pseudo-outcomes + the Gaussian-mixture
-// asymptotic confidence sequence), excludes 0. Valid whatever the policy did
-// with the allocation, so a Thompson-sampling experiment can stop on it.
-// Sample bounds count units in total, since a bandit starves losing arms.
+// (BettingDiffSequence, src/stats/betting.h: AIPW pseudo-outcomes inside a
+// betting confidence sequence), excludes 0. Valid in finite samples whatever
+// the policy did with the allocation, however close to 0 it took an arm, so
+// an unclipped Thompson-sampling experiment can stop on it.
+//
+// Two arms only: each unit's bet must be fixed before its draw from the
+// probabilities of *both* arms, and a decision logs only the served arm's
+// propensity — with two arms the other is 1 - p, with more it is unknown.
+// Rewards must lie in a known range [reward_min, reward_max] ([0, 1] for a
+// Bernoulli metric); a reward outside it voids the guarantee, so the rule
+// then refuses to decide. Sample bounds count units in total, since a bandit
+// starves losing arms.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 
+#include "src/stats/betting.h"
 #include "src/stats/rule_base.h"
 #include "src/stats/rules.h"
-#include "src/stats/sequential.h"
 
 namespace banditd::stats {
 namespace {
 
+struct BanditCsParams {
+  double tune_n = 10000;
+  double reward_min = 0;
+  double reward_max = 1;
+};
+
 class BanditCs final : public RuleBase {
  public:
-  BanditCs(const StoppingSpec& spec, CommonParams common, double tune_n)
-      : RuleBase(spec, common),
-        level_(common.alpha / static_cast<double>(spec.num_arms - 1)),
-        streams_(spec.num_arms, IpwConfidenceSequence(level_, tune_n)),
-        lo_(spec.num_arms, -std::numeric_limits<double>::infinity()),
-        hi_(spec.num_arms, std::numeric_limits<double>::infinity()),
-        running_p_(spec.num_arms, 1.0) {}
+  BanditCs(const StoppingSpec& spec, CommonParams common, BanditCsParams p)
+      : RuleBase(spec, common), p_(p), cs_(common.alpha, p.tune_n) {}
   std::string_view name() const override { return "bandit_cs"; }
 
-  double SampleCount() const override {
-    double t = 0;
-    for (const auto& a : arms()) t += a.n;
-    return t;
-  }
+  double SampleCount() const override { return arms()[0].n + arms()[1].n; }
   std::string_view CountName() const override { return "in total"; }
 
  protected:
   void OnObserve(size_t arm, double reward, double propensity) override {
-    // Predictable regression estimates: each arm's mean before this unit,
-    // or the pooled mean of all earlier units for an arm not yet seen.
-    double total_n = 0, total_sum = 0;
-    for (const auto& a : arms()) {
-      total_n += a.n;
-      total_sum += a.sum;
+    if (!(reward >= p_.reward_min && reward <= p_.reward_max)) {
+      out_of_range_ += 1;
+      return;
     }
-    const double pooled = total_n > 0 ? total_sum / total_n : 0.0;
-    auto m = [&](size_t i) { return arms()[i].n > 0 ? Mean(i) : pooled; };
     const size_t c = spec().control;
-    for (size_t k = 0; k < spec().num_arms; ++k) {
-      if (k == c) continue;
-      using S = IpwConfidenceSequence::Served;
-      const S served = arm == k ? S::kTreatment : arm == c ? S::kControl : S::kOther;
-      streams_[k].Add(served, reward, propensity, m(c), m(k));
-    }
+    const size_t k = 1 - c;
+    // Predictable regression estimates on the [0, 1] scale: each arm's mean
+    // before this unit, or the pooled mean (1/2 before any data).
+    const double total_n = arms()[0].n + arms()[1].n;
+    const double pooled = total_n > 0 ? Scale((arms()[0].sum + arms()[1].sum) / total_n) : 0.5;
+    auto m = [&](size_t i) { return arms()[i].n > 0 ? Scale(Mean(i)) : pooled; };
+    // Two arms: the logged propensity of the served arm gives the other's.
+    const double p = std::clamp(propensity, 0.0, 1.0);
+    const double pi_k = arm == k ? p : 1.0 - p;
+    using S = BettingDiffSequence::Served;
+    cs_.Add(arm == k ? S::kTreatment : S::kControl, Scale(reward), pi_k, 1.0 - pi_k, m(k), m(c));
   }
 
   StopDecision Evaluate() override {
     const size_t c = spec().control;
-    std::vector<bool> better(spec().num_arms), worse(spec().num_arms);
-    std::vector<double> means(spec().num_arms);
-    double min_p = 1.0;
-    size_t shown = c == 0 ? 1 : 0;
-    for (size_t k = 0; k < spec().num_arms; ++k) {
-      means[k] = Mean(k);
-      if (k == c) continue;
-      const Interval now = streams_[k].Current();
-      lo_[k] = std::max(lo_[k], now.lo);
-      hi_[k] = std::min(hi_[k], now.hi);
-      running_p_[k] = std::min(running_p_[k], streams_[k].PValue());
-      better[k] = lo_[k] > 0;
-      worse[k] = hi_[k] < 0;
-      if (running_p_[k] < min_p) {
-        min_p = running_p_[k];
-        shown = k;
-      }
-    }
+    const size_t k = 1 - c;
+    const double range = p_.reward_max - p_.reward_min;
     StopDecision d;
-    d.p_value = min_p;
+    d.compared_arm = k;
+    d.difference = cs_.Estimate() * range;
+    if (out_of_range_ > 0) {
+      char buf[200];
+      std::snprintf(buf, sizeof buf,
+                    "bandit_cs: cannot decide: %.0f rewards outside [reward_min, reward_max] = "
+                    "[%g, %g], where its guarantee holds",
+                    out_of_range_, p_.reward_min, p_.reward_max);
+      d.reason = buf;
+      return d;
+    }
+    lo_ = std::max(lo_, cs_.Lower() * range);
+    hi_ = std::min(hi_, cs_.Upper() * range);
+    running_p_ = std::min(running_p_, cs_.PValue());
+    std::vector<bool> better(2), worse(2);
+    better[k] = lo_ > 0;
+    worse[k] = hi_ < 0;
+    std::vector<double> means = {Mean(0), Mean(1)};
+    d.p_value = running_p_;
     d.winner = PickWinner(c, better, worse, means);
-    if (d.winner && *d.winner != c) shown = *d.winner;
-    d.compared_arm = shown;
-    d.difference = streams_[shown].mean();
-    d.ci_lo = lo_[shown];
-    d.ci_hi = hi_[shown];
+    d.ci_lo = lo_;
+    d.ci_hi = hi_;
     char buf[220];
     std::snprintf(buf, sizeof buf,
                   "confidence sequence for arm %zu - control: [%.4g, %.4g] at level %.3g "
                   "(always-valid p = %s)",
-                  shown, lo_[shown], hi_[shown], 1.0 - level_, FormatP(min_p).c_str());
+                  k, lo_, hi_, 1.0 - common().alpha, FormatP(running_p_).c_str());
     if (d.winner) {
       d.stop = true;
       d.reason = "bandit_cs: arm " + std::to_string(*d.winner) +
-                 (*d.winner == c ? " (control) beats every challenger; " : " beats the control; ") +
+                 (*d.winner == c ? " (control) beats the challenger; " : " beats the control; ") +
                  buf;
     } else {
       d.reason = std::string("bandit_cs: not yet: ") + buf + " contains 0";
@@ -99,58 +103,79 @@ class BanditCs final : public RuleBase {
   }
 
   void SaveExtra(policies::SnapshotState& s) const override {
-    std::vector<double> t, sum, sum_sq;
-    for (const auto& st : streams_) {
-      t.push_back(st.count());
-      sum.push_back(st.sum());
-      sum_sq.push_back(st.sum_sq());
-    }
-    s.arrays["cs_t"] = t;
-    s.arrays["cs_sum"] = sum;
-    s.arrays["cs_sum_sq"] = sum_sq;
-    s.arrays["cs_lo"] = lo_;
-    s.arrays["cs_hi"] = hi_;
-    s.arrays["running_p"] = running_p_;
+    s.arrays["cs_sums"] = cs_.sums().Flatten();
+    s.arrays["cs_state"] = {lo_, hi_, running_p_, out_of_range_};
   }
 
   Status LoadExtra(const policies::SnapshotState& s) override {
-    const size_t k = spec().num_arms;
-    auto t = policies::TakeArray(s, "cs_t", k);
-    auto sum = policies::TakeArray(s, "cs_sum", k);
-    auto sum_sq = policies::TakeArray(s, "cs_sum_sq", k);
-    auto p = policies::TakeArray(s, "running_p", k);
-    for (auto* r : {&t, &sum, &sum_sq, &p}) {
-      if (!r->ok()) return r->status();
-    }
+    auto sums = policies::TakeArray(s, "cs_sums", BettingSums::kFlatSize);
+    if (!sums.ok()) return sums.status();
     // The running bounds may be infinite (no look yet), which TakeArray refuses.
-    auto lo = TakeBounds(s, "cs_lo", k);
-    if (!lo.ok()) return lo.status();
-    auto hi = TakeBounds(s, "cs_hi", k);
-    if (!hi.ok()) return hi.status();
-    for (size_t i = 0; i < k; ++i) streams_[i].SetState((*t)[i], (*sum)[i], (*sum_sq)[i]);
-    lo_ = *lo;
-    hi_ = *hi;
-    running_p_ = *p;
+    auto state = TakeBounds(s, "cs_state", 4);
+    if (!state.ok()) return state.status();
+    BettingSums b;
+    b.Unflatten(*sums);
+    cs_.SetSums(b);
+    lo_ = (*state)[0];
+    hi_ = (*state)[1];
+    running_p_ = (*state)[2];
+    out_of_range_ = (*state)[3];
     return Status::Ok();
   }
 
  private:
-  double level_;
-  std::vector<IpwConfidenceSequence> streams_;
-  std::vector<double> lo_, hi_, running_p_;
+  double Scale(double reward) const {
+    return std::clamp((reward - p_.reward_min) / (p_.reward_max - p_.reward_min), 0.0, 1.0);
+  }
+
+  BanditCsParams p_;
+  BettingDiffSequence cs_;
+  double lo_ = -std::numeric_limits<double>::infinity();
+  double hi_ = std::numeric_limits<double>::infinity();
+  double running_p_ = 1.0;
+  double out_of_range_ = 0;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<StoppingRule>> MakeBanditCs(const StoppingSpec& spec) {
-  auto common = ParseCommon(spec, {"tune_n"});
+  auto common = ParseCommon(spec, {"tune_n", "reward_min", "reward_max"});
   if (!common.ok()) return common.status();
-  auto tune_n = spec.params.GetDouble("tune_n", 10000);
+  const std::string where = "stopping rule 'bandit_cs': ";
+  if (spec.num_arms != 2) {
+    return InvalidArgument(
+        where + "needs exactly 2 arms (got " + std::to_string(spec.num_arms) +
+        "): its confidence sequence needs both arms' probabilities at each draw, and a "
+        "decision logs only the served arm's; use 'sequential' or one experiment per challenger");
+  }
+  BanditCsParams p;
+  // The stake is sized for tune_n units: by default the planned maximum.
+  if (common->max_samples > 0) p.tune_n = common->max_samples;
+  auto tune_n = spec.params.GetDouble("tune_n", p.tune_n);
   if (!tune_n.ok()) return tune_n.status().WithContext("stopping rule 'bandit_cs'");
   if (!(*tune_n >= 1) || !std::isfinite(*tune_n)) {
-    return InvalidArgument("stopping rule 'bandit_cs': tune_n must be >= 1");
+    return InvalidArgument(where + "tune_n must be >= 1");
   }
-  return std::unique_ptr<StoppingRule>(new BanditCs(spec, *common, *tune_n));
+  p.tune_n = *tune_n;
+  const bool bernoulli = spec.metric == Metric::kBernoulli;
+  const bool has_range = spec.params.Has("reward_min") || spec.params.Has("reward_max");
+  if (!bernoulli && !(spec.params.Has("reward_min") && spec.params.Has("reward_max"))) {
+    return InvalidArgument(where +
+                           "a real-valued metric needs reward_min and reward_max: the "
+                           "confidence sequence is valid for rewards in a known range");
+  }
+  if (has_range) {
+    auto lo = spec.params.GetDouble("reward_min", p.reward_min);
+    auto hi = spec.params.GetDouble("reward_max", p.reward_max);
+    if (!lo.ok()) return lo.status().WithContext("stopping rule 'bandit_cs'");
+    if (!hi.ok()) return hi.status().WithContext("stopping rule 'bandit_cs'");
+    if (!std::isfinite(*lo) || !std::isfinite(*hi) || !(*lo < *hi)) {
+      return InvalidArgument(where + "reward_min < reward_max, both finite, is required");
+    }
+    p.reward_min = *lo;
+    p.reward_max = *hi;
+  }
+  return std::unique_ptr<StoppingRule>(new BanditCs(spec, *common, p));
 }
 
 }  // namespace banditd::stats

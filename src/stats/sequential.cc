@@ -42,35 +42,4 @@ double AsymptoticCsPValue(double t, double mean, double variance, double alpha, 
   return std::min(1.0, std::exp(log_p));
 }
 
-IpwConfidenceSequence::IpwConfidenceSequence(double alpha, double tune_n)
-    : alpha_(alpha), tune_n_(tune_n) {}
-
-void IpwConfidenceSequence::Add(Served served, double reward, double propensity, double m_control,
-                                double m_treatment) {
-  double phi = m_treatment - m_control;
-  if (served == Served::kTreatment) phi += (reward - m_treatment) / propensity;
-  if (served == Served::kControl) phi -= (reward - m_control) / propensity;
-  t_ += 1;
-  sum_ += phi;
-  sum_sq_ += phi * phi;
-}
-
-double IpwConfidenceSequence::variance() const {
-  if (t_ < 2) return std::numeric_limits<double>::infinity();
-  const double m = sum_ / t_;
-  return std::max(0.0, sum_sq_ / t_ - m * m);
-}
-
-Interval IpwConfidenceSequence::Current() const {
-  const double inf = std::numeric_limits<double>::infinity();
-  if (t_ < 2) return {-inf, inf};
-  const double r = AsymptoticCsRadius(t_, variance(), alpha_, tune_n_);
-  return {mean() - r, mean() + r};
-}
-
-double IpwConfidenceSequence::PValue() const {
-  if (t_ < 2) return 1.0;
-  return AsymptoticCsPValue(t_, mean(), variance(), alpha_, tune_n_);
-}
-
 }  // namespace banditd::stats

@@ -27,59 +27,20 @@ struct MsprtLook {
 // REQUIRES: v > 0, tau2 > 0, 0 < alpha < 1.
 MsprtLook MsprtAt(double d, double v, double tau2, double alpha, double theta0 = 0.0);
 
-// Confidence sequence for the difference in arm means on adaptively
-// collected (bandit) data. Each rewarded unit gives the augmented IPW
-// pseudo-outcome for treatment k against control c,
-//   phi = m_k - m_c + 1{A=k} (Y - m_k) / pi_k - 1{A=c} (Y - m_c) / pi_c,
-// where pi is the logged propensity of the served arm and m_k, m_c are the
-// arms' running means from earlier units only (predictable), so each phi has
-// conditional mean mu_k - mu_c whatever the allocation (Waudby-Smith, Wu,
-// Ramdas, Karampatziakis & Mineiro, "Anytime-valid off-policy inference for
-// contextual bandits", 2023). Their running mean is wrapped in the
-// Gaussian-mixture asymptotic confidence sequence (Waudby-Smith, Arbour,
+// The Gaussian-mixture asymptotic confidence sequence (Waudby-Smith, Arbour,
 // Sinha, Kennedy & Ramdas, "Time-uniform central limit theory and asymptotic
-// confidence sequences", Annals of Statistics 2024):
-//   mean(phi) +- sqrt(2 (t s^2 rho^2 + 1) / (t^2 rho^2) * log(sqrt(t s^2 rho^2 + 1) / alpha)),
-// with s^2 the running variance of phi and rho^2 tuned to be tightest at
-// t = tune_n: rho^2 = (-2 log alpha + log(-2 log alpha + 1)) / tune_n.
-// Its coverage holds uniformly over time asymptotically (approximately for
-// finite samples; the simulation in docs/statistics.md measures it).
-// The boundary and p-value of that confidence sequence for t observations
-// with running mean `mean` and variance `variance` (both pure functions).
+// confidence sequences", Annals of Statistics 2024) for the mean of t
+// observations with running mean `mean` and variance `variance`:
+//   mean +- sqrt(2 (t s^2 rho^2 + 1) / (t^2 rho^2) * log(sqrt(t s^2 rho^2 + 1) / alpha)),
+// rho^2 tuned to be tightest at t = tune_n:
+//   rho^2 = (-2 log alpha + log(-2 log alpha + 1)) / tune_n.
+// Its coverage holds uniformly over time only asymptotically, for
+// observations whose variance settles and whose tails are light. IPW
+// pseudo-outcomes of a bandit without a propensity floor are neither (see
+// docs/statistics.md), which is why bandit_cs uses the betting confidence
+// sequence of betting.h instead; these remain library routines.
 double AsymptoticCsRadius(double t, double variance, double alpha, double tune_n);
+// The alpha at which that boundary just touches 0, capped at 1.
 double AsymptoticCsPValue(double t, double mean, double variance, double alpha, double tune_n);
-
-class IpwConfidenceSequence {
- public:
-  IpwConfidenceSequence(double alpha, double tune_n);
-
-  // One rewarded unit. served: kControl, kTreatment, or kOther (another arm).
-  enum class Served { kControl, kTreatment, kOther };
-  // REQUIRES: 0 < propensity <= 1; m_control, m_treatment computed before this unit.
-  void Add(Served served, double reward, double propensity, double m_control, double m_treatment);
-
-  double count() const { return t_; }
-  double mean() const { return t_ > 0 ? sum_ / t_ : 0.0; }
-  double variance() const;
-  // The current interval (not intersected); infinite before two units.
-  Interval Current() const;
-  // The anytime-valid p-value for H0: difference = 0 at this look: the
-  // alpha at which the boundary just touches 0 (the same mixture bound), capped at 1.
-  double PValue() const;
-
-  // State for snapshots: t, sum, sum of squares.
-  double sum() const { return sum_; }
-  double sum_sq() const { return sum_sq_; }
-  void SetState(double t, double sum, double sum_sq) {
-    t_ = t;
-    sum_ = sum;
-    sum_sq_ = sum_sq;
-  }
-
- private:
-  double alpha_;
-  double tune_n_;
-  double t_ = 0, sum_ = 0, sum_sq_ = 0;
-};
 
 }  // namespace banditd::stats

@@ -101,44 +101,77 @@ std::vector<RuleOutcome> SimulateAB(const ValidationConfig& c, double p_treatmen
   return totals;
 }
 
-RuleOutcome SimulateBanditCs(const ValidationConfig& c, double p_treatment, double floor) {
+BanditSetting ValidationBandit(const ValidationConfig& c, double p_treatment,
+                               double champion_floor) {
+  BanditSetting s;
+  s.label =
+      champion_floor > 0
+          ? "bandit_cs (Thompson, champion >= " + std::to_string(champion_floor).substr(0, 4) + ")"
+          : "bandit_cs (Thompson, unclipped)";
+  s.replications = c.replications;
+  s.p_control = c.p_control;
+  s.p_treatment = p_treatment;
+  s.max_total = 2 * c.max_per_arm;
+  s.refresh_every = 2 * c.look_every;
+  s.look_every = 2 * c.look_every;
+  s.min_samples = 2 * c.min_samples;
+  s.tune_n = 2 * c.max_per_arm;
+  s.champion_floor = champion_floor;
+  s.alpha = c.alpha;
+  s.seed = c.seed ^ 0xB4D17C5ull;
+  return s;
+}
+
+BanditSetting SimAaBandit(size_t replications) {
+  BanditSetting s;
+  s.label = "bandit_cs (aa.yaml: Thompson, unclipped, 5%)";
+  s.replications = replications;
+  s.p_control = s.p_treatment = 0.05;
+  s.max_total = 200000;
+  s.refresh_every = 100;
+  s.look_every = 1000;
+  s.min_samples = 100;
+  s.tune_n = 10000;
+  s.seed = 1;
+  return s;
+}
+
+RuleOutcome SimulateBanditCs(const BanditSetting& s) {
   RuleOutcome total;
-  total.label = "bandit_cs (Thompson sampling)";
-  const double p[2] = {c.p_control, p_treatment};
-  const double max_total = 2 * c.max_per_arm;
-  for (size_t r = 0; r < c.replications; ++r) {
-    Rng rng = Rng::ForStream(c.seed ^ 0xB4D17C5ull, r);
+  total.label = s.label;
+  const double p[2] = {s.p_control, s.p_treatment};
+  for (size_t r = 0; r < s.replications; ++r) {
+    Rng rng = Rng::ForStream(s.seed, r);
     PolicySpec ps;
     ps.name = "thompson";
     ps.num_arms = 2;
-    ps.limits = {0, floor, 1.0 - floor};
+    ps.limits = {0, s.champion_floor, 1.0};
     auto policy = std::move(MakePolicy(ps)).value();
-    auto rule = MustMakeRule("bandit_cs", {{"alpha", c.alpha},
-                                           {"min_samples", 2 * c.min_samples},
-                                           {"max_samples", max_total},
-                                           {"tune_n", max_total}});
+    auto rule = MustMakeRule("bandit_cs", {{"alpha", s.alpha},
+                                           {"min_samples", s.min_samples},
+                                           {"max_samples", s.max_total},
+                                           {"tune_n", s.tune_n}});
     double units = 0;
     double w[2] = {0.5, 0.5};
     bool done = false;
-    while (!done && units < max_total) {
-      policy->Allocation(rng, {}, w);
-      for (int i = 0; i < 2 * c.look_every; ++i) {
-        const size_t arm = SampleDiscrete(rng.Uniform(), w);
-        const double y = rng.Bernoulli(p[arm]) ? 1.0 : 0.0;
-        policy->Update(arm, y, {});
-        rule->Observe(arm, y, w[arm]);
-      }
-      units += 2 * c.look_every;
+    while (!done && units < s.max_total) {
+      if (std::fmod(units, s.refresh_every) == 0) policy->Allocation(rng, {}, w);
+      const size_t arm = SampleDiscrete(rng.Uniform(), w);
+      const double y = rng.Bernoulli(p[arm]) ? 1.0 : 0.0;
+      policy->Update(arm, y, {});
+      rule->Observe(arm, y, w[arm]);
+      units += 1;
+      if (std::fmod(units, s.look_every) != 0) continue;
       const StopDecision d = rule->Check();
       if (d.stop) {
         done = true;
-        if (units < max_total || d.winner) total.decided_runs += d.winner ? 1 : 0;
+        if (units < s.max_total || d.winner) total.decided_runs += d.winner ? 1 : 0;
         if (d.winner && *d.winner == 1) total.treatment_wins += 1;
         if (d.winner && *d.winner == 0) total.control_wins += 1;
         total.sum_units += units;
       }
     }
-    if (!done) total.sum_units += max_total;
+    if (!done) total.sum_units += s.max_total;
     total.runs += 1;
   }
   return total;

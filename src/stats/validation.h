@@ -40,10 +40,36 @@ struct RuleOutcome {
 // data. p_treatment = p_control gives the A/A run.
 std::vector<RuleOutcome> SimulateAB(const ValidationConfig& c, double p_treatment);
 
-// Thompson-sampling allocation (MakePolicy("thompson"), weights refreshed at
-// every look, each arm kept within [floor, 1 - floor] by the policy's traffic
-// limits) with the bandit_cs rule fed the logged propensities.
-RuleOutcome SimulateBanditCs(const ValidationConfig& c, double p_treatment, double floor);
+// A bandit experiment judged by bandit_cs: two Bernoulli arms, Thompson
+// sampling (MakePolicy("thompson")) allocating, the allocation refreshed
+// every `refresh_every` units and each unit drawn from it, so the logged
+// propensity is exact (as the daemon routes); the rule sees every reward at
+// once and looks every `look_every` units in total.
+struct BanditSetting {
+  std::string label;
+  size_t replications = 2000;
+  double p_control = 0.10;
+  double p_treatment = 0.10;
+  double max_total = 40000;     // units in total
+  double refresh_every = 200;   // units between allocation refreshes
+  double look_every = 200;      // units between looks
+  double min_samples = 2000;    // bandit_cs min_samples (units in total)
+  double tune_n = 40000;        // bandit_cs tune_n
+  double champion_floor = 0.0;  // the policy's TrafficLimits::champion_floor (0: unclipped)
+  double alpha = 0.05;
+  uint64_t seed = 20261123;
+};
+
+// The validation table's setting (ValidationConfig's rates, horizon, looks
+// and min_samples, Thompson refreshed at every look).
+BanditSetting ValidationBandit(const ValidationConfig& c, double p_treatment,
+                               double champion_floor);
+// bandit-sim's A/A scenario (sim/scenarios/aa.yaml, contender thompson_cs):
+// both arms 0.05, 200,000 units, allocation refreshed every 100, a look every
+// 1,000, the rule's defaults (min_samples 100, tune_n 10000), unclipped.
+BanditSetting SimAaBandit(size_t replications);
+
+RuleOutcome SimulateBanditCs(const BanditSetting& s);
 
 // Wilson score interval bounds of a rate (95%).
 double WilsonUpper(double successes, double n);

@@ -222,7 +222,11 @@ TEST(EngineTest, ShippedStoppingRulesDecide) {
       "name: s\narms: [{name: champion, mean: 0.2}, {name: challenger, mean: 0.5}]\n"
       "horizon: 5000\nruns: 20\ndecision: {check_every: 100}\npolicies:\n"
       "  - {name: static, label: ab, stopping: {name: fixed_horizon, params: {n_per_arm: 300}}}\n"
-      "  - {name: thompson, label: ts, stopping: {name: bandit_cs, params: {alpha: 0.05}}}\n");
+      // bandit_cs learns about the control only from units the control can
+      // still get: without a floor, Thompson starves it after the first
+      // allocation refresh (100 units), too few for a finite-sample bound.
+      "  - {name: thompson, label: ts, limits: {champion_floor: 0.05},\n"
+      "     stopping: {name: bandit_cs, params: {alpha: 0.05}}}\n");
   auto res = RunScenario(s, RunOptions{2, false, ""}, Factories::Default());
   ASSERT_TRUE(res.ok()) << res.status().ToString();
   for (const auto& r : res->contenders[0].reps) {
