@@ -23,7 +23,9 @@ void RecordOutput(OutputStats& s, std::span<const float> out) {
 
 void Daemon::HandleRoute(const wire::Request& req, Envelope env, zmq::socket_t& socket) {
   const wire::RouteRequest& r = *req.route();
-  auto d = engine_->Route(r.exp, r.unit, r.arm);
+  // A contextual experiment refuses a missing or wrong-length context
+  // (bad_context) before deciding anything; other experiments only log it.
+  auto d = engine_->Route(r.exp, r.unit, r.arm, r.context);
   if (!d.ok()) {
     SendError(socket, env, req.id, d.status().code(), d.status().message());
     return;

@@ -201,6 +201,40 @@ TEST(EngineContextTest, WalRecordCarriesTheContext) {
   EXPECT_EQ(Engine::DecodeReward(nan).status().code(), Code::kCorruption);
 }
 
+// Hostile WAL payloads: random bytes after a valid record head decode to a
+// record whose context is consistent, or to kCorruption — never a crash.
+TEST(EngineContextTest, DecodeRewardSurvivesRandomTails) {
+  ManualClock clock;
+  auto eng = Make(clock);
+  auto d = eng->Route("ctx", std::nullopt, std::nullopt, std::vector<double>{1, 2, 3});
+  ASSERT_TRUE(d.ok());
+  auto p = eng->Prepare(Id(*d), 1.0);
+  ASSERT_TRUE(p.ok());
+  const std::string head = Engine::EncodeReward(*p).substr(0, kDecisionRefBytes + 8);
+  Rng rng(12);
+  int decoded = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string rec = head;
+    const size_t n = rng.Below(64);
+    for (size_t j = 0; j < n; ++j) rec.push_back(static_cast<char>(rng.Below(256)));
+    // Often a plausible extension head, so the length checks are reached.
+    if (n >= 3 && rng.Bernoulli(0.5)) {
+      rec[head.size()] = 1;
+      rec[head.size() + 1] = static_cast<char>((n - 3) / 8);
+      rec[head.size() + 2] = 0;
+    }
+    auto r = Engine::DecodeReward(rec);
+    if (r.ok()) {
+      ++decoded;
+      EXPECT_EQ(rec.size(), head.size() + (r->context.empty() ? 0 : 3 + 8 * r->context.size()));
+      for (double v : r->context) EXPECT_TRUE(std::isfinite(v));
+    } else {
+      EXPECT_EQ(r.status().code(), Code::kCorruption);
+    }
+  }
+  EXPECT_GT(decoded, 100);  // the valid shapes were exercised too
+}
+
 // A live engine against one recovered from a snapshot plus the WAL records
 // written after it. Rewards are delayed, so decisions made before the
 // snapshot are rewarded after it, from the WAL with the contexts they carry.
