@@ -158,7 +158,7 @@ TEST(ContextualTest, LearnsTheContextDependentArmAndKeepsItAcrossRestarts) {
     traffic.Run(api, 40, 0, 1000);
     const auto& store = Store(api);
     EXPECT_EQ(store.entries, 40u);
-    EXPECT_EQ(store.bytes, 40u * (64 + 8 * 3));
+    EXPECT_EQ(store.bytes, 40u * (112 + 8 * 3));
     EXPECT_EQ(store.evictions, 0u);
     EXPECT_EQ(store.rewards_without_context, 0u);
     EXPECT_EQ(WaitMetric(d, "banditd_context_store_entries{experiment=\"ctx\"}", 40), 40.0);

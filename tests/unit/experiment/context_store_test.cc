@@ -1,8 +1,10 @@
 #include "src/experiment/context_store.h"
 
+#include <malloc.h>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -35,6 +37,22 @@ TEST(ContextStoreTest, KeepsFindsAndErases) {
   EXPECT_EQ(s.entries(), 0u);
   EXPECT_EQ(s.bytes(), 0u);
   EXPECT_EQ(s.evictions(), 0u);
+}
+
+// The charged bytes cover what the store really takes from the heap (glibc's
+// mallinfo2: bytes in use), so the bound is a bound on memory.
+TEST(ContextStoreTest, ChargeCoversTheHeapItUses) {
+  for (size_t dim : {1, 3, 16, 64}) {
+    constexpr size_t kEntries = 20000;
+    const std::vector<double> x(dim, 1.0);
+    const size_t before = mallinfo2().uordblks;
+    auto store = std::make_unique<ContextStore>(size_t{1} << 40);
+    for (uint64_t k = 0; k < kEntries; ++k) store->Put(k, 100, x);
+    const size_t used = mallinfo2().uordblks - before;
+    EXPECT_GE(store->bytes(), used) << "dim " << dim;
+    // ... and not by much: within 40 bytes per entry.
+    EXPECT_LE(store->bytes(), used + 40 * kEntries) << "dim " << dim;
+  }
 }
 
 TEST(ContextStoreTest, EvictsTheOldestAndNeverPassesItsBound) {
