@@ -251,7 +251,8 @@ Status Experiment::ApplyReward(const DecisionRef& ref, double value,
   const size_t dim = policy_->context_dim();
   if (dim == 0) {
     policy_->Update(ref.arm, value, {});
-  } else if (context.size() == dim) {
+  } else if (context.size() == dim && std::all_of(context.begin(), context.end(),
+                                                  [](double x) { return std::isfinite(x); })) {
     policy_->Update(ref.arm, value, context);
   } else {
     ++rewards_without_context_;
