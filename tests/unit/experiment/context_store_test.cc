@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -49,6 +50,8 @@ TEST(ContextStoreTest, ChargeCoversTheHeapItUses) {
     auto store = std::make_unique<ContextStore>(size_t{1} << 40);
     for (uint64_t k = 0; k < kEntries; ++k) store->Put(k, 100, x);
     const size_t used = mallinfo2().uordblks - before;
+    std::printf("[ memory ] context_dim %zu: %.1f heap bytes per entry, %zu charged\n", dim,
+                static_cast<double>(used) / kEntries, store->bytes() / kEntries);
     EXPECT_GE(store->bytes(), used) << "dim " << dim;
     // ... and not by much: within 40 bytes per entry.
     EXPECT_LE(store->bytes(), used + 40 * kEntries) << "dim " << dim;
