@@ -128,6 +128,9 @@ void Daemon::OnInferenceResults() {
                     exp.options().arms[pr.served_arm].name, res.status.message());
       auto fb = engine_->Route(exp.name(), std::nullopt,
                                std::string_view(exp.options().arms[champion].name));
+      // The client gets the fallback's id: the failed decision's context
+      // will never be rewarded.
+      exp.contexts().Erase(pr.decision.ref.key());
       if (fb.ok()) pr.fallback_decision = *fb;
       pr.fallback = true;
       pr.served_arm = champion;
