@@ -27,6 +27,7 @@ enum class Code : unsigned char {
   kDuplicateReward,
   kInvalidValue,
   kInvalidInput,
+  kBadContext,  // route: context missing, of the wrong length, or non-finite
   kModelError,
   kOverloaded,
   kUnauthorized,

@@ -211,6 +211,16 @@ struct TestReport {
   std::array<double, 2> lift_ci95{0, 0};  // [lo, hi]
 };
 
+// The context store of an experiment with a contextual policy: the contexts
+// of decisions waiting for their rewards (docs/contextual.md).
+struct ContextStoreReport {
+  uint64_t entries = 0;                  // contexts kept
+  uint64_t bytes = 0;                    // memory charged to them
+  uint64_t max_bytes = 0;                // the configured bound
+  uint64_t evictions = 0;                // dropped to stay in the bound, since start-up
+  uint64_t rewards_without_context = 0;  // rewards the policy could not learn from
+};
+
 struct ExperimentReport {
   std::string name;
   std::string mode;    // bandit | ab | shadow | canary
@@ -221,7 +231,8 @@ struct ExperimentReport {
   std::string reason;  // why the state is what it is, for a human
   std::vector<ArmReport> arms;
   std::optional<TestReport> test;
-  double srm_p_value = 1.0;  // sample-ratio-mismatch chi-square test
+  double srm_p_value = 1.0;                         // sample-ratio-mismatch chi-square test
+  std::optional<ContextStoreReport> context_store;  // contextual policies only
 };
 
 // The daemon process itself, in status replies (the same figures as /metrics).

@@ -22,6 +22,8 @@ std::string_view CodeName(Code code) {
       return "invalid_value";
     case Code::kInvalidInput:
       return "invalid_input";
+    case Code::kBadContext:
+      return "bad_context";
     case Code::kModelError:
       return "model_error";
     case Code::kOverloaded:

@@ -94,7 +94,10 @@ struct ExperimentConfig {
   Metric metric = Metric::kBernoulli;
   std::string policy = "thompson";
   Params policy_params;
-  size_t context_dim = 0;       // > 0 for contextual policies
+  size_t context_dim = 0;  // > 0 for contextual policies
+  // Contextual policies: bound of the store that keeps each decision's
+  // context until its reward, 64 KiB – 1 GiB.
+  size_t context_store_max_bytes = size_t{64} << 20;
   TrafficLimits traffic;        // traffic.champion is the champion arm's index
   std::vector<double> weights;  // mode ab: static weights, one per arm, summing to 1
   double canary_share = 0.05;   // mode canary: challengers' total share

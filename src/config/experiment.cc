@@ -174,9 +174,9 @@ std::string ResolvePath(const std::string& base, const std::string& path) {
 
 Status LoadExperiment(const YamlNode& node, const std::string& model_dir, bool check_files,
                       ExperimentConfig* exp) {
-  BANDITD_RETURN_IF_ERROR(
-      node.CheckMap({"name", "mode", "metric", "policy", "traffic", "weights", "canary_share",
-                     "arms", "stopping", "guardrails", "on_decision", "refresh", "salt"}));
+  BANDITD_RETURN_IF_ERROR(node.CheckMap({"name", "mode", "metric", "policy", "traffic", "weights",
+                                         "canary_share", "arms", "stopping", "guardrails",
+                                         "on_decision", "refresh", "salt", "context_store"}));
   if (!node.Has("name")) return node.Error("missing key 'name'");
   BANDITD_RETURN_IF_ERROR(node.Child("name").AsString(&exp->name));
   BANDITD_RETURN_IF_ERROR(CheckName(node.Child("name"), exp->name));
@@ -263,6 +263,16 @@ Status LoadExperiment(const YamlNode& node, const std::string& model_dir, bool c
     }
     BANDITD_RETURN_IF_ERROR(
         r.Read("every_rewards", &exp->refresh.every_rewards, 0, int64_t{1} << 40));
+  }
+  if (node.Has("context_store")) {
+    const YamlNode c = node.Child("context_store");
+    if (exp->context_dim == 0) {
+      return c.Error("is only used by contextual policies (policy.context_dim > 0)");
+    }
+    BANDITD_RETURN_IF_ERROR(c.CheckMap({"max_bytes"}));
+    int64_t bytes = static_cast<int64_t>(exp->context_store_max_bytes);
+    BANDITD_RETURN_IF_ERROR(c.Read("max_bytes", &bytes, int64_t{64} << 10, int64_t{1} << 30));
+    exp->context_store_max_bytes = static_cast<size_t>(bytes);
   }
   exp->salt = exp->name;
   BANDITD_RETURN_IF_ERROR(node.Read("salt", &exp->salt));

@@ -43,13 +43,14 @@ std::optional<size_t> Engine::Find(std::string_view name) const {
 }
 
 Result<Decision> Engine::Route(std::string_view exp, std::optional<std::string_view> unit,
-                               std::optional<std::string_view> forced_arm) {
+                               std::optional<std::string_view> forced_arm,
+                               std::optional<std::span<const double>> context) {
   const auto index = Find(exp);
   if (!index) {
     return Status(Code::kUnknownExperiment, "no experiment named '" + std::string(exp) + "'");
   }
   Experiment& e = *experiments_[*index];
-  auto choice = e.Route(unit, forced_arm, rng_);
+  auto choice = e.Route(unit, forced_arm, context, rng_);
   if (!choice.ok()) return choice.status();
   Decision d;
   d.experiment = *index;
@@ -62,6 +63,10 @@ Result<Decision> Engine::Route(std::string_view exp, std::optional<std::string_v
   d.ref.issued_s = NowSeconds();
   d.ref.propensity = static_cast<float>(choice->propensity);
   if (unit) d.unit_hash = e.UnitHash(*unit);
+  // Experiment::Route checked the context's length for a contextual policy.
+  if (e.context_dim() > 0 && !choice->forced) {
+    e.contexts().Put(d.ref.key(), d.ref.issued_s, *context);
+  }
   codec_.Encode(d.ref, d.id);
   return d;
 }
@@ -83,14 +88,21 @@ Result<PendingReward> Engine::Prepare(std::string_view decision_id, double value
   if (!in_flight_.emplace(ref->key(), ref->issued_s).second) {
     return Status(Code::kDuplicateReward, "a reward for this decision is already being written");
   }
-  return PendingReward{it->second, *ref, value};
+  PendingReward r{it->second, *ref, value, {}};
+  if (e.context_dim() > 0 && !(ref->flags & DecisionRef::kForcedFlag) && ref->epoch == e.epoch()) {
+    const auto stored = e.contexts().Find(ref->key());
+    r.context.assign(stored.begin(), stored.end());
+  }
+  return r;
 }
 
 void Engine::Commit(const PendingReward& r) {
   in_flight_.erase(r.ref.key());
   ledger_.Record(r.ref.key(), r.ref.issued_s);
   // Prepare validated the value for this experiment's metric.
-  (void)experiments_[r.experiment]->ApplyReward(r.ref, r.value);
+  Experiment& e = *experiments_[r.experiment];
+  (void)e.ApplyReward(r.ref, r.value, r.context);
+  e.contexts().Erase(r.ref.key());
 }
 
 void Engine::Abandon(const PendingReward& r) { in_flight_.erase(r.ref.key()); }
@@ -101,7 +113,11 @@ void Engine::Replay(const PendingReward& r) {
   // It was inside the window when logged, so only a duplicate is skipped.
   if (!ledger_.Check(r.ref.key(), r.ref.issued_s, r.ref.issued_s).ok()) return;
   ledger_.Record(r.ref.key(), r.ref.issued_s);
-  (void)experiments_[it->second]->ApplyReward(r.ref, r.value);
+  // The record carries the context the live update used, so the policy ends
+  // up exactly where it was; the snapshot may still hold the stored copy.
+  Experiment& e = *experiments_[it->second];
+  (void)e.ApplyReward(r.ref, r.value, r.context);
+  e.contexts().Erase(r.ref.key());
 }
 
 std::vector<size_t> Engine::Tick() {
@@ -113,34 +129,79 @@ std::vector<size_t> Engine::Tick() {
   const uint32_t now_s = NowSeconds();
   if (now_s >= last_expire_s_ + 60) {
     ledger_.Expire(now_s);
+    // Rewards of decisions older than the window are refused as expired.
+    const uint32_t window = ledger_.window_s();
+    for (auto& e : experiments_) e->contexts().Expire(now_s > window ? now_s - window : 0);
     last_expire_s_ = now_s;
   }
   return changed;
 }
 
-// WAL reward record: the 22-byte decision ref, then the value as f64.
-std::string Engine::EncodeReward(const PendingReward& r) {
-  std::string out(kDecisionRefBytes + sizeof(double), '\0');
-  PackRef(r.ref, reinterpret_cast<unsigned char*>(out.data()));
+// WAL reward record (engine.h): ref | value f64 [| u8 1 | u16 dim | dim x f64].
+namespace {
+
+constexpr size_t kRewardBytes = kDecisionRefBytes + sizeof(double);
+constexpr uint8_t kContextFollows = 1;
+constexpr size_t kMaxContextDim = 4096;
+
+void PutF64(std::string& out, size_t at, double v) {
   uint64_t bits;
-  std::memcpy(&bits, &r.value, sizeof bits);
-  for (size_t i = 0; i < 8; ++i) out[kDecisionRefBytes + i] = static_cast<char>(bits >> (8 * i));
+  std::memcpy(&bits, &v, sizeof bits);
+  for (size_t i = 0; i < 8; ++i) out[at + i] = static_cast<char>(bits >> (8 * i));
+}
+
+double GetF64(std::string_view in, size_t at) {
+  uint64_t bits = 0;
+  for (size_t i = 0; i < 8; ++i) {
+    bits |= static_cast<uint64_t>(static_cast<unsigned char>(in[at + i])) << (8 * i);
+  }
+  double v;
+  std::memcpy(&v, &bits, sizeof bits);
+  return v;
+}
+
+}  // namespace
+
+std::string Engine::EncodeReward(const PendingReward& r) {
+  const size_t dim = r.context.size();
+  std::string out(kRewardBytes + (dim > 0 ? 3 + 8 * dim : 0), '\0');
+  PackRef(r.ref, reinterpret_cast<unsigned char*>(out.data()));
+  PutF64(out, kDecisionRefBytes, r.value);
+  if (dim > 0) {
+    out[kRewardBytes] = static_cast<char>(kContextFollows);
+    out[kRewardBytes + 1] = static_cast<char>(dim & 0xFF);
+    out[kRewardBytes + 2] = static_cast<char>(dim >> 8);
+    for (size_t i = 0; i < dim; ++i) PutF64(out, kRewardBytes + 3 + 8 * i, r.context[i]);
+  }
   return out;
 }
 
 Result<PendingReward> Engine::DecodeReward(std::string_view bytes) {
-  if (bytes.size() != kDecisionRefBytes + sizeof(double)) {
+  if (bytes.size() != kRewardBytes && bytes.size() < kRewardBytes + 3) {
     return Status(Code::kCorruption, "reward record of the wrong size");
   }
   PendingReward r;
   r.ref = UnpackRef(reinterpret_cast<const unsigned char*>(bytes.data()));
-  uint64_t bits = 0;
-  for (size_t i = 0; i < 8; ++i) {
-    bits |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[kDecisionRefBytes + i]))
-            << (8 * i);
-  }
-  std::memcpy(&r.value, &bits, sizeof bits);
+  r.value = GetF64(bytes, kDecisionRefBytes);
   if (!std::isfinite(r.value)) return Status(Code::kCorruption, "non-finite reward in record");
+  if (bytes.size() > kRewardBytes) {
+    if (static_cast<uint8_t>(bytes[kRewardBytes]) != kContextFollows) {
+      return Status(Code::kCorruption, "reward record with an unknown extension");
+    }
+    const size_t dim =
+        static_cast<unsigned char>(bytes[kRewardBytes + 1]) |
+        (static_cast<size_t>(static_cast<unsigned char>(bytes[kRewardBytes + 2])) << 8);
+    if (dim == 0 || dim > kMaxContextDim || bytes.size() != kRewardBytes + 3 + 8 * dim) {
+      return Status(Code::kCorruption, "reward record's context has the wrong size");
+    }
+    r.context.resize(dim);
+    for (size_t i = 0; i < dim; ++i) {
+      r.context[i] = GetF64(bytes, kRewardBytes + 3 + 8 * i);
+      if (!std::isfinite(r.context[i])) {
+        return Status(Code::kCorruption, "non-finite context value in reward record");
+      }
+    }
+  }
   r.experiment = SIZE_MAX;  // Replay resolves the experiment from the tag
   return r;
 }
@@ -148,7 +209,9 @@ Result<PendingReward> Engine::DecodeReward(std::string_view bytes) {
 std::string Engine::Snapshot() const {
   msgpack::sbuffer buf;
   msgpack::packer<msgpack::sbuffer> pk(buf);
-  pk.pack_map(3);
+  size_t with_contexts = 0;
+  for (const auto& e : experiments_) with_contexts += e->contexts().entries() > 0 ? 1 : 0;
+  pk.pack_map(4);
   pk.pack("format");
   pk.pack(1);
   pk.pack("experiments");
@@ -166,6 +229,17 @@ std::string Engine::Snapshot() const {
     pk.pack_array(2);
     pk.pack(issued);
     pk.pack(key);
+  }
+  // Decisions not yet rewarded keep their contexts across a restart. (Added
+  // within format 1: older readers ignore the key.)
+  pk.pack("contexts");
+  pk.pack_map(static_cast<uint32_t>(with_contexts));
+  for (const auto& e : experiments_) {
+    if (e->contexts().entries() == 0) continue;
+    pk.pack(e->name());
+    const std::string s = e->contexts().Serialize();
+    pk.pack_bin(static_cast<uint32_t>(s.size()));
+    pk.pack_bin_body(s.data(), static_cast<uint32_t>(s.size()));
   }
   return std::string(buf.data(), buf.size());
 }
@@ -200,6 +274,25 @@ Status Engine::Restore(std::string_view bytes) {
           BANDITD_RETURN_IF_ERROR(
               experiments_[*index]
                   ->Restore(std::string_view(ekv.val.via.bin.ptr, ekv.val.via.bin.size))
+                  .WithContext("experiment '" + name + "'"));
+        }
+      } else if (key == "contexts") {
+        if (kv.val.type != msgpack::type::MAP) {
+          return Status(Code::kCorruption, "snapshot contexts are not a map");
+        }
+        for (uint32_t j = 0; j < kv.val.via.map.size; ++j) {
+          const auto& ckv = kv.val.via.map.ptr[j];
+          const std::string name = ckv.key.as<std::string>();
+          const auto index = Find(name);
+          if (!index || experiments_[*index]->context_dim() == 0) continue;
+          if (ckv.val.type != msgpack::type::BIN) {
+            return Status(Code::kCorruption, "context store is not binary");
+          }
+          Experiment& e = *experiments_[*index];
+          BANDITD_RETURN_IF_ERROR(
+              e.contexts()
+                  .Deserialize(std::string_view(ckv.val.via.bin.ptr, ckv.val.via.bin.size),
+                               e.context_dim())
                   .WithContext("experiment '" + name + "'"));
         }
       } else if (key == "ledger") {

@@ -44,6 +44,9 @@ struct PendingReward {
   size_t experiment = 0;
   DecisionRef ref;
   double value = 0;
+  // Contextual policies: the decision's context, taken from the context store
+  // by Prepare (empty when it had none: the policy does not learn from it).
+  std::vector<double> context;
 };
 
 class Engine {
@@ -55,16 +58,21 @@ class Engine {
   const Experiment& experiment(size_t i) const { return *experiments_[i]; }
   std::optional<size_t> Find(std::string_view name) const;
 
-  // Decides the arm of one request. kUnknownExperiment, or kBadRequest for an
-  // unknown forced arm.
+  // Decides the arm of one request. kUnknownExperiment, kBadRequest for an
+  // unknown forced arm, kBadContext for a context the experiment's contextual
+  // policy cannot take (Experiment::Route). The context of a decision that
+  // can teach a contextual policy (not forced) is kept in the experiment's
+  // context store until its reward.
   Result<Decision> Route(std::string_view exp, std::optional<std::string_view> unit,
-                         std::optional<std::string_view> forced_arm);
+                         std::optional<std::string_view> forced_arm,
+                         std::optional<std::span<const double>> context = std::nullopt);
 
   // Checks a reward without applying it: the id must be ours (unknown_decision),
   // of a configured experiment (unknown_experiment), inside the window
   // (expired_decision), not yet rewarded nor in flight (duplicate_reward), and
   // the value valid for the metric (invalid_value). On success the decision is
-  // marked in flight until Commit or Abandon.
+  // marked in flight until Commit or Abandon, and the reward carries a copy of
+  // the decision's stored context (none when evicted: see ApplyReward).
   Result<PendingReward> Prepare(std::string_view decision_id, double value);
 
   // Applies a prepared reward (after it is durable) and records it in the ledger.
@@ -76,8 +84,8 @@ class Engine {
   // duplicate or expired one is skipped silently (it was checked when logged).
   void Replay(const PendingReward& reward);
 
-  // Periodic work: allocation refresh, stopping rules, guardrails, ledger
-  // expiry. Returns the indices of experiments whose state changed.
+  // Periodic work: allocation refresh, stopping rules, guardrails, ledger and
+  // context-store expiry. Returns the indices of experiments whose state changed.
   std::vector<size_t> Tick();
 
   // The whole learned state, and back (same experiments by name and arm count).
@@ -96,7 +104,10 @@ class Engine {
   Rng& rng() { return rng_; }
   Clock& clock() { return clock_; }
 
-  // Serialises a PendingReward for the WAL and back.
+  // Serialises a PendingReward for the WAL and back. The record is the 22-byte
+  // decision ref and the value as f64 (format 1, 30 bytes), followed, when the
+  // reward carries a context, by u8 1 | u16 dim | dim x f64 (format 2). Both
+  // decode; a 30-byte record is a reward without context.
   static std::string EncodeReward(const PendingReward& r);
   static Result<PendingReward> DecodeReward(std::string_view bytes);
 

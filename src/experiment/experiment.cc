@@ -4,6 +4,12 @@
 #include <cmath>
 
 namespace banditd::experiment {
+namespace {
+
+// Room for at least one context of the longest length (4096 values).
+constexpr size_t kMinContextStoreBytes = 64 * 1024;
+
+}  // namespace
 
 std::string_view ModeName(Mode mode) {
   switch (mode) {
@@ -41,7 +47,10 @@ Experiment::Experiment(const ExperimentOptions& options)
       hasher_(options.salt.empty() ? options.name : options.salt),
       table_(std::max<size_t>(options.arms.size(), 1), options.champion),
       weights_(options.arms.size(), 0.0),
-      counters_(options.arms.size()) {}
+      counters_(options.arms.size()),
+      contexts_(options.context_store_max_bytes),
+      request_alloc_(options.arms.size(), 0.0),
+      alloc_sum_(options.arms.size(), 0.0) {}
 
 Result<std::unique_ptr<Experiment>> Experiment::Create(const ExperimentOptions& options) {
   const std::string where = "experiment '" + options.name + "'";
@@ -52,6 +61,10 @@ Result<std::unique_ptr<Experiment>> Experiment::Create(const ExperimentOptions& 
   }
   if (!(options.canary_share >= 0.0 && options.canary_share < 1.0)) {
     return InvalidArgument(where + ": canary_share must be in [0, 1)");
+  }
+  if (options.context_store_max_bytes < kMinContextStoreBytes) {
+    return InvalidArgument(where + ": the context store needs at least " +
+                           std::to_string(kMinContextStoreBytes) + " bytes");
   }
   std::unique_ptr<Experiment> e(new Experiment(options));
   BANDITD_RETURN_IF_ERROR(e->Init().WithContext(where));
@@ -74,6 +87,8 @@ Status Experiment::Init() {
     if (!rule.ok()) return rule.status();
     stopping_ = std::move(rule).value();
   }
+  std::fill(alloc_sum_.begin(), alloc_sum_.end(), 0.0);
+  alloc_count_ = 0;
   Rng rng(0);
   ComputeWeights(rng);
   return Status::Ok();
@@ -97,6 +112,32 @@ bool Experiment::InCanaryPhase() const {
   return false;
 }
 
+bool Experiment::PerRequestAllocation() const {
+  return policy_->context_dim() > 0 && weights_.size() > 1 &&
+         (state_ == State::kRunning || state_ == State::kDecided) &&
+         options_.mode != Mode::kShadow && !InCanaryPhase();
+}
+
+void Experiment::PolicyWeights(Rng& rng) {
+  if (policy_->context_dim() == 0) {
+    policy_->Allocation(rng, {}, weights_);
+    return;
+  }
+  // A contextual allocation depends on the context: report the mean of the
+  // requests' allocations since the last refresh (uniform before any).
+  if (alloc_count_ > 0) {
+    for (size_t i = 0; i < weights_.size(); ++i) {
+      weights_[i] = alloc_sum_[i] / static_cast<double>(alloc_count_);
+    }
+  } else {
+    double total = 0;
+    for (double w : weights_) total += w;
+    if (total <= 0.0) std::fill(weights_.begin(), weights_.end(), 1.0 / weights_.size());
+  }
+  std::fill(alloc_sum_.begin(), alloc_sum_.end(), 0.0);
+  alloc_count_ = 0;
+}
+
 void Experiment::ComputeWeights(Rng& rng) {
   const size_t k = weights_.size();
   auto one_hot = [&](size_t arm) {
@@ -116,7 +157,7 @@ void Experiment::ComputeWeights(Rng& rng) {
       // an operator promotes. (After a restart: the policy's allocation.)
       double total = 0;
       for (double w : weights_) total += w;
-      if (total <= 0.0) policy_->Allocation(rng, {}, weights_);
+      if (total <= 0.0 || policy_->context_dim() > 0) PolicyWeights(rng);
       break;
     }
     case State::kRunning:
@@ -127,15 +168,39 @@ void Experiment::ComputeWeights(Rng& rng) {
         for (size_t i = 0; i < k; ++i) weights_[i] = i == options_.champion ? 0.0 : each;
         weights_[options_.champion] = 1.0 - options_.canary_share;
       } else {
-        policy_->Allocation(rng, {}, weights_);
+        PolicyWeights(rng);
       }
       break;
   }
   table_.Rebalance(weights_);
 }
 
+Status Experiment::CheckContext(std::optional<std::span<const double>> context, bool forced) const {
+  const size_t dim = policy_->context_dim();
+  if (dim == 0) return Status::Ok();  // ignored (the server still logs it)
+  if (!context) {
+    if (forced) return Status::Ok();
+    return Status(Code::kBadContext, "experiment '" + options_.name + "' uses policy '" +
+                                         std::string(policy_->name()) + "': route needs a " +
+                                         "context of " + std::to_string(dim) + " numbers");
+  }
+  if (context->size() != dim) {
+    return Status(Code::kBadContext, "experiment '" + options_.name + "' takes a context of " +
+                                         std::to_string(dim) + " numbers, got " +
+                                         std::to_string(context->size()));
+  }
+  for (size_t i = 0; i < dim; ++i) {
+    if (!std::isfinite((*context)[i])) {
+      return Status(Code::kBadContext, "context[" + std::to_string(i) + "] is not finite");
+    }
+  }
+  return Status::Ok();
+}
+
 Result<RouteChoice> Experiment::Route(std::optional<std::string_view> unit,
-                                      std::optional<std::string_view> forced_arm, Rng& rng) {
+                                      std::optional<std::string_view> forced_arm,
+                                      std::optional<std::span<const double>> context, Rng& rng) {
+  BANDITD_RETURN_IF_ERROR(CheckContext(context, forced_arm.has_value()));
   RouteChoice c;
   if (forced_arm) {
     auto arm = ArmIndex(*forced_arm);
@@ -145,6 +210,16 @@ Result<RouteChoice> Experiment::Route(std::optional<std::string_view> unit,
     }
     c = RouteChoice{*arm, 1.0, true};
     ++counters_[c.arm].forced;
+  } else if (PerRequestAllocation()) {
+    policy_->Allocation(rng, *context, request_alloc_);
+    // The unit's hash as the uniform: a unit keeps its arm while its
+    // context's allocation does not change.
+    const double u =
+        unit ? static_cast<double>(hasher_.Hash(*unit) >> 11) * 0x1.0p-53 : rng.Uniform();
+    c.arm = SampleDiscrete(u, request_alloc_);
+    c.propensity = request_alloc_[c.arm];
+    for (size_t i = 0; i < alloc_sum_.size(); ++i) alloc_sum_[i] += request_alloc_[i];
+    ++alloc_count_;
   } else if (unit) {
     c.arm = table_.ArmForHash(hasher_.Hash(*unit));
     c.propensity = table_.Share(c.arm);
@@ -156,7 +231,8 @@ Result<RouteChoice> Experiment::Route(std::optional<std::string_view> unit,
   return c;
 }
 
-Status Experiment::ApplyReward(const DecisionRef& ref, double value) {
+Status Experiment::ApplyReward(const DecisionRef& ref, double value,
+                               std::span<const double> context) {
   if (!std::isfinite(value)) return Status(Code::kInvalidValue, "reward value must be finite");
   if (options_.metric == Metric::kBernoulli && (value < 0.0 || value > 1.0)) {
     return Status(Code::kInvalidValue, "experiment '" + options_.name +
@@ -172,7 +248,15 @@ Status Experiment::ApplyReward(const DecisionRef& ref, double value) {
   a.reward_sum += value;
   a.reward_sum_sq += value * value;
   if (ref.flags & DecisionRef::kForcedFlag) return Status::Ok();
-  policy_->Update(ref.arm, value, {});
+  const size_t dim = policy_->context_dim();
+  if (dim == 0) {
+    policy_->Update(ref.arm, value, {});
+  } else if (context.size() == dim && std::all_of(context.begin(), context.end(),
+                                                  [](double x) { return std::isfinite(x); })) {
+    policy_->Update(ref.arm, value, context);
+  } else {
+    ++rewards_without_context_;
+  }
   if (stopping_) {
     stopping_->Observe(ref.arm, value, std::clamp<double>(ref.propensity, 1e-6, 1.0));
   }
@@ -289,6 +373,7 @@ void Experiment::NewEpoch(std::string reason) {
   reason_ = std::move(reason);
   counters_.assign(counters_.size(), ArmCounters{});
   last_check_ = StopDecision{};
+  contexts_.Clear();  // rewards of the old epoch no longer teach the policy
   refreshed_once_ = false;
   // Init cannot fail here: the same options built the experiment before.
   Status s = Init();

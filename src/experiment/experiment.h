@@ -24,6 +24,7 @@
 #include "banditd/stopping.h"
 #include "src/common/histogram.h"
 #include "src/experiment/assignment.h"
+#include "src/experiment/context_store.h"
 #include "src/experiment/decision_id.h"
 
 namespace banditd::experiment {
@@ -63,6 +64,9 @@ struct ExperimentOptions {
   int64_t refresh_interval_ns = 1'000'000'000;  // allocation recomputed at most this often
   uint64_t refresh_every_rewards = 1000;        // ... or after this many rewards
   std::string salt;                             // sticky-assignment salt; default: name
+  // Contextual policies: bound of the store that keeps each decision's
+  // context until its reward (ContextStore).
+  size_t context_store_max_bytes = ContextStore::kDefaultMaxBytes;
 };
 
 struct RouteChoice {
@@ -99,14 +103,32 @@ class Experiment {
 
   // Picks the arm for one request: the sticky arm of `unit` when given, a draw
   // from the current weights otherwise, or `forced_arm` (propensity 1).
+  //
+  // A contextual policy (context_dim() > 0) decides from the request's
+  // context: while it steers traffic (running or decided, bandit mode, past
+  // any canary phase) the arm is drawn from the policy's allocation for this
+  // context — with the unit's hash as the uniform draw when a unit is given —
+  // and the propensity is that allocation's share. A context of the wrong
+  // length or with a non-finite value is kBadContext; so is a missing one,
+  // except on a forced route (which never teaches the policy). Nothing is
+  // counted when the context is refused. A non-contextual policy ignores it.
   Result<RouteChoice> Route(std::optional<std::string_view> unit,
-                            std::optional<std::string_view> forced_arm, Rng& rng);
+                            std::optional<std::string_view> forced_arm,
+                            std::optional<std::span<const double>> context, Rng& rng);
+  Result<RouteChoice> Route(std::optional<std::string_view> unit,
+                            std::optional<std::string_view> forced_arm, Rng& rng) {
+    return Route(unit, forced_arm, std::nullopt, rng);
+  }
 
   // Applies a reward for a decision of this experiment. kInvalidValue for a
   // non-finite value or one outside the metric's domain ([0,1] for bernoulli).
   // Rewards of forced decisions or of an older epoch are accepted and counted
-  // but do not teach the policy or the stopping rule.
-  Status ApplyReward(const DecisionRef& ref, double value);
+  // but do not teach the policy or the stopping rule. A contextual policy
+  // learns only from a reward that comes with its decision's `context`; one
+  // without (its context was evicted, or lost in a crash) updates the
+  // counters and the stopping rule only, and is counted in
+  // rewards_without_context().
+  Status ApplyReward(const DecisionRef& ref, double value, std::span<const double> context = {});
 
   // Serving outcome of one request on `arm` (latency of its model, failure).
   void RecordServe(size_t arm, uint64_t latency_ns, bool failed);
@@ -136,12 +158,26 @@ class Experiment {
   const StopDecision& last_check() const { return last_check_; }
   uint64_t stale_rewards() const { return stale_rewards_; }
 
+  // Contextual policies: the context length requests carry (0: none), the
+  // store of decisions' contexts, and the rewards the policy could not learn
+  // from for want of their context (since start-up).
+  size_t context_dim() const { return policy_->context_dim(); }
+  ContextStore& contexts() { return contexts_; }
+  const ContextStore& contexts() const { return contexts_; }
+  uint64_t rewards_without_context() const { return rewards_without_context_; }
+
  private:
   explicit Experiment(const ExperimentOptions& options);
   Status Init();
   void ComputeWeights(Rng& rng);
   bool CheckGuardrails();
   bool InCanaryPhase() const;
+  // True when a contextual policy picks each request's arm from its context.
+  bool PerRequestAllocation() const;
+  // The policy's allocation for the weights: for a contextual policy, the
+  // mean per-request allocation since the last refresh (kept when none).
+  void PolicyWeights(Rng& rng);
+  Status CheckContext(std::optional<std::span<const double>> context, bool forced) const;
 
   ExperimentOptions options_;
   uint16_t tag_;
@@ -161,6 +197,11 @@ class Experiment {
   bool refreshed_once_ = false;
   bool canary_at_refresh_ = false;
   uint64_t stale_rewards_ = 0;
+  ContextStore contexts_;
+  std::vector<double> request_alloc_;  // scratch: one request's allocation
+  std::vector<double> alloc_sum_;      // per-request allocations since the last refresh
+  uint64_t alloc_count_ = 0;
+  uint64_t rewards_without_context_ = 0;
 };
 
 }  // namespace banditd::experiment

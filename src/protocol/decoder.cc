@@ -290,14 +290,14 @@ Status Decoder::DecodeInput(const object& v, wire::InputView* in) {
 
 Status Decoder::DecodeContext(const object& v, std::span<const double>* out) {
   if (v.type != type::ARRAY) {
-    return Error(Code::kInvalidInput, "route: 'context' must be an array of numbers");
+    return Error(Code::kBadContext, "route: 'context' must be an array of numbers");
   }
   const uint32_t n = v.via.array.size;
   context_.resize(n);
   for (uint32_t i = 0; i < n; ++i) {
     const object& x = v.via.array.ptr[i];
     if (!IsNumber(x) || !std::isfinite(NumberOf(x))) {
-      return Error(Code::kInvalidInput,
+      return Error(Code::kBadContext,
                    "route: context[" + std::to_string(i) + "] must be a finite number");
     }
     context_[i] = NumberOf(x);

@@ -30,8 +30,8 @@ class Decoder {
   // when the frame was a well-formed map that carried one, so the error
   // reply can echo it; the rest of *out is unspecified. Codes: kBadRequest
   // (malformed frame, missing key, wrong type), kUnknownOp, kInvalidValue
-  // (non-finite or out-of-range number), kInvalidInput (bad `input` or
-  // `context`).
+  // (non-finite or out-of-range number), kInvalidInput (bad `input`),
+  // kBadContext (bad `context`).
   Status Decode(std::string_view frame, wire::Request* out);
 
   const wire::DecodeLimits& limits() const { return limits_; }

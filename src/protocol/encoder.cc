@@ -59,7 +59,7 @@ void PackFloats(Packer& pk, std::span<const float> values) {
 }
 
 void PackReport(Packer& pk, const wire::ExperimentReport& r) {
-  pk.pack_map(10);
+  pk.pack_map(r.context_store ? 11 : 10);
   PackStr(pk, "name");
   PackStr(pk, r.name);
   PackStr(pk, "mode");
@@ -119,6 +119,21 @@ void PackReport(Packer& pk, const wire::ExperimentReport& r) {
   }
   PackStr(pk, "srm_p_value");
   PackNumber(pk, r.srm_p_value);
+  if (r.context_store) {
+    const wire::ContextStoreReport& c = *r.context_store;
+    PackStr(pk, "context_store");
+    pk.pack_map(5);
+    PackStr(pk, "entries");
+    pk.pack_uint64(c.entries);
+    PackStr(pk, "bytes");
+    pk.pack_uint64(c.bytes);
+    PackStr(pk, "max_bytes");
+    pk.pack_uint64(c.max_bytes);
+    PackStr(pk, "evictions");
+    pk.pack_uint64(c.evictions);
+    PackStr(pk, "rewards_without_context");
+    pk.pack_uint64(c.rewards_without_context);
+  }
 }
 
 }  // namespace

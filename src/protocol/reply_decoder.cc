@@ -140,6 +140,15 @@ wire::ExperimentReport ReadReport(const object& r) {
     out.test = std::move(t);
   }
   out.srm_p_value = Number(Get(r, "srm_p_value"));
+  if (const object* c = Find(r, "context_store"); c != nullptr && c->type != type::NIL) {
+    wire::ContextStoreReport cs;
+    cs.entries = Get(*c, "entries").as<uint64_t>();
+    cs.bytes = Get(*c, "bytes").as<uint64_t>();
+    cs.max_bytes = Get(*c, "max_bytes").as<uint64_t>();
+    cs.evictions = Get(*c, "evictions").as<uint64_t>();
+    cs.rewards_without_context = Get(*c, "rewards_without_context").as<uint64_t>();
+    out.context_store = cs;
+  }
   return out;
 }
 

@@ -49,6 +49,7 @@ experiment::ExperimentOptions ToExperimentOptions(const config::ExperimentConfig
   o.refresh_every_rewards =
       c.refresh.every_rewards > 0 ? static_cast<uint64_t>(c.refresh.every_rewards) : UINT64_MAX;
   o.salt = c.salt;
+  o.context_store_max_bytes = c.context_store_max_bytes;
   return o;
 }
 

@@ -110,6 +110,11 @@ wire::ExperimentReport Daemon::BuildReport(size_t e) {
     }
     if (total > 0) r.srm_p_value = stats::SrmChiSquare(observed, weights).p_value;
   }
+  if (x.context_dim() > 0) {
+    const auto& c = x.contexts();
+    r.context_store = wire::ContextStoreReport{c.entries(), c.bytes(), c.max_bytes(), c.evictions(),
+                                               x.rewards_without_context()};
+  }
   return r;
 }
 

@@ -23,7 +23,9 @@ void RecordOutput(OutputStats& s, std::span<const float> out) {
 
 void Daemon::HandleRoute(const wire::Request& req, Envelope env, zmq::socket_t& socket) {
   const wire::RouteRequest& r = *req.route();
-  auto d = engine_->Route(r.exp, r.unit, r.arm);
+  // A contextual experiment refuses a missing or wrong-length context
+  // (bad_context) before deciding anything; other experiments only log it.
+  auto d = engine_->Route(r.exp, r.unit, r.arm, r.context);
   if (!d.ok()) {
     SendError(socket, env, req.id, d.status().code(), d.status().message());
     return;
@@ -126,6 +128,9 @@ void Daemon::OnInferenceResults() {
                     exp.options().arms[pr.served_arm].name, res.status.message());
       auto fb = engine_->Route(exp.name(), std::nullopt,
                                std::string_view(exp.options().arms[champion].name));
+      // The client gets the fallback's id: the failed decision's context
+      // will never be rewarded.
+      exp.contexts().Erase(pr.decision.ref.key());
       if (fb.ok()) pr.fallback_decision = *fb;
       pr.fallback = true;
       pr.served_arm = champion;

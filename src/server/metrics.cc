@@ -60,6 +60,31 @@ void Daemon::PublishMetrics() {
            "Decisions rewarded inside the reward window (kept for de-duplication).");
   t.Sample("banditd_reward_ledger_size", {}, static_cast<double>(engine_->ledger().size()));
 
+  // Contextual experiments: the store of decisions' contexts (docs/contextual.md).
+  t.Family("banditd_context_store_entries", "gauge",
+           "Contexts kept for decisions waiting for their rewards.");
+  t.Family("banditd_context_store_bytes", "gauge", "Memory charged to the kept contexts.");
+  t.Family("banditd_context_store_max_bytes", "gauge", "The context store's configured bound.");
+  t.Family("banditd_context_store_evictions_total", "counter",
+           "Contexts dropped (oldest first) to stay within the bound.");
+  t.Family("banditd_rewards_without_context_total", "counter",
+           "Rewards applied to the counters only: their decision's context was not kept.");
+  for (size_t e = 0; e < engine_->num_experiments(); ++e) {
+    const auto& x = engine_->experiment(e);
+    if (x.context_dim() == 0) continue;
+    const auto& c = x.contexts();
+    t.Sample("banditd_context_store_entries", {{"experiment", x.name()}},
+             static_cast<double>(c.entries()));
+    t.Sample("banditd_context_store_bytes", {{"experiment", x.name()}},
+             static_cast<double>(c.bytes()));
+    t.Sample("banditd_context_store_max_bytes", {{"experiment", x.name()}},
+             static_cast<double>(c.max_bytes()));
+    t.Sample("banditd_context_store_evictions_total", {{"experiment", x.name()}},
+             static_cast<double>(c.evictions()));
+    t.Sample("banditd_rewards_without_context_total", {{"experiment", x.name()}},
+             static_cast<double>(x.rewards_without_context()));
+  }
+
   t.Family("banditd_experiment_state", "gauge", "1 for the experiment's current state.");
   t.Family("banditd_epoch", "gauge", "The experiment's epoch.");
   for (size_t e = 0; e < engine_->num_experiments(); ++e) {

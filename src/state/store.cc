@@ -67,7 +67,7 @@ Status StateStore::Recover(const SnapshotFn& on_snapshot, const RecordFn& on_rec
   const std::string snap_path = dir_ + "/" + kSnapshotFile;
   auto snap = env_.ReadFile(snap_path);
   if (snap.ok()) {
-    auto parsed = ParseWal(*snap, snap_path, false);
+    auto parsed = ParseWal(*snap, snap_path, false, kMaxSnapshotBytes);
     if (!parsed.ok() || parsed->records.size() != 1 || parsed->torn_tail ||
         parsed->records[0].type != kSnapshotRecord || parsed->records[0].payload.size() < 8) {
       return Status(Code::kCorruption, snap_path + " is damaged; restore it from a backup or " +
@@ -122,6 +122,12 @@ Result<uint64_t> StateStore::BeginSnapshot() {
 }
 
 Status StateStore::FinishSnapshot(std::string_view state, uint64_t from_segment) {
+  if (state.size() + 8 > kMaxSnapshotBytes) {
+    // Written, it could not be read back: keep the previous snapshot and WAL.
+    return Status(Code::kFailedPrecondition, "snapshot of " + std::to_string(state.size()) +
+                                                 " bytes is past the limit of " +
+                                                 std::to_string(kMaxSnapshotBytes));
+  }
   std::string payload = EncodeU64(from_segment);
   payload.append(state);
   std::string file;

@@ -43,7 +43,8 @@ void AppendRecord(std::string& out, uint8_t type, std::string_view payload) {
   out.append(payload);
 }
 
-Result<WalParse> ParseWal(std::string_view bytes, const std::string& name, bool repair) {
+Result<WalParse> ParseWal(std::string_view bytes, const std::string& name, bool repair,
+                          uint32_t max_record_bytes) {
   WalParse parse;
   uint64_t off = 0;
   while (off < bytes.size()) {
@@ -56,7 +57,7 @@ Result<WalParse> ParseWal(std::string_view bytes, const std::string& name, bool 
     } else {
       const uint32_t len = Load32(rest.data());
       const uint32_t crc = Load32(rest.data() + 4);
-      if (len > kMaxRecordBytes) {
+      if (len > max_record_bytes) {
         problem = "record length " + std::to_string(len) + " is past the limit";
         reaches_end = AllZero(rest);
       } else if (kRecordHeaderBytes + len > rest.size()) {

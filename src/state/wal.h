@@ -19,6 +19,10 @@ namespace banditd::state {
 
 inline constexpr size_t kRecordHeaderBytes = 9;
 inline constexpr uint32_t kMaxRecordBytes = 16u << 20;
+// The snapshot file is one record in the same framing, allowed to be larger
+// (it holds every experiment's state, e.g. contextual experiments' context
+// stores of up to 1 GiB each).
+inline constexpr uint32_t kMaxSnapshotBytes = 3u << 30;
 
 uint32_t Crc32c(std::string_view a, std::string_view b = {});
 
@@ -41,8 +45,10 @@ struct WalParse {
 
 // Parses a whole segment. Corruption in the middle is kCorruption naming
 // `name` and the offset, unless `repair`: then parsing stops before the bad
-// record and `repaired` says how much was dropped.
-Result<WalParse> ParseWal(std::string_view bytes, const std::string& name, bool repair);
+// record and `repaired` says how much was dropped. A record longer than
+// `max_record_bytes` is damage.
+Result<WalParse> ParseWal(std::string_view bytes, const std::string& name, bool repair,
+                          uint32_t max_record_bytes = kMaxRecordBytes);
 
 // "wal-000000000042.log" <-> 42.
 std::string WalSegmentName(uint64_t id);

@@ -175,7 +175,7 @@ std::vector<Case> Cases() {
   c.push_back({"context with NaN", route_with([&](Packer& p) {
                  Str(p, "context"), p.pack(std::vector<double>{1.0, nan});
                }),
-               Code::kInvalidInput});
+               Code::kBadContext});
   c.push_back({"unknown experiment", RouteFrame({"no-such-experiment"}), Code::kUnknownExperiment});
   c.push_back({"status of an unknown experiment", StatusFrame("nope"), Code::kUnknownExperiment});
   c.push_back({"unknown decision", RewardFrame("AAAAAAAAAAAAAAAAAAAAAAAAAAAA", 1.0),

@@ -29,6 +29,7 @@ TEST(StatusTest, WireCodeSpellingsAreStable) {
   EXPECT_EQ(CodeName(Code::kDuplicateReward), "duplicate_reward");
   EXPECT_EQ(CodeName(Code::kInvalidValue), "invalid_value");
   EXPECT_EQ(CodeName(Code::kInvalidInput), "invalid_input");
+  EXPECT_EQ(CodeName(Code::kBadContext), "bad_context");
   EXPECT_EQ(CodeName(Code::kModelError), "model_error");
   EXPECT_EQ(CodeName(Code::kOverloaded), "overloaded");
   EXPECT_EQ(CodeName(Code::kUnauthorized), "unauthorized");

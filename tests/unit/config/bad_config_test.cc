@@ -117,6 +117,15 @@ std::vector<BadCase> Cases() {
       {"yaml syntax error", "experiments: [\n", "line 2: "},
       {"experiments is a map", "experiments:\n  name: e\n",
        "experiments (line 2): must be a non-empty list"},
+      {"context store without a contextual policy",
+       Exp("    context_store: {max_bytes: 1000000}\n"),
+       "experiments[0].context_store (line 6): is only used by contextual policies"},
+      {"context store too small",
+       Exp("    policy: {name: linucb, context_dim: 4}\n    context_store: {max_bytes: 1000}\n"),
+       "experiments[0].context_store.max_bytes (line 7): must be in [65536, 1073741824], got 1000"},
+      {"context store unknown key",
+       Exp("    policy: {name: linucb, context_dim: 4}\n    context_store: {max_entries: 10}\n"),
+       "experiments[0].context_store.max_entries (line 7): unknown key"},
   };
 }
 

@@ -150,6 +150,24 @@ experiments:
   EXPECT_EQ(p.GetInt("min_samples", 0).value(), 100);
 }
 
+TEST(ConfigTest, ContextStoreBoundHasADefaultAndCanBeSet) {
+  auto cfg = ParseConfig(R"(
+experiments:
+  - name: d
+    policy: {name: linucb, context_dim: 8}
+    arms: [{name: a}, {name: b}]
+  - name: e
+    policy: {name: lin_thompson, context_dim: 8}
+    context_store: {max_bytes: 1048576}
+    arms: [{name: a}, {name: b}]
+)",
+                         "/", NoFiles());
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->experiments[0].context_store_max_bytes, size_t{64} << 20);
+  EXPECT_EQ(cfg->experiments[1].context_store_max_bytes, size_t{1} << 20);
+  EXPECT_EQ(cfg->experiments[1].context_dim, 8u);
+}
+
 // The stopping rule is built at load time: what start-up would refuse,
 // --check refuses too, naming the key and line.
 TEST(ConfigTest, StoppingParamsAreValidatedAtLoad) {

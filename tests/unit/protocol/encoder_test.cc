@@ -141,6 +141,7 @@ TEST(EncoderTest, StatusReportRoundTrips) {
   reports[1].winner.reset();
   reports[1].test.reset();
   reports[1].state = wire::ExperimentState::kRolledBack;
+  reports[1].context_store = wire::ContextStoreReport{12, 1536, 1 << 20, 3, 2};
   std::string out;
   EncodeStatusReply({"", reports, wire::ProcessReport{1.5e8, 12.25, 3600}}, &out);
   auto got = DecodeStatusReply(out);
@@ -184,6 +185,14 @@ TEST(EncoderTest, StatusReportRoundTrips) {
   EXPECT_EQ(got->experiments[1].state, wire::ExperimentState::kRolledBack);
   EXPECT_FALSE(got->experiments[1].winner.has_value());
   EXPECT_FALSE(got->experiments[1].test.has_value());
+  EXPECT_FALSE(r.context_store.has_value());
+  ASSERT_TRUE(got->experiments[1].context_store.has_value());
+  const auto& cs = *got->experiments[1].context_store;
+  EXPECT_EQ(cs.entries, 12u);
+  EXPECT_EQ(cs.bytes, 1536u);
+  EXPECT_EQ(cs.max_bytes, 1u << 20);
+  EXPECT_EQ(cs.evictions, 3u);
+  EXPECT_EQ(cs.rewards_without_context, 2u);
 }
 
 TEST(EncoderTest, CodeNamesRoundTrip) {

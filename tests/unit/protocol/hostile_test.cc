@@ -164,11 +164,18 @@ std::vector<HostileCase> Cases() {
   c.push_back({"tensor without data",
                RouteWithInput([](FrameBuilder& f) { f.Map(1).Str("shape").Array(1).Int(1); }),
                kInput, "input.data must be bin"});
-  c.push_back({"context is a map", RouteWithContext([](FrameBuilder& f) { f.Map(0); }), kInput,
+  const Code kContext = Code::kBadContext;
+  c.push_back({"context is a map", RouteWithContext([](FrameBuilder& f) { f.Map(0); }), kContext,
                "'context' must be an array of numbers"});
   c.push_back({"context holds inf",
                RouteWithContext([](FrameBuilder& f) { f.Array(2).Double(1).Double(INFINITY); }),
-               kInput, "context[1] must be a finite number"});
+               kContext, "context[1] must be a finite number"});
+  c.push_back({"context holds NaN",
+               RouteWithContext([](FrameBuilder& f) { f.Array(2).Double(NAN).Double(1); }),
+               kContext, "context[0] must be a finite number"});
+  c.push_back({"context holds a string",
+               RouteWithContext([](FrameBuilder& f) { f.Array(1).Str("1"); }), kContext,
+               "context[0] must be a finite number"});
   const Code kValue = Code::kInvalidValue;
   c.push_back({"reward NaN", Reward([](FrameBuilder& f) { f.Double(NAN); }), kValue,
                "'value' must be finite"});

@@ -93,6 +93,26 @@ TEST(StateStoreTest, SnapshotThenReplay) {
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/" + WalSegmentName(0)));
 }
 
+// A snapshot may be larger than a WAL record may be (a contextual
+// experiment's context store alone can take tens of MiB): it must read back.
+TEST(StateStoreTest, SnapshotLargerThanAWalRecordReadsBack) {
+  TempDir dir;
+  const std::string big(kMaxRecordBytes + (1u << 20), 'x');
+  {
+    auto s = Open(dir.path());
+    Replayed r;
+    ASSERT_TRUE(RecoverInto(*s, &r).ok());
+    auto from = s->BeginSnapshot();
+    ASSERT_TRUE(from.ok());
+    ASSERT_TRUE(s->FinishSnapshot(big, *from).ok());
+  }
+  auto s = Open(dir.path());
+  Replayed r;
+  ASSERT_TRUE(RecoverInto(*s, &r).ok());
+  EXPECT_EQ(r.snapshot.size(), big.size());
+  EXPECT_EQ(r.snapshot, big);
+}
+
 TEST(StateStoreTest, TornTailIsTruncatedAndReported) {
   TempDir dir;
   std::string segment;
