@@ -89,6 +89,14 @@ std::string StatusTable(const wire::ExperimentReport& r, const RenderOptions& op
     out += "  test -";
   }
   out += "  srm p " + Num(r.srm_p_value, "%.4g") + "\n";
+  if (r.context_store) {
+    const auto& c = *r.context_store;
+    out += Format(
+        "  contexts %llu kept, %.1f of %.1f MiB, %llu evicted, %llu rewards without context\n",
+        static_cast<unsigned long long>(c.entries), static_cast<double>(c.bytes) / 1048576.0,
+        static_cast<double>(c.max_bytes) / 1048576.0, static_cast<unsigned long long>(c.evictions),
+        static_cast<unsigned long long>(c.rewards_without_context));
+  }
   return out;
 }
 
