@@ -158,6 +158,14 @@ class Daemon:
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def stop_and_cleanup(self):
+        """stop(), then cleanup(); raises with the daemon's log unless it exited 0."""
+        rc = self.stop()
+        log = self.log()
+        self.cleanup()
+        if rc != 0:
+            raise AssertionError("banditd exited with %s on SIGTERM:\n%s" % (rc, log))
+
 
 def features(i):
     """A deterministic 8-feature input for request i."""

@@ -28,11 +28,7 @@ class BanditctlTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        rc = cls.daemon.stop()
-        log = cls.daemon.log()
-        cls.daemon.cleanup()
-        if rc != 0:
-            raise AssertionError("banditd exited with %s on SIGTERM:\n%s" % (rc, log))
+        cls.daemon.stop_and_cleanup()
 
     def ctl(self, *args, endpoints="state_dir", timeout_ms=5000):
         """Runs banditctl; returns (exit code, stdout, stderr)."""

@@ -51,11 +51,7 @@ class CurveTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        rc = cls.daemon.stop()
-        log = cls.daemon.log()
-        cls.daemon.cleanup()
-        if rc != 0:
-            raise AssertionError("banditd exited with %s on SIGTERM:\n%s" % (rc, log))
+        cls.daemon.stop_and_cleanup()
 
     def ctl(self, key, *args, timeout_ms=5000):
         return ctl("--state-dir", self.daemon.state_dir, "--timeout-ms", str(timeout_ms),

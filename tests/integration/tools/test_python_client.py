@@ -20,11 +20,7 @@ class PythonClientTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.client.close()
-        rc = cls.daemon.stop()
-        log = cls.daemon.log()
-        cls.daemon.cleanup()
-        if rc != 0:
-            raise AssertionError("banditd exited with %s on SIGTERM:\n%s" % (rc, log))
+        cls.daemon.stop_and_cleanup()
 
     def test_route_reward_status_round_trip(self):
         before = {a["name"]: a["n"] for a in self.client.status("ctr")["arms"]}
