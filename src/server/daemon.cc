@@ -59,69 +59,49 @@ int Daemon::Run() {
 
 // One round of the I/O loop. zmq_poll is not used: it asks ZMQ_EVENTS of every
 // socket before and after each wait (six calls for three sockets, each one a
-// pass over the socket's command mailbox), whatever happened. Here ZMQ_EVENTS
-// is asked only of a socket that needs it:
-// - a socket's ZMQ_FD (zmq_getsockopt(3)) is readable when libzmq has
-//   commands for the socket, not while messages wait, and any recv or send on
-//   the socket may consume the command that announced new messages; so after
-//   the fd fires, after a socket ran dry (recv's EAGAIN can be stale, as recv
-//   checks the mailbox at most about once a millisecond), and after replies
-//   were sent on it, ZMQ_EVENTS (which always reads the mailbox) decides;
-// - a socket known to hold messages is drained with non-blocking recv until
-//   EAGAIN, at most a bounded burst per round so that one busy client does not
-//   starve the other sockets and the mailboxes.
+// pass over the socket's command mailbox and a poll(2) of its signal fd),
+// whatever happened. Here no ZMQ_EVENTS is asked at all; this relies on how
+// libzmq (4.3) signals a socket:
+// - a socket's ZMQ_FD (zmq_getsockopt(3)) is readable while libzmq has
+//   unprocessed commands for the socket (a peer's "messages are waiting" is
+//   one), not while messages wait; it is cleared when the commands are read;
+// - a non-blocking recv that finds no message reads all pending commands and
+//   tries again before it returns EAGAIN. So a socket that answered EAGAIN is
+//   empty, and whatever arrives later raises its fd: waiting on the fd is safe;
+// - a send may read the socket's commands too (and so clear the fd while
+//   messages wait): after replies were sent outside a drain, the socket is
+//   tried again without waiting.
+// A socket that may hold messages is drained with non-blocking recv until
+// EAGAIN, at most a bounded burst per round so that one busy client does not
+// starve the other sockets and the mailboxes; after a full burst it stays
+// marked and the round does not wait.
 void Daemon::PollOnce(int timeout_ms) {
   zmq::socket_t* sockets[kSockets] = {&api_, &pull_, &admin_};
-  auto recheck = [&](bool any) {
-    for (size_t s = 0; s < kSockets; ++s) {
-      if (!recheck_[s]) continue;
-      recheck_[s] = false;
-      try {
-        readable_[s] = (sockets[s]->get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
-      } catch (const zmq::error_t& e) {
-        spdlog::warn("ZMQ_EVENTS failed: {}", e.what());
-        readable_[s] = false;
-      }
-      any = any || readable_[s];
-    }
-    return any;
-  };
-  // Wait only when no socket is known to hold messages.
-  const bool busy = recheck(readable_[0] || readable_[1] || readable_[2]);
-  if (::poll(pollfds_.data(), pollfds_.size(), busy ? 0 : timeout_ms) < 0 && errno != EINTR) {
-    spdlog::error("poll failed: {}", std::strerror(errno));
-  }
+  const bool busy = try_recv_[0] || try_recv_[1] || try_recv_[2];
+  const int n = ::poll(pollfds_.data(), pollfds_.size(), busy ? 0 : timeout_ms);
+  if (n < 0 && errno != EINTR) spdlog::error("poll failed: {}", std::strerror(errno));
   for (size_t s = 0; s < kSockets; ++s) {
-    if (pollfds_[s].revents != 0) recheck_[s] = true;
+    // A wait that timed out also tries every socket: a cheap guard (every
+    // 50 ms when idle) against a lost signal.
+    if (pollfds_[s].revents != 0 || (n == 0 && !busy)) try_recv_[s] = true;
   }
-  recheck(false);
 
-  // Bounded bursts; a burst that ends before its bound found the socket dry.
   constexpr int kBursts[kSockets] = {256, 1024, 64};
   for (size_t s = 0; s < kSockets; ++s) {
-    if (!readable_[s]) continue;
-    int n = 0;
-    while (n < kBursts[s] && (s == 1 ? OnPullMessage() : OnApiMessage(*sockets[s], s == 2))) ++n;
-    if (n < kBursts[s]) {
-      readable_[s] = false;
-      recheck_[s] = true;
+    if (!try_recv_[s]) continue;
+    int got = 0;
+    while (got < kBursts[s] && (s == 1 ? OnPullMessage() : OnApiMessage(*sockets[s], s == 2))) {
+      ++got;
     }
+    // Sends during the drain (marking the socket) came before its EAGAIN.
+    try_recv_[s] = got == kBursts[s];
   }
-  // Replies are sent on api (inference results, acks) and admin (reloads):
-  // ask their ZMQ_EVENTS again before the next wait.
-  if (pollfds_[kSockets].revents & POLLIN) {
-    OnInferenceResults();
-    recheck_[0] = true;
-  }
-  if (pollfds_[kSockets + 1].revents & POLLIN) {
-    OnWalProgress();
-    recheck_[0] = true;
-  }
-  if (pollfds_[kSockets + 2].revents & POLLIN) {
-    OnReloads();
-    recheck_[2] = true;
-  }
-  if (pollfds_[kSockets + 3].revents & POLLIN) {
+  // These send replies on api (inference results, acks) and admin (reloads);
+  // Send() marks the socket to be tried again.
+  if (n > 0 && (pollfds_[kSockets].revents & POLLIN)) OnInferenceResults();
+  if (n > 0 && (pollfds_[kSockets + 1].revents & POLLIN)) OnWalProgress();
+  if (n > 0 && (pollfds_[kSockets + 2].revents & POLLIN)) OnReloads();
+  if (n > 0 && (pollfds_[kSockets + 3].revents & POLLIN)) {
     std::vector<int> ignored;
     stop_wake_.Drain(&ignored);
   }
@@ -226,6 +206,8 @@ void Daemon::CountRewardRefusal(const wire::Request& req, const Status& s) {
 }
 
 void Daemon::Send(zmq::socket_t& socket, const Envelope& env, const std::string& payload) {
+  // A send may read the socket's commands (see PollOnce): try it again.
+  try_recv_[&socket == &api_ ? 0 : &socket == &pull_ ? 1 : 2] = true;
   try {
     const char* p = env.bytes.data();
     for (uint32_t i = 0; i < env.count; p += env.sizes[i++]) {

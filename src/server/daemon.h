@@ -188,10 +188,9 @@ class Daemon {
   // of the completions, WAL progress, reloads and stop mailboxes.
   static constexpr size_t kSockets = 3;
   std::array<struct pollfd, kSockets + 4> pollfds_{};
-  // Per socket (api, rewards, admin): messages are known to wait (drain it),
-  // and ZMQ_EVENTS must be asked before trusting its fd again.
-  std::array<bool, kSockets> readable_{};
-  std::array<bool, kSockets> recheck_{true, true, true};
+  // Per socket (api, rewards, admin): messages may wait, so the next round
+  // tries to receive without waiting on its fd first.
+  std::array<bool, kSockets> try_recv_{true, true, true};
 
   // Models: slots_[experiment][arm], null for route-only arms.
   std::vector<std::vector<std::shared_ptr<model::ModelSlot>>> slots_;
