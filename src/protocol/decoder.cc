@@ -138,12 +138,13 @@ Decoder::Decoder(wire::DecodeLimits limits) : limits_(limits), zone_(kZoneChunkB
 
 Status Decoder::Decode(std::string_view frame, wire::Request* out) {
   out->id = {};
-  BANDITD_RETURN_IF_ERROR(ScanFrame(frame, limits_));
+  std::string_view id;
+  BANDITD_RETURN_IF_ERROR(ScanFrame(frame, limits_, "id", &id));
   if ((static_cast<uint8_t>(frame[0]) & 0xf0) != 0x80 && static_cast<uint8_t>(frame[0]) != 0xde &&
       static_cast<uint8_t>(frame[0]) != 0xdf) {
     return Error(Code::kBadRequest, "a request must be a msgpack map");
   }
-  out->id = FindRootValue(frame, "id");
+  out->id = id;
 
   zone_.clear();
   object root;

@@ -116,16 +116,27 @@ Status Bad(std::string what, size_t offset) {
 
 // Walks the value at `pos`, leaving `*end` just past it. With `check` false the
 // limits are not enforced (the frame is known to be valid).
+// When `key` is given and the value is a map, *found is set to the raw bytes of
+// the value of its first top-level string key equal to *key (left alone when
+// there is none), found in the same pass.
 Status Walk(std::string_view frame, size_t pos, const wire::DecodeLimits& limits, bool check,
-            size_t* end) {
+            size_t* end, const std::string_view* key = nullptr, std::string_view* found = nullptr) {
   const auto* p = reinterpret_cast<const uint8_t*>(frame.data());
   const size_t size = frame.size();
   const size_t max_depth = std::min(limits.max_depth, kDepthCap);
   uint64_t pending[kDepthCap + 1];
   size_t depth = 0;
   pending[0] = 1;
+  bool root_is_map = false;
+  bool next_is_match = false;  // the depth-1 key just walked is *key
+  size_t found_at = size + 1;  // start of the matching value while it is walked
   while (true) {
     while (depth > 0 && pending[depth] == 0) --depth;
+    if (found_at <= size && depth <= 1) {  // back at the root map: the value ended
+      *found = frame.substr(found_at, pos - found_at);
+      found_at = size + 1;
+      key = nullptr;  // the first match wins
+    }
     if (pending[depth] == 0) break;
     if (pos >= size) return Bad("truncated frame: a value is missing", pos);
     Header h;
@@ -136,6 +147,16 @@ Status Walk(std::string_view frame, size_t pos, const wire::DecodeLimits& limits
     }
     const size_t at = pos;
     pos += h.header_len;
+    if (key != nullptr && depth == 1 && root_is_map) {
+      if (pending[1] % 2 == 0) {  // a key: 2n items, keys at even counts left
+        next_is_match = h.kind == Kind::kStr && h.n == key->size() && h.n <= size - pos &&
+                        frame.substr(pos, h.n) == *key;
+      } else if (next_is_match) {
+        found_at = at;
+        next_is_match = false;
+      }
+    }
+    if (depth == 0) root_is_map = h.kind == Kind::kMap;
     --pending[depth];
     const uint64_t remain = size - pos;
     switch (h.kind) {
@@ -196,6 +217,13 @@ wire::DecodeLimits Unbounded() {
 }  // namespace
 
 Status ScanFrame(std::string_view frame, const wire::DecodeLimits& limits) {
+  std::string_view ignored;
+  return ScanFrame(frame, limits, {}, &ignored);
+}
+
+Status ScanFrame(std::string_view frame, const wire::DecodeLimits& limits,
+                 std::string_view root_key, std::string_view* root_value) {
+  *root_value = {};
   if (frame.empty()) return Status(Code::kBadRequest, "empty frame");
   if (frame.size() > limits.max_frame_bytes) {
     return Status(Code::kBadRequest, "frame of " + std::to_string(frame.size()) +
@@ -203,10 +231,13 @@ Status ScanFrame(std::string_view frame, const wire::DecodeLimits& limits) {
                                          std::to_string(limits.max_frame_bytes) + " bytes");
   }
   size_t end = 0;
-  BANDITD_RETURN_IF_ERROR(Walk(frame, 0, limits, /*check=*/true, &end));
+  std::string_view value;
+  BANDITD_RETURN_IF_ERROR(
+      Walk(frame, 0, limits, /*check=*/true, &end, root_key.empty() ? nullptr : &root_key, &value));
   if (end != frame.size()) {
     return Bad(std::to_string(frame.size() - end) + " trailing bytes after the request map", end);
   }
+  *root_value = value;
   return Status::Ok();
 }
 

@@ -22,6 +22,12 @@ namespace banditd::protocol {
 // otherwise kBadRequest saying what is wrong and at which byte offset.
 Status ScanFrame(std::string_view frame, const wire::DecodeLimits& limits);
 
+// The same check, which also finds what FindRootValue(frame, root_key) would
+// return, in the same pass: set on success only (empty when there is none).
+// A non-empty root_key is required for the search.
+Status ScanFrame(std::string_view frame, const wire::DecodeLimits& limits,
+                 std::string_view root_key, std::string_view* root_value);
+
 // Size in bytes of the msgpack value that starts at frame[pos].
 // REQUIRES: frame passed ScanFrame and pos starts a value inside it.
 size_t ValueSize(std::string_view frame, size_t pos);

@@ -3,13 +3,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "src/protocol/encoder.h"
 
 namespace banditd::server {
 namespace {
 
 constexpr int64_t kMs = 1'000'000;
-constexpr size_t kMaxEnvelopeFrames = 4;
 constexpr int kShutdownQuietMs = 50;
 
 // Only the stable wire codes (DESIGN.md §5) go on the wire. Local codes from
@@ -39,118 +41,147 @@ void Daemon::Stop() {
 
 int Daemon::Run() {
   spdlog::info("banditd serving {} experiment(s)", engine_->num_experiments());
+  zmq::socket_t* sockets[kSockets] = {&api_, &pull_, &admin_};
+  try {
+    for (size_t s = 0; s < kSockets; ++s) {
+      pollfds_[s] = {sockets[s]->get(zmq::sockopt::fd), POLLIN, 0};
+    }
+  } catch (const zmq::error_t& e) {
+    spdlog::error("cannot get the sockets' file descriptors: {}", e.what());
+    return 1;
+  }
+  const int fds[] = {completions_.fd(), wal_wake_.fd(), reloads_.fd(), stop_wake_.fd()};
+  for (size_t i = 0; i < std::size(fds); ++i) pollfds_[kSockets + i] = {fds[i], POLLIN, 0};
   while (!stop_.load(std::memory_order_relaxed)) PollOnce(50);
   Shutdown();
   return 0;
 }
 
+// One round of the I/O loop. zmq_poll is not used: it asks ZMQ_EVENTS of every
+// socket before and after each wait (six calls for three sockets, each one a
+// pass over the socket's command mailbox and a poll(2) of its signal fd),
+// whatever happened. Here no ZMQ_EVENTS is asked at all; this relies on how
+// libzmq (4.3) signals a socket:
+// - a socket's ZMQ_FD (zmq_getsockopt(3)) is readable while libzmq has
+//   unprocessed commands for the socket (a peer's "messages are waiting" is
+//   one), not while messages wait; it is cleared when the commands are read;
+// - a non-blocking recv that finds no message reads all pending commands and
+//   tries again before it returns EAGAIN. So a socket that answered EAGAIN is
+//   empty, and whatever arrives later raises its fd: waiting on the fd is safe;
+// - a send may read the socket's commands too (and so clear the fd while
+//   messages wait): after replies were sent outside a drain, the socket is
+//   tried again without waiting.
+// A socket that may hold messages is drained with non-blocking recv until
+// EAGAIN, at most a bounded burst per round so that one busy client does not
+// starve the other sockets and the mailboxes; after a full burst it stays
+// marked and the round does not wait.
 void Daemon::PollOnce(int timeout_ms) {
-  zmq::pollitem_t items[] = {
-      {api_.handle(), 0, ZMQ_POLLIN, 0},         {pull_.handle(), 0, ZMQ_POLLIN, 0},
-      {admin_.handle(), 0, ZMQ_POLLIN, 0},       {nullptr, completions_.fd(), ZMQ_POLLIN, 0},
-      {nullptr, wal_wake_.fd(), ZMQ_POLLIN, 0},  {nullptr, reloads_.fd(), ZMQ_POLLIN, 0},
-      {nullptr, stop_wake_.fd(), ZMQ_POLLIN, 0},
-  };
-  try {
-    zmq::poll(items, std::size(items), std::chrono::milliseconds(timeout_ms));
-  } catch (const zmq::error_t& e) {
-    if (e.num() != EINTR) spdlog::error("poll failed: {}", e.what());
+  zmq::socket_t* sockets[kSockets] = {&api_, &pull_, &admin_};
+  const bool busy = try_recv_[0] || try_recv_[1] || try_recv_[2];
+  const int n = ::poll(pollfds_.data(), pollfds_.size(), busy ? 0 : timeout_ms);
+  if (n < 0 && errno != EINTR) spdlog::error("poll failed: {}", std::strerror(errno));
+  for (size_t s = 0; s < kSockets; ++s) {
+    // A wait that timed out also tries every socket: a cheap guard (every
+    // 50 ms when idle) against a lost signal.
+    if (pollfds_[s].revents != 0 || (n == 0 && !busy)) try_recv_[s] = true;
   }
-  // Bounded bursts per socket keep one busy client from starving the others.
-  for (int i = 0; i < 256 && (items[0].revents & ZMQ_POLLIN); ++i) {
-    if (!(api_.get(zmq::sockopt::events) & ZMQ_POLLIN)) break;
-    OnApiMessage(api_, false);
+
+  constexpr int kBursts[kSockets] = {256, 1024, 64};
+  for (size_t s = 0; s < kSockets; ++s) {
+    if (!try_recv_[s]) continue;
+    int got = 0;
+    while (got < kBursts[s] && (s == 1 ? OnPullMessage() : OnApiMessage(*sockets[s], s == 2))) {
+      ++got;
+    }
+    // Sends during the drain (marking the socket) came before its EAGAIN.
+    try_recv_[s] = got == kBursts[s];
   }
-  for (int i = 0; i < 1024 && (items[1].revents & ZMQ_POLLIN); ++i) {
-    if (!(pull_.get(zmq::sockopt::events) & ZMQ_POLLIN)) break;
-    OnPullMessage();
-  }
-  for (int i = 0; i < 64 && (items[2].revents & ZMQ_POLLIN); ++i) {
-    if (!(admin_.get(zmq::sockopt::events) & ZMQ_POLLIN)) break;
-    OnApiMessage(admin_, true);
-  }
-  if (items[3].revents & ZMQ_POLLIN) OnInferenceResults();
-  if (items[4].revents & ZMQ_POLLIN) OnWalProgress();
-  if (items[5].revents & ZMQ_POLLIN) OnReloads();
-  if (items[6].revents & ZMQ_POLLIN) {
+  // These send replies on api (inference results, acks) and admin (reloads);
+  // Send() marks the socket to be tried again.
+  if (n > 0 && (pollfds_[kSockets].revents & POLLIN)) OnInferenceResults();
+  if (n > 0 && (pollfds_[kSockets + 1].revents & POLLIN)) OnWalProgress();
+  if (n > 0 && (pollfds_[kSockets + 2].revents & POLLIN)) OnReloads();
+  if (n > 0 && (pollfds_[kSockets + 3].revents & POLLIN)) {
     std::vector<int> ignored;
     stop_wake_.Drain(&ignored);
   }
   Periodic();
 }
 
-void Daemon::OnApiMessage(zmq::socket_t& socket, bool admin_socket) {
-  std::vector<zmq::message_t> parts;
+bool Daemon::OnApiMessage(zmq::socket_t& socket, bool admin_socket) {
+  size_t n = 0;  // frames of the message, kept or not
   try {
-    zmq::message_t msg;
-    do {
-      if (!socket.recv(msg, zmq::recv_flags::dontwait)) break;
-      if (parts.size() <= kMaxEnvelopeFrames) parts.push_back(std::move(msg));
-      msg = zmq::message_t();
-    } while (socket.get(zmq::sockopt::rcvmore));
+    if (!socket.recv(parts_[0], zmq::recv_flags::dontwait)) return false;
+    n = 1;
+    // The frames of a message arrive together: the rest are already queued.
+    for (bool more = parts_[0].more(); more; ++n) {
+      zmq::message_t& m = n < parts_.size() ? parts_[n] : excess_;
+      if (!socket.recv(m, zmq::recv_flags::dontwait)) break;
+      more = m.more();
+    }
   } catch (const zmq::error_t& e) {
     spdlog::warn("receive failed: {}", e.what());
-    return;
+    return true;
   }
-  if (parts.size() < 2) return;  // a ROUTER message always carries the peer identity
+  if (n < 2) return true;  // a ROUTER message always carries the peer identity
   ++frames_;
   Envelope env;
-  for (size_t i = 0; i + 1 < parts.size(); ++i) env.frames.push_back(parts[i].to_string());
-  if (parts.size() > kMaxEnvelopeFrames) {
-    env.frames.resize(1);
+  if (n > parts_.size()) {
+    env.Add(parts_[0].data(), parts_[0].size());
     SendError(socket, env, {}, Code::kBadRequest, "a request is one frame (plus routing frames)");
-    return;
+    return true;
   }
-  const zmq::message_t& body = parts.back();
+  for (size_t i = 0; i + 1 < n; ++i) env.Add(parts_[i].data(), parts_[i].size());
+  const zmq::message_t& body = parts_[n - 1];
   wire::Request req;
   Status s =
       decoder_.Decode(std::string_view(static_cast<const char*>(body.data()), body.size()), &req);
   if (!s.ok()) {
     CountRewardRefusal(req, s);
     SendError(socket, env, req.id, s.code(), s.message());
-    return;
+    return true;
   }
   if (wire::IsAdminOp(req.op) && !admin_socket) {
     SendError(socket, env, req.id, Code::kUnauthorized,
               "'" + std::string(wire::OpName(req.op)) + "' is only accepted on the admin socket");
-    return;
+    return true;
   }
   switch (req.op) {
     case wire::Op::kRoute:
       if (admin_socket) {
         SendError(socket, env, req.id, Code::kBadRequest, "route requests go to the api socket");
-        return;
+        return true;
       }
       HandleRoute(req, std::move(env), socket);
-      return;
+      return true;
     case wire::Op::kReward:
     case wire::Op::kRewards:
       if (admin_socket) {
         SendError(socket, env, req.id, Code::kBadRequest, "rewards go to the api socket");
-        return;
+        return true;
       }
       HandleReward(req, std::move(env), /*reply=*/true);
-      return;
+      return true;
     case wire::Op::kStatus:
       HandleStatus(req, env, socket);
-      return;
+      return true;
     default:
       HandleAdmin(req, std::move(env), socket);
-      return;
+      return true;
   }
 }
 
-void Daemon::OnPullMessage() {
-  zmq::message_t msg;
+bool Daemon::OnPullMessage() {
+  zmq::message_t& msg = parts_[0];
   try {
-    if (!pull_.recv(msg, zmq::recv_flags::dontwait)) return;
-    while (pull_.get(zmq::sockopt::rcvmore)) {  // one frame per message: drop the rest
-      zmq::message_t extra;
-      (void)pull_.recv(extra, zmq::recv_flags::dontwait);
+    if (!pull_.recv(msg, zmq::recv_flags::dontwait)) return false;
+    for (bool more = msg.more(); more;) {  // one frame per message: drop the rest
+      if (!pull_.recv(excess_, zmq::recv_flags::dontwait)) break;
+      more = excess_.more();
     }
   } catch (const zmq::error_t& e) {
     spdlog::warn("receive failed on the rewards socket: {}", e.what());
-    return;
+    return true;
   }
   ++frames_;
   wire::Request req;
@@ -159,9 +190,10 @@ void Daemon::OnPullMessage() {
   if (!s.ok() || (req.op != wire::Op::kReward && req.op != wire::Op::kRewards)) {
     if (!s.ok()) CountRewardRefusal(req, s);
     ++errors_by_code_[std::string(CodeName(s.ok() ? Code::kBadRequest : s.code()))];
-    return;
+    return true;
   }
   HandleReward(req, Envelope{}, /*reply=*/false);
+  return true;
 }
 
 void Daemon::CountRewardRefusal(const wire::Request& req, const Status& s) {
@@ -174,9 +206,13 @@ void Daemon::CountRewardRefusal(const wire::Request& req, const Status& s) {
 }
 
 void Daemon::Send(zmq::socket_t& socket, const Envelope& env, const std::string& payload) {
+  // A send may read the socket's commands (see PollOnce): try it again.
+  try_recv_[&socket == &api_ ? 0 : &socket == &pull_ ? 1 : 2] = true;
   try {
-    for (const auto& f : env.frames) {
-      socket.send(zmq::buffer(f), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    const char* p = env.bytes.data();
+    for (uint32_t i = 0; i < env.count; p += env.sizes[i++]) {
+      socket.send(zmq::const_buffer(p, env.sizes[i]),
+                  zmq::send_flags::sndmore | zmq::send_flags::dontwait);
     }
     socket.send(zmq::buffer(payload), zmq::send_flags::dontwait);
   } catch (const zmq::error_t& e) {
@@ -247,13 +283,13 @@ void Daemon::Shutdown() {
   while (clock_.MonoNanos() < start + flags_.shutdown_grace_ms * kMs / 2) {
     size_t n = 0;
     for (; n < 4096 && (api_.get(zmq::sockopt::events) & ZMQ_POLLIN); ++n) {
-      OnApiMessage(api_, false);
+      (void)OnApiMessage(api_, false);
     }
     for (size_t i = 0; i < 4096 && (pull_.get(zmq::sockopt::events) & ZMQ_POLLIN); ++i, ++n) {
-      OnPullMessage();
+      (void)OnPullMessage();
     }
     for (size_t i = 0; i < 64 && (admin_.get(zmq::sockopt::events) & ZMQ_POLLIN); ++i, ++n) {
-      OnApiMessage(admin_, true);
+      (void)OnApiMessage(admin_, true);
     }
     OnInferenceResults();
     OnWalProgress();

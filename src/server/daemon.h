@@ -9,6 +9,8 @@
 //   admin (ROUTER)   promote, pause, resume, reload, snapshot (and status)
 #pragma once
 
+#include <poll.h>
+
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -74,8 +76,20 @@ class Daemon {
   int metrics_port() const { return metrics_.port(); }
 
  private:
+  // The routing frames of a request (at most kMaxFrames), echoed before its
+  // reply. They are kept back to back in one string: ROUTER's own peer ids
+  // are 5 bytes, and any envelope of up to 15 bytes in all fits std::string's
+  // inline buffer, so an ordinary request's envelope does not touch the heap
+  // (DESIGN.md §4). Longer client-chosen routing ids allocate once.
   struct Envelope {
-    std::vector<std::string> frames;  // routing frames, echoed before the reply
+    static constexpr size_t kMaxFrames = 3;
+    std::string bytes;
+    std::array<uint32_t, kMaxFrames> sizes{};
+    uint32_t count = 0;
+    void Add(const void* data, size_t size) {
+      bytes.append(static_cast<const char*>(data), size);
+      sizes[count++] = static_cast<uint32_t>(size);
+    }
   };
   struct PendingRoute {
     Envelope env;
@@ -127,8 +141,9 @@ class Daemon {
 
   // I/O loop pieces.
   void PollOnce(int timeout_ms);
-  void OnApiMessage(zmq::socket_t& socket, bool admin_socket);
-  void OnPullMessage();
+  // Each receives and handles one message; false when none was waiting.
+  bool OnApiMessage(zmq::socket_t& socket, bool admin_socket);
+  bool OnPullMessage();
   void HandleRoute(const wire::Request& req, Envelope env, zmq::socket_t& socket);
   void HandleReward(const wire::Request& req, Envelope env, bool reply);
   void HandleStatus(const wire::Request& req, const Envelope& env, zmq::socket_t& socket);
@@ -165,6 +180,17 @@ class Daemon {
   std::unique_ptr<ZapHandler> zap_;
   protocol::Decoder decoder_;
   std::string out_;  // reused reply buffer
+  // Receive buffers, reused: a request's frames (routing frames + body), and
+  // where frames beyond them are dropped.
+  std::array<zmq::message_t, Envelope::kMaxFrames + 1> parts_;
+  zmq::message_t excess_;
+  // The poll set (PollOnce): the three sockets' ZMQ_FDs, then the eventfds
+  // of the completions, WAL progress, reloads and stop mailboxes.
+  static constexpr size_t kSockets = 3;
+  std::array<struct pollfd, kSockets + 4> pollfds_{};
+  // Per socket (api, rewards, admin): messages may wait, so the next round
+  // tries to receive without waiting on its fd first.
+  std::array<bool, kSockets> try_recv_{true, true, true};
 
   // Models: slots_[experiment][arm], null for route-only arms.
   std::vector<std::vector<std::shared_ptr<model::ModelSlot>>> slots_;

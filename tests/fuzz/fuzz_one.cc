@@ -6,6 +6,7 @@
 
 #include "src/protocol/decoder.h"
 #include "src/protocol/encoder.h"
+#include "src/protocol/frame_scan.h"
 #include "src/protocol/json.h"
 #include "src/protocol/reply_decoder.h"
 
@@ -47,6 +48,16 @@ void FuzzOne(std::string_view data) {
     Check(s2.ok(), "re-encoded request does not decode");
     Check(second.op == op, "op changed in a round trip");
     Check(second.id == id, "id changed in a round trip");
+  }
+  // The decoder finds the id during its scan: that must agree with the
+  // separate FindRootValue walk, byte for byte and position for position.
+  for (std::string_view key : {"id", "op", "exp"}) {
+    std::string_view found;
+    if (ScanFrame(data, decoder.limits(), key, &found).ok()) {
+      const std::string_view expected = FindRootValue(data, key);
+      Check(found.size() == expected.size() && (found.empty() || found.data() == expected.data()),
+            "one-pass root value differs from FindRootValue");
+    }
   }
   // Client-side reply decoders and the JSON view see server bytes, but must
   // not crash either.
