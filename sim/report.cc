@@ -147,7 +147,7 @@ std::vector<SummaryRow> Summarize(const ScenarioResult& result) {
     row.slope_ratio = std::isnan(lr_row) || lr_row <= 0 ? kNaN : row.measured_slope / lr_row;
     if (!c.stopping.empty()) row.measured_slope = kNaN;
     row.decided_share = row.time_to_decision = row.time_to_correct = kNaN;
-    row.worse_to_decision = row.error_rate = kNaN;
+    row.worse_to_decision = row.error_rate = row.correct_rate = kNaN;
     if (!c.stopping.empty()) {
       std::map<std::string, int> outcomes;
       double decided = 0, ttd = 0, correct = 0, ttc = 0, wrong = 0, wtd = 0;
@@ -179,8 +179,11 @@ std::vector<SummaryRow> Summarize(const ScenarioResult& result) {
       row.time_to_correct = correct > 0 ? ttc / correct : kNaN;
       row.worse_to_decision = wtd / n;
       row.error_rate = wrong / n;
+      row.correct_rate = correct / n;
       // With contexts no single arm is best: a winner can be neither right nor wrong.
-      if (result.scenario.contextual()) row.time_to_correct = row.error_rate = kNaN;
+      if (result.scenario.contextual()) {
+        row.time_to_correct = row.error_rate = row.correct_rate = kNaN;
+      }
     }
     rows.push_back(std::move(row));
   }
@@ -255,7 +258,7 @@ Result<std::vector<std::string>> WriteReport(const std::vector<ScenarioResult>& 
   summary << "scenario,variant,policy,stopping,runs,horizon,regret_mean,regret_ci95_lo,"
              "regret_ci95_hi,best_arm_share,worse_pulls_mean,lai_robbins_slope,measured_slope,"
              "slope_ratio,decision,decided_share,time_to_decision_mean,"
-             "time_to_correct_decision_mean,worse_pulls_to_decision_mean,error_rate\n";
+             "time_to_correct_decision_mean,worse_pulls_to_decision_mean,error_rate,correct_rate\n";
   curves << "scenario,variant,policy,t,regret_mean,regret_ci95_lo,regret_ci95_hi,best_arm_share\n";
   for (const auto& result : results) {
     for (const auto& r : Summarize(result)) {
@@ -266,7 +269,8 @@ Result<std::vector<std::string>> WriteReport(const std::vector<ScenarioResult>& 
               << Num(r.worse_pulls, 10) << ',' << Num(r.lr_slope) << ',' << Num(r.measured_slope)
               << ',' << Num(r.slope_ratio) << ',' << Csv(r.decision) << ',' << Num(r.decided_share)
               << ',' << Num(r.time_to_decision, 10) << ',' << Num(r.time_to_correct, 10) << ','
-              << Num(r.worse_to_decision, 10) << ',' << Num(r.error_rate) << '\n';
+              << Num(r.worse_to_decision, 10) << ',' << Num(r.error_rate) << ','
+              << Num(r.correct_rate) << '\n';
     }
     const auto all = Curves(result);
     for (size_t c = 0; c < all.size(); ++c) {

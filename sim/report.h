@@ -38,6 +38,7 @@ struct SummaryRow {
   double time_to_correct = 0.0;    // mean step of the decision, over runs that picked the best arm
   double worse_to_decision = 0.0;  // mean worse-arm pulls before the decision (or the horizon)
   double error_rate = 0.0;         // runs that declared a winner other than the unique best arm
+  double correct_rate = 0.0;  // runs that named the unique best arm (the power, when one is better)
 };
 
 struct CurvePoint {

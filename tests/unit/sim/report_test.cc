@@ -58,6 +58,42 @@ std::vector<std::vector<std::string>> ReadCsv(const std::string& path) {
   return rows;
 }
 
+TEST(ReportTest, DecisionColumnsCountEachOutcome) {
+  // Four hand-made replications of one contender with a stopping rule: the
+  // challenger (the unique best arm) named at step 100, the champion named at
+  // step 300, no winner at step 500, and no decision.
+  ScenarioResult result;
+  result.scenario = testing::MustParse(
+      "name: outcomes\narms: [{name: champion, mean: 0.3}, {name: challenger, mean: 0.5}]\n"
+      "horizon: 1000\nruns: 4\npolicies: [{name: thompson}]\n");
+  result.checkpoints = {1000};
+  ContenderResult c;
+  c.label = "ts";
+  c.stopping = "bayes";
+  auto rep = [](bool decided, uint64_t step, int64_t winner, bool wrong, uint64_t worse) {
+    RepResult r;
+    r.decided = decided;
+    r.decision_step = step;
+    r.winner = winner;
+    r.wrong = wrong;
+    r.worse_pulls_to_decision = worse;
+    r.regret_at = {0.0};
+    r.best_share_at = {1.0};
+    return r;
+  };
+  c.reps = {rep(true, 100, 1, false, 40), rep(true, 300, 0, true, 200),
+            rep(true, 500, -1, false, 250), rep(false, 0, -1, false, 510)};
+  result.contenders.push_back(c);
+  const auto rows = Summarize(result);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_DOUBLE_EQ(rows[0].decided_share, 0.75);
+  EXPECT_DOUBLE_EQ(rows[0].error_rate, 0.25);
+  EXPECT_DOUBLE_EQ(rows[0].correct_rate, 0.25);
+  EXPECT_DOUBLE_EQ(rows[0].time_to_decision, 300.0);
+  EXPECT_DOUBLE_EQ(rows[0].time_to_correct, 100.0);
+  EXPECT_DOUBLE_EQ(rows[0].worse_to_decision, 250.0);
+}
+
 TEST(ReportTest, WritesWellFormedFilesAndPlots) {
   Scenario s = testing::MustParse(
       "name: rep\narms: [{name: champion, mean: 0.3}, {name: challenger, mean: 0.5}]\n"
@@ -92,6 +128,7 @@ TEST(ReportTest, WritesWellFormedFilesAndPlots) {
   EXPECT_NEAR(std::stod(summary[1][col("lai_robbins_slope")]), 0.2 / BernoulliKl(0.3, 0.5), 1e-4);
   EXPECT_FALSE(summary[1][col("measured_slope")].empty());
   EXPECT_EQ(summary[1][col("decision")], "");  // no stopping rule
+  EXPECT_EQ(summary[1][col("correct_rate")], "");
 
   auto curves = ReadCsv(dir + "/curves.csv");
   const size_t points = Checkpoints(2000, 5).size();
