@@ -16,7 +16,8 @@ set yrange [2000:400000]
 # Matched points are labelled with their power (share of runs that named the
 # challenger, column 21): the time to a correct decision averages only those runs.
 lbl(n, p) = sprintf("%s (power %.0f%%)", n, 100 * p)
-is_ab_msprt(n) = n eq 'ab_90_10_msprt'
+# Labelled on the left of their point, where the right side is taken.
+is_ab_msprt(n) = n eq 'ab_90_10_msprt' || n eq 'thompson_cs'
 is_ab(n) = n[1:3] eq 'ab_'
 plot nominal every ::1 using 18:19 with points pt 6 ps 1.6 lc rgb '#888888' title 'nominal alpha = 0.05', \
      matched every ::1 using 18:19 with points pt 7 ps 1.6 lc rgb '#1f77b4' title 'matched A/A error rates (5%)', \
