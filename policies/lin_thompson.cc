@@ -28,16 +28,12 @@
 namespace banditd::policies {
 namespace {
 
-constexpr int kVersion = 1;
-
-class LinThompson final : public Policy {
+class LinThompson final : public RidgePolicy {
  public:
   LinThompson(size_t arms, size_t dim, double v, double lambda, size_t draws)
-      : dim_(dim), v_(v), draws_(draws), arms_(arms, RidgeArm(dim, lambda, true)) {}
+      : RidgePolicy(arms, dim, lambda, true), v_(v), draws_(draws) {}
 
   std::string_view name() const override { return "lin_thompson"; }
-  size_t num_arms() const override { return arms_.size(); }
-  size_t context_dim() const override { return dim_; }
 
   size_t Choose(Rng& rng, std::span<const double> context) const override {
     size_t best = 0;
@@ -51,10 +47,6 @@ class LinThompson final : public Policy {
       }
     }
     return best;
-  }
-
-  void Update(size_t arm, double reward, std::span<const double> context) override {
-    arms_[arm].Update(context, reward);
   }
 
   void Allocation(Rng& rng, std::span<const double> context, std::span<double> out) const override {
@@ -95,23 +87,9 @@ class LinThompson final : public Policy {
     for (size_t i = 0; i < k; ++i) out[i] = hits[i] / static_cast<double>(draws_);
   }
 
-  void Estimates(std::span<ArmEstimate> out) const override { LinearEstimates(arms_, out); }
-
-  std::string Snapshot() const override {
-    return EncodeSnapshot(name(), kVersion, num_arms(), SaveArms(arms_));
-  }
-
-  Status Restore(std::string_view bytes) override {
-    auto s = DecodeSnapshot(bytes, name(), kVersion, num_arms());
-    if (!s.ok()) return s.status();
-    return LoadArms(*s, arms_);
-  }
-
  private:
-  size_t dim_;
   double v_;
   size_t draws_;
-  std::vector<RidgeArm> arms_;
 };
 
 }  // namespace

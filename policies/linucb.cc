@@ -21,16 +21,12 @@
 namespace banditd::policies {
 namespace {
 
-constexpr int kVersion = 1;
-
-class LinUcb final : public Policy {
+class LinUcb final : public RidgePolicy {
  public:
   LinUcb(size_t arms, size_t dim, double alpha, double lambda)
-      : dim_(dim), alpha_(alpha), arms_(arms, RidgeArm(dim, lambda, false)) {}
+      : RidgePolicy(arms, dim, lambda, false), alpha_(alpha) {}
 
   std::string_view name() const override { return "linucb"; }
-  size_t num_arms() const override { return arms_.size(); }
-  size_t context_dim() const override { return dim_; }
 
   // The arm's upper confidence index for context x.
   double Index(size_t arm, std::span<const double> x) const {
@@ -50,32 +46,14 @@ class LinUcb final : public Policy {
     return best;
   }
 
-  void Update(size_t arm, double reward, std::span<const double> context) override {
-    arms_[arm].Update(context, reward);
-  }
-
   // Choose is deterministic given the context: the indicator of its arm.
   void Allocation(Rng& rng, std::span<const double> context, std::span<double> out) const override {
     std::fill(out.begin(), out.end(), 0.0);
     out[Choose(rng, context)] = 1.0;
   }
 
-  void Estimates(std::span<ArmEstimate> out) const override { LinearEstimates(arms_, out); }
-
-  std::string Snapshot() const override {
-    return EncodeSnapshot(name(), kVersion, num_arms(), SaveArms(arms_));
-  }
-
-  Status Restore(std::string_view bytes) override {
-    auto s = DecodeSnapshot(bytes, name(), kVersion, num_arms());
-    if (!s.ok()) return s.status();
-    return LoadArms(*s, arms_);
-  }
-
  private:
-  size_t dim_;
   double alpha_;
-  std::vector<RidgeArm> arms_;
 };
 
 }  // namespace

@@ -4,6 +4,10 @@
 #include <vector>
 
 namespace banditd::policies {
+
+namespace {
+constexpr int kRidgeSnapshotVersion = 1;
+}  // namespace
 namespace {
 
 Eigen::Map<const Eigen::VectorXd> AsVector(std::span<const double> x) {
@@ -153,6 +157,16 @@ Status LoadArms(const SnapshotState& state, std::vector<RidgeArm>& arms) {
   }
   arms = std::move(loaded);
   return Status::Ok();
+}
+
+std::string RidgePolicy::Snapshot() const {
+  return EncodeSnapshot(name(), kRidgeSnapshotVersion, num_arms(), SaveArms(arms_));
+}
+
+Status RidgePolicy::Restore(std::string_view bytes) {
+  auto s = DecodeSnapshot(bytes, name(), kRidgeSnapshotVersion, num_arms());
+  if (!s.ok()) return s.status();
+  return LoadArms(*s, arms_);
 }
 
 }  // namespace banditd::policies

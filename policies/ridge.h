@@ -80,4 +80,26 @@ SnapshotState SaveArms(const std::vector<RidgeArm>& arms);
 // bad array; on success replaces `arms`, else leaves them unchanged.
 Status LoadArms(const SnapshotState& state, std::vector<RidgeArm>& arms);
 
+// What the linear policies share: one ridge regression per arm over contexts
+// of a fixed length, their update, estimates and snapshot (envelope version 1).
+// A subclass adds how it chooses and allocates.
+class RidgePolicy : public Policy {
+ public:
+  RidgePolicy(size_t arms, size_t dim, double lambda, bool keep_cholesky)
+      : dim_(dim), arms_(arms, RidgeArm(dim, lambda, keep_cholesky)) {}
+
+  size_t num_arms() const override { return arms_.size(); }
+  size_t context_dim() const override { return dim_; }
+  void Update(size_t arm, double reward, std::span<const double> context) override {
+    arms_[arm].Update(context, reward);
+  }
+  void Estimates(std::span<ArmEstimate> out) const override { LinearEstimates(arms_, out); }
+  std::string Snapshot() const override;
+  Status Restore(std::string_view bytes) override;
+
+ protected:
+  size_t dim_;
+  std::vector<RidgeArm> arms_;
+};
+
 }  // namespace banditd::policies
