@@ -20,6 +20,9 @@ struct SocketsConfig {
   std::string rewards = "tcp://127.0.0.1:5556";  // PULL: fire-and-forget reward(s)
   std::string admin = "tcp://127.0.0.1:5557";    // ROUTER: promote, pause, resume, reload, snapshot
   std::string metrics = "127.0.0.1:9464";        // host:port of the Prometheus /metrics endpoint
+  // More api ROUTER endpoints, each served by an I/O thread of its own
+  // (src/server/route_thread.h); clients may connect to all of them.
+  std::vector<std::string> api_extra;
 };
 
 // ZeroMQ CURVE (DESIGN.md §9). Empty server_secret_key_file: CURVE is off,

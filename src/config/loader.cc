@@ -33,19 +33,39 @@ Status CheckHostPort(const YamlNode& node, const std::string& address) {
   return Status::Ok();
 }
 
+// Extra api endpoints: one I/O thread each.
+constexpr size_t kMaxApiExtra = 63;
+
 Status LoadSockets(const YamlNode& node, SocketsConfig* out) {
-  BANDITD_RETURN_IF_ERROR(node.CheckMap({"api", "rewards", "admin", "metrics"}));
+  BANDITD_RETURN_IF_ERROR(node.CheckMap({"api", "api_extra", "rewards", "admin", "metrics"}));
   std::set<std::string> seen;
+  auto check = [&](const YamlNode& where, const std::string& value) -> Status {
+    BANDITD_RETURN_IF_ERROR(CheckEndpoint(where, value));
+    // A wildcard port (tcp://host:* or :0) is a fresh port per socket.
+    const bool wildcard =
+        value.starts_with("tcp://") && (value.ends_with(":*") || value.ends_with(":0"));
+    if (!wildcard && !seen.insert(value).second) {
+      return where.Error("endpoint '" + value + "' is used twice");
+    }
+    return Status::Ok();
+  };
   for (auto [key, value] : {std::pair{"api", &out->api}, std::pair{"rewards", &out->rewards},
                             std::pair{"admin", &out->admin}}) {
     BANDITD_RETURN_IF_ERROR(node.Read(key, value));
-    const YamlNode where = node.Has(key) ? node.Child(key) : node;
-    BANDITD_RETURN_IF_ERROR(CheckEndpoint(where, *value));
-    // A wildcard port (tcp://host:* or :0) is a fresh port per socket.
-    const bool wildcard =
-        value->starts_with("tcp://") && (value->ends_with(":*") || value->ends_with(":0"));
-    if (!wildcard && !seen.insert(*value).second) {
-      return where.Error("endpoint '" + *value + "' is used twice");
+    BANDITD_RETURN_IF_ERROR(check(node.Has(key) ? node.Child(key) : node, *value));
+  }
+  if (node.Has("api_extra")) {
+    const YamlNode list = node.Child("api_extra");
+    if (!list.IsSequence()) return list.Error("must be a list of endpoints");
+    if (list.size() > kMaxApiExtra) {
+      return list.Error("at most " + std::to_string(kMaxApiExtra) + " extra api endpoints");
+    }
+    out->api_extra.clear();
+    for (size_t i = 0; i < list.size(); ++i) {
+      std::string ep;
+      BANDITD_RETURN_IF_ERROR(list.Item(i).AsString(&ep));
+      BANDITD_RETURN_IF_ERROR(check(list.Item(i), ep));
+      out->api_extra.push_back(ep);
     }
   }
   BANDITD_RETURN_IF_ERROR(node.Read("metrics", &out->metrics));

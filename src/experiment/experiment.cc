@@ -173,6 +173,7 @@ void Experiment::ComputeWeights(Rng& rng) {
       break;
   }
   table_.Rebalance(weights_);
+  ++allocation_version_;
 }
 
 Status Experiment::CheckContext(std::optional<std::span<const double>> context, bool forced) const {

@@ -100,6 +100,7 @@ class Experiment {
   size_t num_arms() const { return options_.arms.size(); }
   std::optional<size_t> ArmIndex(std::string_view name) const;
   uint64_t UnitHash(std::string_view unit) const { return hasher_.Hash(unit); }
+  const UnitHasher& hasher() const { return hasher_; }
 
   // Picks the arm for one request: the sticky arm of `unit` when given, a draw
   // from the current weights otherwise, or `forced_arm` (propensity 1).
@@ -152,6 +153,17 @@ class Experiment {
 
   // The current serving weights (sum 1), and the policy's own allocation.
   std::span<const double> weights() const { return weights_; }
+  // The sticky-assignment table behind the weights.
+  const AllocationTable& table() const { return table_; }
+  // Changes whenever the weights, the table or the epoch may have changed:
+  // the server republishes its read-only route views (route_view.h) then.
+  uint64_t allocation_version() const { return allocation_version_; }
+  // Requests another thread routed from a published view of this epoch's
+  // allocation (route_view.h): counted as if routed here.
+  void AddRouted(size_t arm, uint64_t requests, uint64_t forced) {
+    counters_[arm].requests += requests;
+    counters_[arm].forced += forced;
+  }
   const std::vector<ArmCounters>& counters() const { return counters_; }
   const Policy& policy() const { return *policy_; }
   const StoppingRule* stopping() const { return stopping_.get(); }
@@ -202,6 +214,7 @@ class Experiment {
   std::vector<double> alloc_sum_;      // per-request allocations since the last refresh
   uint64_t alloc_count_ = 0;
   uint64_t rewards_without_context_ = 0;
+  uint64_t allocation_version_ = 0;
 };
 
 }  // namespace banditd::experiment

@@ -41,17 +41,19 @@ void Daemon::Stop() {
 
 int Daemon::Run() {
   spdlog::info("banditd serving {} experiment(s)", engine_->num_experiments());
-  zmq::socket_t* sockets[kSockets] = {&api_, &pull_, &admin_};
+  const size_t ns = sockets_.size();
+  pollfds_.assign(ns + 4, {});
+  try_recv_.assign(ns, 1);
   try {
-    for (size_t s = 0; s < kSockets; ++s) {
-      pollfds_[s] = {sockets[s]->get(zmq::sockopt::fd), POLLIN, 0};
+    for (size_t s = 0; s < ns; ++s) {
+      pollfds_[s] = {sockets_[s]->get(zmq::sockopt::fd), POLLIN, 0};
     }
   } catch (const zmq::error_t& e) {
     spdlog::error("cannot get the sockets' file descriptors: {}", e.what());
     return 1;
   }
   const int fds[] = {completions_.fd(), wal_wake_.fd(), reloads_.fd(), stop_wake_.fd()};
-  for (size_t i = 0; i < std::size(fds); ++i) pollfds_[kSockets + i] = {fds[i], POLLIN, 0};
+  for (size_t i = 0; i < std::size(fds); ++i) pollfds_[ns + i] = {fds[i], POLLIN, 0};
   while (!stop_.load(std::memory_order_relaxed)) PollOnce(50);
   Shutdown();
   return 0;
@@ -76,36 +78,39 @@ int Daemon::Run() {
 // starve the other sockets and the mailboxes; after a full burst it stays
 // marked and the round does not wait.
 void Daemon::PollOnce(int timeout_ms) {
-  zmq::socket_t* sockets[kSockets] = {&api_, &pull_, &admin_};
-  const bool busy = try_recv_[0] || try_recv_[1] || try_recv_[2];
+  const size_t ns = sockets_.size();
+  bool busy = false;
+  for (uint8_t t : try_recv_) busy = busy || t;
   const int n = ::poll(pollfds_.data(), pollfds_.size(), busy ? 0 : timeout_ms);
   if (n < 0 && errno != EINTR) spdlog::error("poll failed: {}", std::strerror(errno));
-  for (size_t s = 0; s < kSockets; ++s) {
+  for (size_t s = 0; s < ns; ++s) {
     // A wait that timed out also tries every socket: a cheap guard (every
     // 50 ms when idle) against a lost signal.
     if (pollfds_[s].revents != 0 || (n == 0 && !busy)) try_recv_[s] = true;
   }
 
-  constexpr int kBursts[kSockets] = {256, 1024, 64};
-  for (size_t s = 0; s < kSockets; ++s) {
+  for (size_t s = 0; s < ns; ++s) {
     if (!try_recv_[s]) continue;
+    const int burst = s == kPull ? 1024 : s == kAdmin ? 64 : 256;
     int got = 0;
-    while (got < kBursts[s] && (s == 1 ? OnPullMessage() : OnApiMessage(*sockets[s], s == 2))) {
+    while (got < burst &&
+           (s == kPull ? OnPullMessage() : OnApiMessage(*sockets_[s], s == kAdmin))) {
       ++got;
     }
     // Sends during the drain (marking the socket) came before its EAGAIN.
-    try_recv_[s] = got == kBursts[s];
+    try_recv_[s] = got == burst;
   }
   // These send replies on api (inference results, acks) and admin (reloads);
   // Send() marks the socket to be tried again.
-  if (n > 0 && (pollfds_[kSockets].revents & POLLIN)) OnInferenceResults();
-  if (n > 0 && (pollfds_[kSockets + 1].revents & POLLIN)) OnWalProgress();
-  if (n > 0 && (pollfds_[kSockets + 2].revents & POLLIN)) OnReloads();
-  if (n > 0 && (pollfds_[kSockets + 3].revents & POLLIN)) {
+  if (n > 0 && (pollfds_[ns].revents & POLLIN)) OnInferenceResults();
+  if (n > 0 && (pollfds_[ns + 1].revents & POLLIN)) OnWalProgress();
+  if (n > 0 && (pollfds_[ns + 2].revents & POLLIN)) OnReloads();
+  if (n > 0 && (pollfds_[ns + 3].revents & POLLIN)) {
     std::vector<int> ignored;
     stop_wake_.Drain(&ignored);
   }
   Periodic();
+  PublishViews();
 }
 
 bool Daemon::OnApiMessage(zmq::socket_t& socket, bool admin_socket) {
@@ -160,7 +165,7 @@ bool Daemon::OnApiMessage(zmq::socket_t& socket, bool admin_socket) {
         SendError(socket, env, req.id, Code::kBadRequest, "rewards go to the api socket");
         return true;
       }
-      HandleReward(req, std::move(env), /*reply=*/true);
+      HandleReward(req, std::move(env), &socket);
       return true;
     case wire::Op::kStatus:
       HandleStatus(req, env, socket);
@@ -192,7 +197,7 @@ bool Daemon::OnPullMessage() {
     ++errors_by_code_[std::string(CodeName(s.ok() ? Code::kBadRequest : s.code()))];
     return true;
   }
-  HandleReward(req, Envelope{}, /*reply=*/false);
+  HandleReward(req, Envelope{}, /*reply_socket=*/nullptr);
   return true;
 }
 
@@ -207,7 +212,9 @@ void Daemon::CountRewardRefusal(const wire::Request& req, const Status& s) {
 
 void Daemon::Send(zmq::socket_t& socket, const Envelope& env, const std::string& payload) {
   // A send may read the socket's commands (see PollOnce): try it again.
-  try_recv_[&socket == &api_ ? 0 : &socket == &pull_ ? 1 : 2] = true;
+  for (size_t s = 0; s < sockets_.size(); ++s) {
+    if (sockets_[s] == &socket) try_recv_[s] = true;
+  }
   try {
     const char* p = env.bytes.data();
     for (uint32_t i = 0; i < env.count; p += env.sizes[i++]) {
@@ -232,6 +239,7 @@ void Daemon::Periodic() {
   const int64_t now = clock_.MonoNanos();
   if (now - last_tick_ns_ >= 100 * kMs) {
     last_tick_ns_ = now;
+    CollectFromIoThreads();
     for (size_t e : engine_->Tick()) LogStateChange(e);
   }
   if (now - last_flush_ns_ >= 1000 * kMs) {
@@ -264,6 +272,7 @@ void Daemon::WriteSnapshot() {
   // Every record before the rotation is durable now: apply them so the
   // snapshot covers exactly the segments it lets go of.
   OnWalProgress();
+  CollectFromIoThreads();
   Status s = store_->FinishSnapshot(engine_->Snapshot(), *from);
   if (!s.ok()) {
     spdlog::error("snapshot failed: {}", s.ToString());
@@ -291,6 +300,11 @@ void Daemon::Shutdown() {
     for (size_t i = 0; i < 64 && (admin_.get(zmq::sockopt::events) & ZMQ_POLLIN); ++i, ++n) {
       (void)OnApiMessage(admin_, true);
     }
+    for (auto& relay : relays_) {
+      for (size_t i = 0; i < 4096 && (relay->get(zmq::sockopt::events) & ZMQ_POLLIN); ++i, ++n) {
+        (void)OnApiMessage(*relay, false);
+      }
+    }
     OnInferenceResults();
     OnWalProgress();
     OnReloads();
@@ -308,6 +322,15 @@ void Daemon::Shutdown() {
       }
     }
   }
+  // The extra I/O threads stop reading their clients; what they forwarded
+  // until then is served here like the rest.
+  for (auto& t : io_threads_) t->StopReading();
+  for (auto& relay : relays_) {
+    while (relay->get(zmq::sockopt::events) & ZMQ_POLLIN) {
+      (void)OnApiMessage(*relay, false);
+      ++drained;
+    }
+  }
   if (drained > 0) spdlog::info("served {} request(s) queued before the stop", drained);
   // Finish inference and WAL writes already started.
   while ((!routes_.empty() || !acks_.empty() || !unapplied_.empty()) &&
@@ -321,6 +344,9 @@ void Daemon::Shutdown() {
   }
   if (pool_) pool_->Shutdown();
   OnInferenceResults();
+  // Every reply is queued on the relays: the I/O threads pass them on, hand
+  // over their last log lines and exit; their counts go into the snapshot.
+  for (auto& t : io_threads_) t->Join();
   for (auto& [ticket, t] : reload_threads_) {
     if (t.joinable()) t.join();
   }

@@ -2,7 +2,10 @@
 // the Engine, the WAL and the decision log; inference runs on a worker pool;
 // the WAL writes on its own thread; /metrics is served by its own thread from
 // text the I/O thread publishes; with CURVE, a ZAP handler thread (zap.h)
-// admits or refuses each connection before it reaches the sockets.
+// admits or refuses each connection before it reaches the sockets. With
+// sockets.api_extra, each extra api endpoint has an I/O thread of its own that
+// answers route-only routes from published views of the allocations and
+// forwards everything else here (route_thread.h).
 //
 //   api (ROUTER)     route, reward (acked when durable), rewards, status
 //   rewards (PULL)   reward / rewards, fire-and-forget
@@ -32,6 +35,8 @@
 #include "src/experiment/engine.h"
 #include "src/protocol/decoder.h"
 #include "src/server/mailbox.h"
+#include "src/server/route_thread.h"
+#include "src/server/route_view.h"
 #include "src/server/zap.h"
 #include "src/state/decision_log.h"
 #include "src/state/store.h"
@@ -73,6 +78,7 @@ class Daemon {
   const std::string& api_endpoint() const { return api_endpoint_; }
   const std::string& rewards_endpoint() const { return rewards_endpoint_; }
   const std::string& admin_endpoint() const { return admin_endpoint_; }
+  const std::vector<std::string>& api_extra_endpoints() const { return api_extra_endpoints_; }
   int metrics_port() const { return metrics_.port(); }
 
  private:
@@ -104,6 +110,7 @@ class Daemon {
     // served and does not teach the policy.
     std::optional<experiment::Decision> fallback_decision;
     std::vector<double> context;  // the request's context, for the decision log
+    zmq::socket_t* socket = nullptr;  // where the reply goes (api, or a relay)
   };
   struct PendingShadow {
     size_t experiment = 0;
@@ -123,6 +130,7 @@ class Daemon {
     uint64_t accepted = 0;
     std::vector<std::string> rejected_ids;
     std::vector<Code> rejected_codes;
+    zmq::socket_t* socket = nullptr;  // where the ack goes (api, or a relay)
   };
   struct ReloadDone {
     uint64_t ticket = 0;  // key of the thread in reload_threads_
@@ -138,6 +146,7 @@ class Daemon {
   Status SetUpCurve();
   Status BindSockets();
   Status Recover();
+  Status StartIoThreads();
 
   // I/O loop pieces.
   void PollOnce(int timeout_ms);
@@ -145,13 +154,18 @@ class Daemon {
   bool OnApiMessage(zmq::socket_t& socket, bool admin_socket);
   bool OnPullMessage();
   void HandleRoute(const wire::Request& req, Envelope env, zmq::socket_t& socket);
-  void HandleReward(const wire::Request& req, Envelope env, bool reply);
+  // `reply_socket` null: fire-and-forget (rewards socket).
+  void HandleReward(const wire::Request& req, Envelope env, zmq::socket_t* reply_socket);
   void HandleStatus(const wire::Request& req, const Envelope& env, zmq::socket_t& socket);
   void HandleAdmin(const wire::Request& req, Envelope env, zmq::socket_t& socket);
   void OnInferenceResults();
   void OnWalProgress();
   void OnReloads();
   void Periodic();
+  // Extra I/O threads: republish the views of changed allocations; fold the
+  // requests they routed into the experiments and take their log lines.
+  void PublishViews();
+  void CollectFromIoThreads();
   void WriteSnapshot();
   void PublishMetrics();
   void Shutdown();
@@ -184,13 +198,26 @@ class Daemon {
   // where frames beyond them are dropped.
   std::array<zmq::message_t, Envelope::kMaxFrames + 1> parts_;
   zmq::message_t excess_;
-  // The poll set (PollOnce): the three sockets' ZMQ_FDs, then the eventfds
-  // of the completions, WAL progress, reloads and stop mailboxes.
-  static constexpr size_t kSockets = 3;
-  std::array<struct pollfd, kSockets + 4> pollfds_{};
-  // Per socket (api, rewards, admin): messages may wait, so the next round
-  // tries to receive without waiting on its fd first.
-  std::array<bool, kSockets> try_recv_{true, true, true};
+  // The sockets the I/O loop reads: api, rewards, admin, then the main end
+  // of each extra I/O thread's relay (read like api). The poll set
+  // (PollOnce): their ZMQ_FDs, then the eventfds of the completions, WAL
+  // progress, reloads and stop mailboxes.
+  static constexpr size_t kApi = 0, kPull = 1, kAdmin = 2;
+  std::vector<zmq::socket_t*> sockets_;
+  std::vector<struct pollfd> pollfds_;
+  // Per socket: messages may wait, so the next round tries to receive
+  // without waiting on its fd first.
+  std::vector<uint8_t> try_recv_;
+
+  // Extra I/O threads (sockets.api_extra): their ROUTER sockets until they
+  // start, the relays' main ends, the views they read, their log lines.
+  std::vector<zmq::socket_t> extra_routers_;
+  std::vector<std::string> api_extra_endpoints_;
+  std::vector<std::unique_ptr<zmq::socket_t>> relays_;
+  std::unique_ptr<ViewBoard> views_;
+  std::vector<std::unique_ptr<RouteThread>> io_threads_;
+  Mailbox<LogChunk> io_thread_log_;
+  std::vector<uint8_t> any_model_;  // per experiment: some arm hosts a model
 
   // Models: slots_[experiment][arm], null for route-only arms.
   std::vector<std::vector<std::shared_ptr<model::ModelSlot>>> slots_;

@@ -119,6 +119,7 @@ wire::ExperimentReport Daemon::BuildReport(size_t e) {
 }
 
 void Daemon::HandleStatus(const wire::Request& req, const Envelope& env, zmq::socket_t& socket) {
+  CollectFromIoThreads();  // the requests the extra I/O threads routed so far
   std::vector<wire::ExperimentReport> reports;
   const auto& want = req.status()->exp;
   if (want) {

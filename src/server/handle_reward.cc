@@ -12,9 +12,11 @@ constexpr uint8_t kRewardRecord = 1;
 
 }  // namespace
 
-void Daemon::HandleReward(const wire::Request& req, Envelope env, bool reply) {
+void Daemon::HandleReward(const wire::Request& req, Envelope env, zmq::socket_t* reply_socket) {
+  const bool reply = reply_socket != nullptr;
   PendingAck ack;
   ack.reply = reply;
+  ack.socket = reply_socket;
   ack.env = std::move(env);
   ack.id = std::string(req.id);
   ack.batch = req.op == wire::Op::kRewards;
@@ -41,7 +43,7 @@ void Daemon::HandleReward(const wire::Request& req, Envelope env, bool reply) {
     Status s = one(r.decision, r.value, Code::kOk);
     if (!s.ok()) {
       ++rewards_by_result_[std::string(CodeName(s.code()))];
-      if (reply) SendError(api_, ack.env, ack.id, s.code(), s.message());
+      if (reply) SendError(*reply_socket, ack.env, ack.id, s.code(), s.message());
       return;
     }
     ack.accepted = 1;
@@ -64,7 +66,7 @@ void Daemon::HandleReward(const wire::Request& req, Envelope env, bool reply) {
           rej.push_back({ack.rejected_ids[i], ack.rejected_codes[i]});
         }
         protocol::EncodeRewardsReply(wire::RewardsReply{ack.id, 0, rej}, &out_);
-        Send(api_, ack.env, out_);
+        Send(*reply_socket, ack.env, out_);
       }
       return;
     }
@@ -101,7 +103,7 @@ void Daemon::OnWalProgress() {
       } else {
         protocol::EncodeOkReply(a.id, &out_);
       }
-      Send(api_, a.env, out_);
+      Send(*a.socket, a.env, out_);
     }
     acks_.pop_front();
   }
@@ -113,7 +115,7 @@ void Daemon::OnWalProgress() {
     unapplied_.clear();
     for (const auto& a : acks_) {
       if (a.reply) {
-        SendError(api_, a.env, a.id, Code::kInternal,
+        SendError(*a.socket, a.env, a.id, Code::kInternal,
                   "the state directory cannot be written (" + health.message() +
                       "); reward not recorded");
       }

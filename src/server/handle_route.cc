@@ -92,6 +92,7 @@ void Daemon::HandleRoute(const wire::Request& req, Envelope env, zmq::socket_t& 
     return;
   }
   if (r.context) pr.context.assign(r.context->begin(), r.context->end());
+  pr.socket = &socket;
   routes_.emplace(tag, std::move(pr));
 }
 
@@ -145,7 +146,7 @@ void Daemon::OnInferenceResults() {
       res.status = s;
     }
     if (!res.status.ok()) {
-      SendError(api_, pr.env, pr.id, res.status.code(), res.status.message());
+      SendError(*pr.socket, pr.env, pr.id, res.status.code(), res.status.message());
       continue;
     }
     RecordOutput(outputs_[e][pr.served_arm], res.output);
@@ -160,7 +161,7 @@ void Daemon::OnInferenceResults() {
         wire::RouteReply{pr.id, id_text, arm_name, pr.decision.ref.propensity,
                          pr.decision.ref.epoch, std::span<const float>(res.output), served_by},
         &out_);
-    Send(api_, pr.env, out_);
+    Send(*pr.socket, pr.env, out_);
     decision_log_->Decision(clock_.WallNanos(), exp.name(), logged.ref.epoch, id_text,
                             exp.options().arms[logged.ref.arm].name, logged.ref.propensity,
                             logged.ref.flags & experiment::DecisionRef::kForcedFlag,

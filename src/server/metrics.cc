@@ -7,6 +7,7 @@
 namespace banditd::server {
 
 void Daemon::PublishMetrics() {
+  CollectFromIoThreads();
   telemetry::PrometheusText t;
   const auto proc = telemetry::ReadProcessStats();
   t.Family("banditd_process_resident_memory_bytes", "gauge", "Resident set size.");
@@ -15,12 +16,43 @@ void Daemon::PublishMetrics() {
   t.Sample("banditd_process_cpu_seconds_total", {}, proc.cpu_seconds);
   t.Family("banditd_process_threads", "gauge", "Threads of the process.");
   t.Sample("banditd_process_threads", {}, proc.threads);
+  // Frames the extra I/O threads forwarded were counted again when the
+  // main thread read them from the relays.
+  uint64_t frames = frames_, refused_by_threads = 0;
+  for (const auto& th : io_threads_) {
+    const RouteThreadStats& st = th->stats();
+    frames += st.frames.load(std::memory_order_relaxed) -
+              st.forwarded.load(std::memory_order_relaxed);
+    refused_by_threads += st.refused.load(std::memory_order_relaxed);
+  }
   t.Family("banditd_frames_total", "counter", "Frames received on all sockets.");
-  t.Sample("banditd_frames_total", {}, static_cast<double>(frames_));
+  t.Sample("banditd_frames_total", {}, static_cast<double>(frames));
+  if (!io_threads_.empty()) {
+    t.Family("banditd_io_thread_requests_total", "counter",
+             "Requests read by each extra api I/O thread: answered there (routed, refused) "
+             "or forwarded to the main I/O thread.");
+    for (size_t i = 0; i < io_threads_.size(); ++i) {
+      const RouteThreadStats& st = io_threads_[i]->stats();
+      const std::string thread = std::to_string(i + 1);
+      for (auto [result, n] : {std::pair{"routed", &st.routed}, std::pair{"forwarded", &st.forwarded},
+                               std::pair{"refused", &st.refused}}) {
+        t.Sample("banditd_io_thread_requests_total", {{"thread", thread}, {"result", result}},
+                 static_cast<double>(n->load(std::memory_order_relaxed)));
+      }
+    }
+  }
 
   t.Family("banditd_errors_total", "counter", "Requests refused, by error code.");
+  bool bad_request_seen = false;
   for (const auto& [code, n] : errors_by_code_) {
-    t.Sample("banditd_errors_total", {{"code", code}}, static_cast<double>(n));
+    const bool bad = code == CodeName(Code::kBadRequest);
+    bad_request_seen = bad_request_seen || bad;
+    t.Sample("banditd_errors_total", {{"code", code}},
+             static_cast<double>(n + (bad ? refused_by_threads : 0)));
+  }
+  if (!bad_request_seen && refused_by_threads > 0) {
+    t.Sample("banditd_errors_total", {{"code", std::string(CodeName(Code::kBadRequest))}},
+             static_cast<double>(refused_by_threads));
   }
   t.Family("banditd_rewards_total", "counter",
            "Rewards by result: accepted (durable and applied) or the refusal code.");

@@ -38,9 +38,19 @@ Daemon::Daemon(const config::Config& config, const DaemonFlags& flags, Clock& cl
         wire::DecodeLimits l;
         l.max_frame_bytes = config.limits.max_frame_bytes;
         return l;
-      }()) {}
+      }()) {
+  sockets_ = {&api_, &pull_, &admin_};
+  for (size_t i = 0; i < config.sockets.api_extra.size(); ++i) {
+    extra_routers_.emplace_back(ctx_, zmq::socket_type::router);
+  }
+}
 
 Daemon::~Daemon() {
+  // The extra I/O threads use the views, the relays and the context.
+  for (auto& t : io_threads_) t->Join();
+  io_threads_.clear();
+  relays_.clear();
+  extra_routers_.clear();
   for (auto& [ticket, t] : reload_threads_) {
     if (t.joinable()) t.join();
   }
@@ -59,7 +69,10 @@ void Daemon::ReloadKeys() {
 Result<std::unique_ptr<Daemon>> Daemon::Create(const config::Config& config,
                                                const DaemonFlags& flags, Clock& clock) {
   if (!config.security.curve() && !flags.insecure) {
-    for (const auto& ep : {config.sockets.api, config.sockets.rewards, config.sockets.admin}) {
+    std::vector<std::string> eps = {config.sockets.api, config.sockets.rewards,
+                                    config.sockets.admin};
+    eps.insert(eps.end(), config.sockets.api_extra.begin(), config.sockets.api_extra.end());
+    for (const auto& ep : eps) {
       if (!config::IsLocalEndpoint(ep)) {
         return InvalidArgument("refusing to bind " + ep +
                                " without CURVE: configure security keys or pass --insecure");
@@ -140,9 +153,17 @@ Status Daemon::Init() {
 
   // Tools and tests read the bound endpoints here; written atomically so a
   // reader never sees half a file, and removed at a clean shutdown.
-  const std::string endpoints = "api=" + api_endpoint_ + "\nrewards=" + rewards_endpoint_ +
-                                "\nadmin=" + admin_endpoint_ + "\nmetrics=" + host + ":" +
-                                std::to_string(metrics_.port()) + "\n";
+  std::string endpoints = "api=" + api_endpoint_ + "\nrewards=" + rewards_endpoint_ +
+                          "\nadmin=" + admin_endpoint_ + "\n";
+  if (!api_extra_endpoints_.empty()) {
+    endpoints += "api_extra=";
+    for (size_t i = 0; i < api_extra_endpoints_.size(); ++i) {
+      endpoints += (i ? "," : "") + api_extra_endpoints_[i];
+    }
+    endpoints += "\n";
+  }
+  endpoints += "metrics=" + host + ":" + std::to_string(metrics_.port()) + "\n";
+  BANDITD_RETURN_IF_ERROR(StartIoThreads());
   BANDITD_RETURN_IF_ERROR(
       state::WriteFileAtomically(state::Env::Posix(), config_.state_dir + "/endpoints", endpoints));
   last_snapshot_ns_ = clock_.MonoNanos();
@@ -194,9 +215,11 @@ Status Daemon::SetUpCurve() {
   auto zap = ZapHandler::Create(ctx_, {sec.api_client_keys_dir, sec.admin_client_keys_dir});
   if (!zap.ok()) return zap.status();
   zap_ = std::move(zap).value();
-  const std::pair<zmq::socket_t*, AuthSocket> sockets[] = {
+  std::vector<std::pair<zmq::socket_t*, AuthSocket>> sockets = {
       {&api_, AuthSocket::kApi}, {&pull_, AuthSocket::kRewards}, {&admin_, AuthSocket::kAdmin}};
-  for (auto [socket, which] : sockets) {
+  for (auto& s : extra_routers_) sockets.emplace_back(&s, AuthSocket::kApi);
+  for (size_t i = 0; i < sockets.size(); ++i) {
+    auto [socket, which] = sockets[i];
     try {
       socket->set(zmq::sockopt::curve_server, true);
       socket->set(zmq::sockopt::curve_secretkey, keys->secret_z85);
@@ -209,7 +232,8 @@ Status Daemon::SetUpCurve() {
     const int enforce = 1;
     (void)zmq_setsockopt(socket->handle(), 93 /* ZMQ_ZAP_ENFORCE_DOMAIN */, &enforce,
                          sizeof(enforce));
-    BANDITD_RETURN_IF_ERROR(zap_->Watch(*socket, which));
+    // The extra api sockets (index 3 on) need monitors of their own.
+    BANDITD_RETURN_IF_ERROR(zap_->Watch(*socket, which, i < 3 ? "" : "-" + std::to_string(i - 2)));
   }
   zap_->Start();
   spdlog::info("CURVE on: server public key {}, {} api client key(s), {} admin client key(s)",
@@ -240,6 +264,11 @@ Status Daemon::BindSockets() {
   BANDITD_RETURN_IF_ERROR(setup(api_, config_.sockets.api, &api_endpoint_));
   BANDITD_RETURN_IF_ERROR(setup(pull_, config_.sockets.rewards, &rewards_endpoint_));
   BANDITD_RETURN_IF_ERROR(setup(admin_, config_.sockets.admin, &admin_endpoint_));
+  for (size_t i = 0; i < extra_routers_.size(); ++i) {
+    std::string bound;
+    BANDITD_RETURN_IF_ERROR(setup(extra_routers_[i], config_.sockets.api_extra[i], &bound));
+    api_extra_endpoints_.push_back(bound);
+  }
   spdlog::info("listening: api {} rewards {} admin {} metrics {}", api_endpoint_, rewards_endpoint_,
                admin_endpoint_, config_.sockets.metrics);
   return Status::Ok();

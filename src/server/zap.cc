@@ -47,9 +47,10 @@ Result<std::unique_ptr<ZapHandler>> ZapHandler::Create(zmq::context_t& ctx, Opti
 
 ZapHandler::~ZapHandler() { Stop(); }
 
-Status ZapHandler::Watch(zmq::socket_t& socket, AuthSocket which) {
+Status ZapHandler::Watch(zmq::socket_t& socket, AuthSocket which, std::string_view suffix) {
   const size_t i = static_cast<size_t>(which);
-  const std::string ep = std::string("inproc://banditd-auth-monitor-") + kAuthDomains[i];
+  const std::string ep =
+      std::string("inproc://banditd-auth-monitor-") + kAuthDomains[i] + std::string(suffix);
   try {
     if (zmq_socket_monitor(
             socket.handle(), ep.c_str(),

@@ -55,8 +55,9 @@ class ZapHandler {
   static Result<std::unique_ptr<ZapHandler>> Create(zmq::context_t& ctx, Options options);
   ~ZapHandler();  // Stop()
 
-  // Watches `socket`'s handshake failures. REQUIRES: before Start().
-  Status Watch(zmq::socket_t& socket, AuthSocket which);
+  // Watches `socket`'s handshake failures. `suffix` tells apart several
+  // sockets of one kind (the extra api sockets). REQUIRES: before Start().
+  Status Watch(zmq::socket_t& socket, AuthSocket which, std::string_view suffix = "");
   void Start();
   // Re-reads both directories on the handler thread; on any error the old
   // lists stay in force (and the error is logged). Async-signal-safe.

@@ -74,7 +74,7 @@ Result<std::unique_ptr<DecisionLog>> DecisionLog::Open(Env& env, std::string dir
     if (ParseIndex(f, &index)) log->file_index_ = std::max(log->file_index_, index + 1);
   }
   BANDITD_RETURN_IF_ERROR(log->OpenNext());
-  log->buf_.reserve(options.buffer_bytes + 4096);
+  log->buf_.text().reserve(options.buffer_bytes + 4096);
   return log;
 }
 
@@ -89,29 +89,23 @@ Status DecisionLog::OpenNext() {
   if (!f.ok()) return f.status();
   file_ = std::move(f).value();
   file_bytes_ = 0;
-  buf_ += "# banditd decision log v1\n";
+  buf_.text() += "# banditd decision log v1\n";
   return Status::Ok();
 }
 
-void DecisionLog::EndLine() {
-  buf_ += '\n';
-  ++lines_;
-  if (buf_.size() >= options_.buffer_bytes) (void)Flush();
-}
-
-void DecisionLog::Head(char kind, int64_t wall_ns, std::string_view exp) {
+void LineBuffer::Head(char kind, int64_t wall_ns, std::string_view exp) {
   buf_ += kind;
   buf_ += '\t';
   AppendInt(buf_, wall_ns);
   Field(exp);
 }
 
-void DecisionLog::Field(std::string_view s) {
+void LineBuffer::Field(std::string_view s) {
   buf_ += '\t';
   AppendField(buf_, s);
 }
 
-void DecisionLog::Decision(int64_t wall_ns, std::string_view exp, uint16_t epoch,
+void LineBuffer::Decision(int64_t wall_ns, std::string_view exp, uint16_t epoch,
                            std::string_view decision, std::string_view arm, double propensity,
                            bool forced, uint64_t unit_hash, std::span<const double> context,
                            std::span<const float> output) {
@@ -143,7 +137,7 @@ void DecisionLog::Decision(int64_t wall_ns, std::string_view exp, uint16_t epoch
   EndLine();
 }
 
-void DecisionLog::Reward(int64_t wall_ns, std::string_view exp, std::string_view decision,
+void LineBuffer::Reward(int64_t wall_ns, std::string_view exp, std::string_view decision,
                          std::string_view arm, double value) {
   Head('R', wall_ns, exp);
   Field(decision);
@@ -153,7 +147,7 @@ void DecisionLog::Reward(int64_t wall_ns, std::string_view exp, std::string_view
   EndLine();
 }
 
-void DecisionLog::Shadow(int64_t wall_ns, std::string_view exp, std::string_view decision,
+void LineBuffer::Shadow(int64_t wall_ns, std::string_view exp, std::string_view decision,
                          std::string_view arm, double latency_us, std::span<const float> output) {
   Head('S', wall_ns, exp);
   Field(decision);
@@ -165,16 +159,23 @@ void DecisionLog::Shadow(int64_t wall_ns, std::string_view exp, std::string_view
   EndLine();
 }
 
+void DecisionLog::Append(std::string_view text, uint64_t lines) {
+  buf_.text().append(text);
+  lines_ += lines;
+  MaybeFlush();
+}
+
 Status DecisionLog::Flush() {
-  if (buf_.empty() || !file_) return Status::Ok();
-  Status s = file_->Append(buf_);
+  if (buf_.text().empty() || !file_) return Status::Ok();
+  lines_ += buf_.lines();
+  Status s = file_->Append(buf_.text());
   if (!s.ok()) {
     ++write_errors_;
-    buf_.clear();  // best effort: never grow without bound on a broken disk
+    buf_.Clear();  // best effort: never grow without bound on a broken disk
     return s;
   }
-  file_bytes_ += buf_.size();
-  buf_.clear();
+  file_bytes_ += buf_.text().size();
+  buf_.Clear();
   if (file_bytes_ >= options_.rotate_bytes) return OpenNext();
   return Status::Ok();
 }

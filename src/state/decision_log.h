@@ -30,12 +30,12 @@ struct DecisionLogOptions {
   uint64_t rotate_bytes = 256ull << 20;
 };
 
-class DecisionLog {
+// Formats decision-log lines into a memory buffer; no I/O. The DecisionLog
+// writes its own; each extra I/O thread of the server formats its decisions
+// into one and hands the text to the log (DecisionLog::Append), so the lines
+// are formatted off the thread that owns the file.
+class LineBuffer {
  public:
-  static Result<std::unique_ptr<DecisionLog>> Open(Env& env, std::string dir,
-                                                   DecisionLogOptions options = {});
-  ~DecisionLog();
-
   void Decision(int64_t wall_ns, std::string_view exp, uint16_t epoch, std::string_view decision,
                 std::string_view arm, double propensity, bool forced, uint64_t unit_hash,
                 std::span<const double> context, std::span<const float> output);
@@ -44,20 +44,73 @@ class DecisionLog {
   void Shadow(int64_t wall_ns, std::string_view exp, std::string_view decision,
               std::string_view arm, double latency_us, std::span<const float> output);
 
+  std::string& text() { return buf_; }
+  const std::string& text() const { return buf_; }
+  // Whole lines formatted since the last Clear().
+  uint64_t lines() const { return lines_; }
+  void Clear() {
+    buf_.clear();
+    lines_ = 0;
+  }
+
+ private:
+  // "<kind>\t<wall_ns>\t<exp>", then "\t<s>" per field.
+  void Head(char kind, int64_t wall_ns, std::string_view exp);
+  void Field(std::string_view s);
+  void EndLine() {
+    buf_ += '\n';
+    ++lines_;
+  }
+
+  std::string buf_;
+  uint64_t lines_ = 0;
+  // The last propensity written and its text: an allocation changes only when
+  // it is refreshed, so most decisions repeat it, and shortest round-trip
+  // formatting of a double is the costliest part of a line.
+  double last_propensity_ = std::numeric_limits<double>::quiet_NaN();
+  char last_propensity_text_[32] = {};
+  size_t last_propensity_len_ = 0;
+};
+
+class DecisionLog {
+ public:
+  static Result<std::unique_ptr<DecisionLog>> Open(Env& env, std::string dir,
+                                                   DecisionLogOptions options = {});
+  ~DecisionLog();
+
+  void Decision(int64_t wall_ns, std::string_view exp, uint16_t epoch, std::string_view decision,
+                std::string_view arm, double propensity, bool forced, uint64_t unit_hash,
+                std::span<const double> context, std::span<const float> output) {
+    buf_.Decision(wall_ns, exp, epoch, decision, arm, propensity, forced, unit_hash, context,
+                  output);
+    MaybeFlush();
+  }
+  void Reward(int64_t wall_ns, std::string_view exp, std::string_view decision,
+              std::string_view arm, double value) {
+    buf_.Reward(wall_ns, exp, decision, arm, value);
+    MaybeFlush();
+  }
+  void Shadow(int64_t wall_ns, std::string_view exp, std::string_view decision,
+              std::string_view arm, double latency_us, std::span<const float> output) {
+    buf_.Shadow(wall_ns, exp, decision, arm, latency_us, output);
+    MaybeFlush();
+  }
+  // Appends `lines` whole lines formatted elsewhere (a LineBuffer's text).
+  void Append(std::string_view text, uint64_t lines);
+
   // Writes the buffer out (no fsync). Errors are sticky and counted; the log
   // is best-effort and never blocks acknowledgements.
   Status Flush();
-  uint64_t lines() const { return lines_; }
+  uint64_t lines() const { return lines_ + buf_.lines(); }
   uint64_t write_errors() const { return write_errors_; }
 
  private:
   DecisionLog(Env& env, std::string dir, DecisionLogOptions options)
       : env_(env), dir_(std::move(dir)), options_(options) {}
   Status OpenNext();
-  // "<kind>\t<wall_ns>\t<exp>", then "\t<s>" per field.
-  void Head(char kind, int64_t wall_ns, std::string_view exp);
-  void Field(std::string_view s);
-  void EndLine();
+  void MaybeFlush() {
+    if (buf_.text().size() >= options_.buffer_bytes) (void)Flush();
+  }
 
   Env& env_;
   std::string dir_;
@@ -65,15 +118,9 @@ class DecisionLog {
   std::unique_ptr<WritableFile> file_;
   uint64_t file_index_ = 0;
   uint64_t file_bytes_ = 0;
-  std::string buf_;
-  uint64_t lines_ = 0;
+  LineBuffer buf_;
+  uint64_t lines_ = 0;  // flushed (or dropped on a write error)
   uint64_t write_errors_ = 0;
-  // The last propensity written and its text: an allocation changes only when
-  // it is refreshed, so most decisions repeat it, and shortest round-trip
-  // formatting of a double is the costliest part of a line.
-  double last_propensity_ = std::numeric_limits<double>::quiet_NaN();
-  char last_propensity_text_[32] = {};
-  size_t last_propensity_len_ = 0;
 };
 
 // One parsed line of a decision log.
