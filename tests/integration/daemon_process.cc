@@ -47,6 +47,16 @@ std::string WriteConfig(const std::string& dir, const std::string& experiments_y
       << "  rewards: ipc://" << dir << "/rewards.sock\n"
       << "  admin: ipc://" << dir << "/admin.sock\n";
   }
+  if (o.io_threads > 1) {
+    f << "  api_extra:\n";
+    for (int i = 2; i <= o.io_threads; ++i) {
+      if (o.tcp) {
+        f << "    - tcp://127.0.0.1:*\n";
+      } else {
+        f << "    - ipc://" << dir << "/api-" << i << ".sock\n";
+      }
+    }
+  }
   f << "  metrics: 127.0.0.1:0\n"
     << "state_dir: " << dir << "/state\n"
     << "model_dir: " << (o.model_dir.empty() ? ModelDir() : o.model_dir) << "\n"
@@ -122,6 +132,10 @@ bool ReadEndpoints(const std::string& path, Endpoints* out) {
     if (key == "rewards") out->rewards = value;
     if (key == "admin") out->admin = value;
     if (key == "metrics") out->metrics = value;
+    if (key == "api_extra") {
+      std::stringstream list(value);
+      for (std::string ep; std::getline(list, ep, ',');) out->api_extra.push_back(ep);
+    }
   }
   return !out->api.empty() && !out->rewards.empty() && !out->admin.empty();
 }

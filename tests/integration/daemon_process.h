@@ -38,6 +38,7 @@ struct ConfigOptions {
   std::string model_dir;   // empty: ModelDir()
   bool tcp = false;        // tcp://127.0.0.1:* endpoints instead of ipc://
   std::string extra_yaml;  // top-level YAML written before `experiments:`
+  int io_threads = 1;      // > 1: sockets.api_extra gets io_threads - 1 endpoints
 };
 
 // Writes <dir>/banditd.yaml: ipc endpoints in `dir` (or ephemeral loopback
@@ -54,6 +55,7 @@ int RunBanditd(const std::vector<std::string>& args, const std::string& log,
 
 struct Endpoints {
   std::string api, rewards, admin, metrics;
+  std::vector<std::string> api_extra;  // sockets.api_extra, as bound
 };
 
 class DaemonProcess {

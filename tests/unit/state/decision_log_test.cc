@@ -54,6 +54,33 @@ TEST(DecisionLogTest, DecisionsRewardsAndShadowsRoundTrip) {
   EXPECT_EQ(rows[3].value, 123.5);
 }
 
+// Lines formatted on another thread (LineBuffer) and appended to the log
+// read back like the log's own, in the order they were handed over.
+TEST(DecisionLogTest, LinesFormattedElsewhereAreAppendedWhole) {
+  TempDir dir;
+  {
+    auto log = DecisionLog::Open(Env::Posix(), dir.path());
+    ASSERT_TRUE(log.ok());
+    LineBuffer lines;
+    lines.Decision(1000, "ctr", 1, "IDx", "b", 0.75, false, 0, {}, {});
+    lines.Decision(1001, "ctr", 1, "IDy", "a", 0.25, false, 0x1f, {}, {});
+    EXPECT_EQ(lines.lines(), 2u);
+    (*log)->Reward(999, "ctr", "IDw", "a", 0.5);
+    (*log)->Append(lines.text(), lines.lines());
+    EXPECT_EQ((*log)->lines(), 3u);
+    lines.Clear();
+    EXPECT_EQ(lines.lines(), 0u);
+    EXPECT_TRUE(lines.text().empty());
+  }
+  const auto rows = ReadAll(dir.path());
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].kind, 'R');
+  EXPECT_EQ(rows[1].decision, "IDx");
+  EXPECT_EQ(rows[1].propensity, 0.75);
+  EXPECT_EQ(rows[2].decision, "IDy");
+  EXPECT_EQ(rows[2].unit_hash, 0x1fu);
+}
+
 // The writer reuses the text of a repeated propensity and writes names in
 // runs: alternating, repeated and odd values must all read back exactly.
 TEST(DecisionLogTest, PropensitiesNamesAndUnitHashesReadBackExactly) {
