@@ -42,8 +42,12 @@ std::string ConfigYaml(const DaemonSetup& setup, const std::string& state_dir) {
   y << "sockets:\n"
     << "  api: tcp://127.0.0.1:" << FreePort() << "\n"
     << "  rewards: tcp://127.0.0.1:" << FreePort() << "\n"
-    << "  admin: tcp://127.0.0.1:" << FreePort() << "\n"
-    << "  metrics: 127.0.0.1:0\n"
+    << "  admin: tcp://127.0.0.1:" << FreePort() << "\n";
+  if (setup.io_threads > 1) {
+    y << "  api_extra:\n";
+    for (int i = 1; i < setup.io_threads; ++i) y << "    - tcp://127.0.0.1:" << FreePort() << "\n";
+  }
+  y << "  metrics: 127.0.0.1:0\n"
     << "state_dir: " << state_dir << "\n";
   if (!setup.models_dir.empty()) y << "model_dir: " << setup.models_dir << "\n";
   y << "durability:\n"
@@ -100,6 +104,11 @@ bool ReadEndpoints(const std::string& path, Endpoints* out) {
     if (key == "api") out->api = value;
     if (key == "rewards") out->rewards = value;
     if (key == "admin") out->admin = value;
+    if (key == "api_extra") {
+      out->api_extra.clear();
+      std::stringstream list(value);
+      for (std::string ep; std::getline(list, ep, ',');) out->api_extra.push_back(ep);
+    }
     if (key == "metrics") complete = true;
   }
   return complete && !out->api.empty() && !out->rewards.empty();

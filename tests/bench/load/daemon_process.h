@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "banditd/status.h"
 
@@ -16,6 +17,7 @@ struct Endpoints {
   std::string api;
   std::string rewards;
   std::string admin;
+  std::vector<std::string> api_extra;  // sockets.api_extra: one I/O thread each
 };
 
 // What the generated config contains (see ConfigYaml).
@@ -25,6 +27,7 @@ struct DaemonSetup {
   int inference_workers = 2;
   std::string reward_window = "24h";  // how late a reward may come (and dedupe memory)
   std::string models_dir;  // holds champion.pt / challenger.pt; empty: no model experiment
+  int io_threads = 1;      // api I/O threads: io_threads - 1 entries in sockets.api_extra
 };
 
 // The YAML of the bench's daemon: experiment `route` (two route-only arms,

@@ -1,6 +1,8 @@
 #include "tests/bench/load/driver.h"
 
+#include <algorithm>
 #include <chrono>
+#include <thread>
 #include <msgpack.hpp>
 #include <zmq.hpp>
 
@@ -49,7 +51,9 @@ std::string IdBytes(uint64_t seq) {
   return s;
 }
 
-LoadResult RunLoad(const LoadSpec& spec) {
+namespace {
+
+LoadResult RunLoadThread(const LoadSpec& spec) {
   LoadResult result;
   zmq::context_t ctx(1);
   const int n = spec.clients;
@@ -61,6 +65,7 @@ LoadResult RunLoad(const LoadSpec& spec) {
     socks.back().set(zmq::sockopt::sndhwm, 0);
     socks.back().set(zmq::sockopt::rcvhwm, 0);
     socks.back().connect(spec.endpoint);
+    for (const auto& ep : spec.extra_endpoints) socks.back().connect(ep);
   }
   for (auto& s : socks) items.push_back({s.handle(), 0, ZMQ_POLLIN, 0});
   // Send times by sequence number; a ring larger than what can be in flight.
@@ -120,6 +125,35 @@ LoadResult RunLoad(const LoadSpec& spec) {
   result.lost = outstanding;
   result.seconds = static_cast<double>(last_reply - start) / 1e9;
   return result;
+}
+
+}  // namespace
+
+LoadResult RunLoad(const LoadSpec& spec) {
+  if (spec.threads <= 1) return RunLoadThread(spec);
+  // Each thread sends its share; their sockets and clocks are their own.
+  std::vector<LoadResult> parts(static_cast<size_t>(spec.threads));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < spec.threads; ++t) {
+    LoadSpec one = spec;
+    one.threads = 1;
+    one.max_requests = spec.max_requests / static_cast<uint64_t>(spec.threads);
+    threads.emplace_back([one, &parts, t] { parts[static_cast<size_t>(t)] = RunLoadThread(one); });
+  }
+  for (auto& t : threads) t.join();
+  LoadResult all;
+  for (const auto& p : parts) {
+    all.hist.Merge(p.hist);
+    all.sent += p.sent;
+    all.replies += p.replies;
+    all.errors += p.errors;
+    all.lost += p.lost;
+    all.seconds = std::max(all.seconds, p.seconds);
+    all.request_bytes = p.request_bytes;
+    all.reply_bytes = p.reply_bytes;
+    if (all.first_error.empty()) all.first_error = p.first_error;
+  }
+  return all;
 }
 
 double Blast(const std::string& endpoint, const std::vector<std::string>& frames) {

@@ -21,7 +21,11 @@ using ReplySink = std::function<void(std::string_view frame)>;
 
 struct LoadSpec {
   std::string endpoint;
-  int clients = 1;   // DEALER sockets, all driven by one thread
+  // Every socket also connects to these (a DEALER spreads its requests over
+  // its peers in turn): the daemon's extra api endpoints.
+  std::vector<std::string> extra_endpoints;
+  int threads = 1;   // client threads, each with `clients` sockets and its share of requests
+  int clients = 1;   // DEALER sockets per thread, all driven by that thread
   int inflight = 1;  // requests outstanding per socket
   uint64_t max_requests = 100000;
   double max_seconds = 5;

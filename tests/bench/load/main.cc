@@ -79,13 +79,23 @@ int main(int argc, char** argv) {
   opt.models_dir = SelfDir() + "/../models";
   app.add_option("--modes", modes_arg,
                  "comma list: route-lockstep, route-pipelined, inference, rewards-ff, "
-                 "rewards-acked, memory, flat")
+                 "rewards-acked, memory, flat, route-scaling (pipelined routes with 1 and 2 api "
+                 "I/O threads)")
       ->capture_default_str();
   app.add_option("--seconds", opt.seconds, "longest single measurement")->capture_default_str();
   app.add_option("--requests", opt.requests, "most requests per measurement")
       ->capture_default_str();
   app.add_option("--clients", opt.clients, "pipelined: DEALER clients")->capture_default_str();
   app.add_option("--inflight", opt.inflight, "pipelined: requests in flight per client")
+      ->capture_default_str();
+  app.add_option("--client-threads", opt.client_threads,
+                 "pipelined: client threads (each drives --clients sockets)")
+      ->capture_default_str();
+  int io_threads = 1;
+  app.add_option("--io-threads", io_threads,
+                 "api I/O threads of the started daemon (sockets.api_extra gets N-1 endpoints; "
+                 "the route-scaling mode runs 1 and 2 regardless)")
+      ->check(CLI::Range(1, 64))
       ->capture_default_str();
   app.add_option("--batch", opt.batch, "rewards per batched `rewards` message")
       ->capture_default_str();
@@ -125,6 +135,7 @@ int main(int argc, char** argv) {
   setup.models_dir = std::filesystem::absolute(opt.models_dir).lexically_normal().string();
   opt.models_dir = setup.models_dir;
   if (route_only) setup.models_dir.clear();
+  setup.io_threads = io_threads;
   if (!print_config.empty()) {
     std::cout << ConfigYaml(setup, print_config);
     return 0;
@@ -174,6 +185,16 @@ int main(int argc, char** argv) {
     }
   }
   started.reset();  // the next modes want a fresh daemon
+  if (modes.count("route-scaling") && api.empty()) {
+    for (int k : {1, 2}) {
+      DaemonSetup scaled = setup;
+      scaled.io_threads = k;
+      auto d = StartDaemon(banditd, scaled);
+      if (!d) break;
+      report.rows.push_back(bench.RoutePipelined({d->proc->endpoints(), d->proc->pid(), "group"},
+                                                 "route-pipelined-" + std::to_string(k) + "io"));
+    }
+  }
   if (modes.count("memory") && api.empty()) {
     auto d = StartDaemon(banditd, setup);
     if (d)

@@ -93,6 +93,8 @@ LoadSpec Bench::RouteSpec(const Target& t, bool pipelined, const std::string& ex
                           bool with_input) {
   LoadSpec spec;
   spec.endpoint = t.ep.api;
+  if (pipelined) spec.extra_endpoints = t.ep.api_extra;
+  spec.threads = pipelined ? opt_.client_threads : 1;
   spec.clients = pipelined ? opt_.clients : 1;
   spec.inflight = pipelined ? opt_.inflight : 1;
   spec.max_requests = opt_.requests;
@@ -114,6 +116,7 @@ Row Bench::Compare(const std::string& name, const std::string& what, LoadSpec sp
   row.daemon = FromLoad(what, RunLoad(spec), units_per_reply, unit);
   echo_.set_reply_bytes(row.daemon.reply_bytes);
   spec.endpoint = echo_.endpoint();
+  spec.extra_endpoints.clear();
   warm.endpoint = echo_.endpoint();
   RunLoad(warm);
   row.baseline = FromLoad("raw ZeroMQ ROUTER echo", RunLoad(spec), units_per_reply, unit);
@@ -126,10 +129,13 @@ Row Bench::RouteLockstep(const Target& t) {
                  RouteSpec(t, false, opt_.route_exp, false), 1, "req");
 }
 
-Row Bench::RoutePipelined(const Target& t) {
-  const std::string what = "banditd route (" + std::to_string(opt_.clients) + "x" +
-                           std::to_string(opt_.inflight) + " in flight)";
-  return Compare("route-pipelined", what, RouteSpec(t, true, opt_.route_exp, false), 1, "req");
+Row Bench::RoutePipelined(const Target& t, const std::string& name) {
+  const std::string threads =
+      opt_.client_threads > 1 ? std::to_string(opt_.client_threads) + "x" : "";
+  const std::string what = "banditd route (" + threads + std::to_string(opt_.clients) + "x" +
+                           std::to_string(opt_.inflight) + " in flight, " +
+                           std::to_string(1 + t.ep.api_extra.size()) + " api I/O thread(s))";
+  return Compare(name, what, RouteSpec(t, true, opt_.route_exp, false), 1, "req");
 }
 
 std::vector<Row> Bench::Inference(const Target& t) {

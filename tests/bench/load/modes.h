@@ -18,6 +18,7 @@ struct Options {
   uint64_t requests = 200000;  // most requests in one measurement
   int clients = 4;             // pipelined: DEALER sockets
   int inflight = 16;           // pipelined: requests in flight per socket
+  int client_threads = 1;      // pipelined: client threads, each with `clients` sockets
   int batch = 100;             // rewards per `rewards` message
   uint64_t rewards = 100000;   // rewards per reward measurement
   std::string route_exp = "route";
@@ -39,7 +40,9 @@ class Bench {
   explicit Bench(const Options& options) : opt_(options) {}
 
   Row RouteLockstep(const Target& t);
-  Row RoutePipelined(const Target& t);
+  // Pipelined routes; with several api endpoints (t.ep.api_extra) every
+  // client socket connects to all of them.
+  Row RoutePipelined(const Target& t, const std::string& name = "route-pipelined");
   // Lock-step and pipelined route+inference, against Model::Forward and
   // RawForward loops on the same model file.
   std::vector<Row> Inference(const Target& t);

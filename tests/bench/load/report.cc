@@ -63,6 +63,14 @@ std::vector<Target> Targets(const Report& r) {
     const double x = Ratio(row->daemon.throughput, row->baseline.throughput);
     t.push_back({"route-only pipelined throughput / echo", ">= 0.70", x, x >= 0.70, ""});
   }
+  const Row* one = Find(r, "route-pipelined-1io");
+  const Row* two = Find(r, "route-pipelined-2io");
+  if (one && two) {
+    const double x = Ratio(two->daemon.throughput, one->daemon.throughput);
+    t.push_back({"pipelined throughput, 2 api I/O threads / 1", "> 1.00", x, x > 1.0,
+                 "2 threads vs echo " +
+                     std::to_string(Ratio(two->daemon.throughput, two->baseline.throughput))});
+  }
   if (const Row* row = Find(r, "route-lockstep")) {
     const double x = Ratio(row->daemon.p50_us, row->baseline.p50_us);
     t.push_back({"route-only lock-step p50 / echo p50", "<= 1.25", x, x <= 1.25, ""});
