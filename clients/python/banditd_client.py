@@ -87,7 +87,9 @@ class Client:
 
     def __init__(self, api, rewards=None, admin=None, timeout_ms=5000, context=None,
                  server_key=None, client_key=None):
-        """server_key: the daemon's CURVE public key (a .pub file or Z85);
+        """api: the api endpoint, or a list of them (the daemon's
+        sockets.api + sockets.api_extra): requests then go to each in turn.
+        server_key: the daemon's CURVE public key (a .pub file or Z85);
         client_key: this client's secret key (a .key file or Z85; its public
         key is derived). Both or neither: with them every socket is a CURVE
         client. A refused key looks like a timeout (BanditdTimeout)."""
@@ -115,12 +117,14 @@ class Client:
         if self._curve:
             s.curve_serverkey, s.curve_publickey, s.curve_secretkey = self._curve
 
-    def _dealer(self, endpoint):
+    def _dealer(self, endpoints):
         s = self._ctx.socket(zmq.DEALER)
         self._set_curve(s)
         s.setsockopt(zmq.LINGER, 0)
         s.setsockopt(zmq.SNDTIMEO, self.timeout_ms)
-        s.connect(endpoint)
+        # A DEALER connected to several endpoints sends to each in turn.
+        for endpoint in [endpoints] if isinstance(endpoints, str) else endpoints:
+            s.connect(endpoint)
         return s
 
     # -- plumbing ---------------------------------------------------------

@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.join(SOURCE_DIR, "clients", "python"))
 CONFIG = """\
 sockets:
   api: ipc://{dir}/api
+  api_extra: [ipc://{dir}/api-2]
   rewards: ipc://{dir}/rewards
   admin: ipc://{dir}/admin
   metrics: 127.0.0.1:0
@@ -114,6 +115,7 @@ class Daemon:
             self._log.close()
             raise
         self.api = self.endpoints["api"]
+        self.api_extra = self.endpoints["api_extra"].split(",")
         self.rewards = self.endpoints["rewards"]
         self.admin = self.endpoints["admin"]
 

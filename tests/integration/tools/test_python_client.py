@@ -44,6 +44,24 @@ class PythonClientTest(unittest.TestCase):
         shares = sum(a["allocation"] for a in report["arms"])
         self.assertAlmostEqual(shares, 1.0, places=6)
 
+    def test_several_api_endpoints_share_the_requests(self):
+        # The daemon has an extra api I/O thread: a client connected to both
+        # endpoints gets every reply, unique decisions, and acked rewards.
+        c = Client([self.daemon.api] + self.daemon.api_extra, timeout_ms=5000)
+        try:
+            before = sum(a["n"] for a in c.status("split")["arms"])
+            decisions = set()
+            for i in range(50):
+                r = c.route("split", unit="multi-%d" % i)
+                self.assertIn(r["arm"], ("blue", "green"))
+                decisions.add(r["decision"])
+                c.reward(r["decision"], 1)
+            self.assertEqual(len(decisions), 50)
+            after = sum(a["n"] for a in c.status("split")["arms"])
+            self.assertEqual(after - before, 50)
+        finally:
+            c.close()
+
     def test_sticky_unit_keeps_its_arm(self):
         arms = {self.client.route("split", unit="sticky-unit")["arm"] for _ in range(20)}
         self.assertEqual(len(arms), 1)
