@@ -149,36 +149,16 @@ bool RouteThread::OnClientMessage() {
     Forward(n);
     return true;
   }
-  experiment::DecisionRef ref;
-  double p = 1.0;
-  size_t arm = 0;
-  const uint64_t unit_hash = r.unit ? view->hasher().Hash(*r.unit) : 0;
-  if (r.arm) {
-    const auto& arms = view->arms();
-    while (arm < arms.size() && arms[arm] != *r.arm) ++arm;
-    if (arm == arms.size()) {  // the main thread explains the error
-      Forward(n);
-      return true;
-    }
-    ref.flags = experiment::DecisionRef::kForcedFlag;
-  } else if (r.unit) {
-    arm = view->table().ArmForHash(unit_hash);
-    p = view->table().Share(arm);
-  } else {
-    arm = SampleDiscrete(rng_.Uniform(), view->weights());
-    p = view->weights()[arm];
-  }
-  ref.tag = view->tag();
-  ref.epoch = view->epoch();
-  ref.arm = static_cast<uint8_t>(arm);
-  ref.boot = options_.boot;
-  ref.seq = ++seq_;
   const int64_t wall_ns = clock_.WallNanos();
-  ref.issued_s = static_cast<uint32_t>(wall_ns / 1'000'000'000);
-  ref.propensity = static_cast<float>(p);
-  experiment::DecisionIdText id;
-  codec_.Encode(ref, id);
-  const std::string_view id_text(id.data(), id.size());
+  ViewDecision d;
+  if (!DecideFromView(*view, r.unit, r.arm, options_.boot, seq_ + 1, wall_ns, rng_, codec_, &d)) {
+    Forward(n);  // no such arm: the main thread explains the error
+    return true;
+  }
+  ++seq_;
+  const experiment::DecisionRef& ref = d.ref;
+  const size_t arm = ref.arm;
+  const std::string_view id_text(d.id.data(), d.id.size());
   protocol::EncodeRouteReply(wire::RouteReply{req.id, id_text, view->arms()[arm], ref.propensity,
                                               ref.epoch, std::nullopt, std::nullopt},
                              &out_);
@@ -186,7 +166,7 @@ bool RouteThread::OnClientMessage() {
   view->Count(options_.reader, arm, r.arm.has_value());
   stats_.routed.fetch_add(1, std::memory_order_relaxed);
   lines_.Decision(wall_ns, r.exp, ref.epoch, id_text, view->arms()[arm], ref.propensity,
-                  r.arm.has_value(), unit_hash, r.context.value_or(std::span<const double>{}),
+                  r.arm.has_value(), d.unit_hash, r.context.value_or(std::span<const double>{}),
                   {});
   return true;
 }

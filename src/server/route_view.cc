@@ -33,6 +33,38 @@ void RouteView::Fold(experiment::Experiment& e) {
   }
 }
 
+bool DecideFromView(const RouteView& view, std::optional<std::string_view> unit,
+                    std::optional<std::string_view> forced_arm, uint32_t boot, uint32_t seq,
+                    int64_t wall_ns, Rng& rng, const experiment::DecisionCodec& codec,
+                    ViewDecision* out) {
+  experiment::DecisionRef& ref = out->ref;
+  ref = experiment::DecisionRef{};
+  double p = 1.0;
+  size_t arm = 0;
+  out->unit_hash = unit ? view.hasher().Hash(*unit) : 0;
+  if (forced_arm) {
+    const auto& arms = view.arms();
+    while (arm < arms.size() && arms[arm] != *forced_arm) ++arm;
+    if (arm == arms.size()) return false;
+    ref.flags = experiment::DecisionRef::kForcedFlag;
+  } else if (unit) {
+    arm = view.table().ArmForHash(out->unit_hash);
+    p = view.table().Share(arm);
+  } else {
+    arm = SampleDiscrete(rng.Uniform(), view.weights());
+    p = view.weights()[arm];
+  }
+  ref.tag = view.tag();
+  ref.epoch = view.epoch();
+  ref.arm = static_cast<uint8_t>(arm);
+  ref.boot = boot;
+  ref.seq = seq;
+  ref.issued_s = static_cast<uint32_t>(wall_ns / 1'000'000'000);
+  ref.propensity = static_cast<float>(p);
+  codec.Encode(ref, out->id);
+  return true;
+}
+
 ViewBoard::ViewBoard(size_t experiments, size_t readers)
     : readers_(readers),
       experiments_(experiments),

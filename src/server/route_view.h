@@ -20,10 +20,13 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "banditd/rng.h"
 #include "src/experiment/assignment.h"
+#include "src/experiment/decision_id.h"
 #include "src/experiment/engine.h"
 #include "src/experiment/experiment.h"
 
@@ -77,6 +80,20 @@ class RouteView {
   // Owner only: what Fold has already added, per reader and arm.
   std::vector<uint64_t> folded_requests_, folded_forced_;
 };
+
+// A route-only decision made from a view, as the extra I/O threads make it
+// (the same draw as Experiment::Route): a forced arm (propensity 1), the
+// unit's sticky slot, or a draw from the weights. False when the forced arm
+// does not exist (the main thread then answers the error).
+struct ViewDecision {
+  experiment::DecisionRef ref;
+  experiment::DecisionIdText id;
+  uint64_t unit_hash = 0;  // 0 without a unit
+};
+bool DecideFromView(const RouteView& view, std::optional<std::string_view> unit,
+                    std::optional<std::string_view> forced_arm, uint32_t boot, uint32_t seq,
+                    int64_t wall_ns, Rng& rng, const experiment::DecisionCodec& codec,
+                    ViewDecision* out);
 
 class ViewBoard {
  public:

@@ -30,7 +30,9 @@ Daemon::Daemon(const config::Config& config, const DaemonFlags& flags, Clock& cl
     : config_(config),
       flags_(flags),
       clock_(clock),
-      ctx_(1),
+      // One libzmq I/O thread (the sockets' TCP work) per api I/O thread: the
+      // extra api sockets' connections then need not share one.
+      ctx_(static_cast<int>(1 + config.sockets.api_extra.size())),
       api_(ctx_, zmq::socket_type::router),
       pull_(ctx_, zmq::socket_type::pull),
       admin_(ctx_, zmq::socket_type::router),
@@ -261,10 +263,24 @@ Status Daemon::BindSockets() {
     }
     return Status::Ok();
   };
+  if (!extra_routers_.empty()) {
+    try {
+      api_.set(zmq::sockopt::affinity, uint64_t{1});
+    } catch (const zmq::error_t& e) {
+      return Status(Code::kInternal, std::string("cannot set ZMQ_AFFINITY: ") + e.what());
+    }
+  }
   BANDITD_RETURN_IF_ERROR(setup(api_, config_.sockets.api, &api_endpoint_));
   BANDITD_RETURN_IF_ERROR(setup(pull_, config_.sockets.rewards, &rewards_endpoint_));
   BANDITD_RETURN_IF_ERROR(setup(admin_, config_.sockets.admin, &admin_endpoint_));
   for (size_t i = 0; i < extra_routers_.size(); ++i) {
+    // ZMQ_AFFINITY: the connections of api I/O thread i + 1 go to libzmq I/O
+    // thread i + 1 (the others' to any), so no two api sockets share one.
+    try {
+      extra_routers_[i].set(zmq::sockopt::affinity, uint64_t{1} << (i + 1));
+    } catch (const zmq::error_t& e) {
+      return Status(Code::kInternal, std::string("cannot set ZMQ_AFFINITY: ") + e.what());
+    }
     std::string bound;
     BANDITD_RETURN_IF_ERROR(setup(extra_routers_[i], config_.sockets.api_extra[i], &bound));
     api_extra_endpoints_.push_back(bound);
