@@ -109,7 +109,7 @@ class Daemon {
     // the champion (propensity 1), so a reward is credited to the arm that
     // served and does not teach the policy.
     std::optional<experiment::Decision> fallback_decision;
-    std::vector<double> context;  // the request's context, for the decision log
+    std::vector<double> context;      // the request's context, for the decision log
     zmq::socket_t* socket = nullptr;  // where the reply goes (api, or a relay)
   };
   struct PendingShadow {

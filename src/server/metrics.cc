@@ -21,8 +21,8 @@ void Daemon::PublishMetrics() {
   uint64_t frames = frames_, refused_by_threads = 0;
   for (const auto& th : io_threads_) {
     const RouteThreadStats& st = th->stats();
-    frames += st.frames.load(std::memory_order_relaxed) -
-              st.forwarded.load(std::memory_order_relaxed);
+    frames +=
+        st.frames.load(std::memory_order_relaxed) - st.forwarded.load(std::memory_order_relaxed);
     refused_by_threads += st.refused.load(std::memory_order_relaxed);
   }
   t.Family("banditd_frames_total", "counter", "Frames received on all sockets.");
@@ -34,8 +34,9 @@ void Daemon::PublishMetrics() {
     for (size_t i = 0; i < io_threads_.size(); ++i) {
       const RouteThreadStats& st = io_threads_[i]->stats();
       const std::string thread = std::to_string(i + 1);
-      for (auto [result, n] : {std::pair{"routed", &st.routed}, std::pair{"forwarded", &st.forwarded},
-                               std::pair{"refused", &st.refused}}) {
+      for (auto [result, n] :
+           {std::pair{"routed", &st.routed}, std::pair{"forwarded", &st.forwarded},
+            std::pair{"refused", &st.refused}}) {
         t.Sample("banditd_io_thread_requests_total", {{"thread", thread}, {"result", result}},
                  static_cast<double>(n->load(std::memory_order_relaxed)));
       }

@@ -2,8 +2,8 @@
 
 #include <poll.h>
 
-#include <chrono>
 #include <spdlog/spdlog.h>
+#include <chrono>
 
 #include "src/protocol/encoder.h"
 
@@ -60,8 +60,8 @@ void RouteThread::Run() {
     fds[0] = {router_.get(zmq::sockopt::fd), POLLIN, 0};
     fds[1] = {relay_.get(zmq::sockopt::fd), POLLIN, 0};
   } catch (const zmq::error_t& e) {
-    spdlog::error("io thread {}: cannot get the sockets' file descriptors: {}",
-                  options_.reader + 1, e.what());
+    spdlog::error("io thread {}: cannot get the sockets' file descriptors: {}", options_.reader + 1,
+                  e.what());
     reading_stopped_.store(true, std::memory_order_release);
     return;
   }

@@ -81,8 +81,7 @@ ViewBoard::~ViewBoard() {
 void ViewBoard::Enter(size_t r) {
   // Sequentially consistent on both sides (see Reclaim): a reader that
   // publishes generation g loads views no older than those retired before g.
-  seen_[r].generation.store(generation_.load(std::memory_order_seq_cst),
-                            std::memory_order_seq_cst);
+  seen_[r].generation.store(generation_.load(std::memory_order_seq_cst), std::memory_order_seq_cst);
 }
 
 void ViewBoard::Leave(size_t r) { seen_[r].generation.store(kOut, std::memory_order_seq_cst); }
@@ -92,8 +91,8 @@ void ViewBoard::Publish(size_t experiment, std::unique_ptr<RouteView> view) {
   // Readers that enter from now on see the new view.
   const uint64_t g = generation_.fetch_add(1, std::memory_order_seq_cst) + 1;
   if (old != nullptr) {
-    retired_.push_back(Retired{std::unique_ptr<RouteView>(const_cast<RouteView*>(old)),
-                               experiment, g});
+    retired_.push_back(
+        Retired{std::unique_ptr<RouteView>(const_cast<RouteView*>(old)), experiment, g});
   }
 }
 

@@ -55,8 +55,8 @@ class RouteView {
   void Count(size_t r, size_t arm, bool forced) const {
     Tally& t = tallies_[r * arms_.size() + arm];
     t.requests.store(t.requests.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    if (forced) t.forced.store(t.forced.load(std::memory_order_relaxed) + 1,
-                               std::memory_order_relaxed);
+    if (forced)
+      t.forced.store(t.forced.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
 
   // Owner: adds what readers counted since the last Fold to `e` when it is

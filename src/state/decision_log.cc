@@ -106,9 +106,9 @@ void LineBuffer::Field(std::string_view s) {
 }
 
 void LineBuffer::Decision(int64_t wall_ns, std::string_view exp, uint16_t epoch,
-                           std::string_view decision, std::string_view arm, double propensity,
-                           bool forced, uint64_t unit_hash, std::span<const double> context,
-                           std::span<const float> output) {
+                          std::string_view decision, std::string_view arm, double propensity,
+                          bool forced, uint64_t unit_hash, std::span<const double> context,
+                          std::span<const float> output) {
   Head('D', wall_ns, exp);
   buf_ += '\t';
   AppendInt(buf_, epoch);
@@ -138,7 +138,7 @@ void LineBuffer::Decision(int64_t wall_ns, std::string_view exp, uint16_t epoch,
 }
 
 void LineBuffer::Reward(int64_t wall_ns, std::string_view exp, std::string_view decision,
-                         std::string_view arm, double value) {
+                        std::string_view arm, double value) {
   Head('R', wall_ns, exp);
   Field(decision);
   Field(arm);
@@ -148,7 +148,7 @@ void LineBuffer::Reward(int64_t wall_ns, std::string_view exp, std::string_view 
 }
 
 void LineBuffer::Shadow(int64_t wall_ns, std::string_view exp, std::string_view decision,
-                         std::string_view arm, double latency_us, std::span<const float> output) {
+                        std::string_view arm, double latency_us, std::span<const float> output) {
   Head('S', wall_ns, exp);
   Field(decision);
   Field(arm);

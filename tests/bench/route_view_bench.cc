@@ -72,10 +72,10 @@ void BM_IoThreadRoutePath(benchmark::State& state) {
       DecideFromView(*view, std::nullopt, std::nullopt, 77 + static_cast<uint32_t>(reader), ++seq,
                      s.clock.WallNanos(), rng, codec, &d);
       const std::string_view id(d.id.data(), d.id.size());
-      protocol::EncodeRouteReply(wire::RouteReply{req.id, id, view->arms()[d.ref.arm],
-                                                  d.ref.propensity, d.ref.epoch, std::nullopt,
-                                                  std::nullopt},
-                                 &out);
+      protocol::EncodeRouteReply(
+          wire::RouteReply{req.id, id, view->arms()[d.ref.arm], d.ref.propensity, d.ref.epoch,
+                           std::nullopt, std::nullopt},
+          &out);
       view->Count(reader, d.ref.arm, false);
       lines.Decision(0, "route", d.ref.epoch, id, view->arms()[d.ref.arm], d.ref.propensity, false,
                      0, {}, {});

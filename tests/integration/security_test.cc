@@ -185,6 +185,41 @@ TEST(SecurityTest, AllowedClientsAreServedAndRefusedOnesGetNothing) {
   EXPECT_EQ(d.Stop(), 0);
 }
 
+// An extra api I/O thread's endpoint (sockets.api_extra) is guarded like api.
+TEST(SecurityTest, ExtraApiEndpointsAdmitOnlyListedKeys) {
+  TempDir dir;
+  const Keys keys = MakeKeys(dir.path());
+  ConfigOptions o;
+  o.tcp = true;
+  o.io_threads = 2;
+  o.extra_yaml = SecurityYaml(dir.path());
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start(WriteConfig(dir.path(), AbRouteOnly("ab", 0.5, 0.5), o), dir.path()));
+  ASSERT_EQ(d.endpoints().api_extra.size(), 1u);
+  const std::string extra = d.endpoints().api_extra[0];
+  zmq::context_t ctx;
+  Client app(ctx, extra, zmq::socket_type::dealer, As(keys, keys.app));
+  auto r = app.Route({"ab"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString() << d.LogTail();
+  ASSERT_TRUE(app.Reward(r->decision, 1.0).ok());  // forwarded to the main thread
+  {
+    Client stranger(ctx, extra, zmq::socket_type::dealer, As(keys, keys.stranger));
+    Client plain(ctx, extra);  // NULL mechanism
+    for (Client* c : {&stranger, &plain}) c->Send(RouteFrame({"ab"}, IdOf(1)));
+    for (Client* c : {&stranger, &plain}) {
+      EXPECT_EQ(c->Recv(kRefusedWaitMs), std::nullopt) << "a refused client got a reply";
+    }
+  }
+  EXPECT_GE(WaitForMetric(d, Refused("api", "key"), 1), 1);
+  EXPECT_GE(WaitForMetric(d, Refused("api", "handshake"), 1), 1);
+  // Only the allowed client's route and reward reached the daemon.
+  EXPECT_EQ(WaitForMetric(d, "banditd_frames_total", 2), 2);
+  EXPECT_EQ(Metric(d, "banditd_requests_total{experiment=\"ab\",arm=\"a\"}") +
+                Metric(d, "banditd_requests_total{experiment=\"ab\",arm=\"b\"}"),
+            1);
+  EXPECT_EQ(d.Stop(), 0);
+}
+
 TEST(SecurityTest, AllowedPushRewardsApplyAndSighupReloadsTheKeys) {
   TempDir dir;
   const Keys keys = MakeKeys(dir.path());

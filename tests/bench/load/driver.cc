@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <thread>
 #include <msgpack.hpp>
+#include <thread>
 #include <zmq.hpp>
 
 namespace banditd::bench {
