@@ -123,13 +123,17 @@ TEST(RouteViewTest, ConcurrentReadersLoseNoCountAndReadNoFreedView) {
   auto& x = engine->experiment(0);
   ViewBoard board(1, 2);
   board.Publish(0, std::make_unique<RouteView>(x, 2, false));
-  constexpr int kRounds = 50000, kPerRound = 10;
+  constexpr int kPerRound = 10;
   std::atomic<int> bad_tags{0};
-  std::atomic<int> running{2};
+  std::atomic<int> started{0};
+  std::atomic<bool> stop{false};
+  uint64_t counted[2] = {0, 0};
   std::vector<std::thread> readers;
   for (size_t r = 0; r < 2; ++r) {
     readers.emplace_back([&, r] {
-      for (int i = 0; i < kRounds; ++i) {
+      started.fetch_add(1);
+      // Until the owner is done: every publish below overlaps the readers.
+      while (!stop.load()) {
         board.Enter(r);
         for (int k = 0; k < kPerRound; ++k) {
           const RouteView* v = board.Get(0);
@@ -137,24 +141,23 @@ TEST(RouteViewTest, ConcurrentReadersLoseNoCountAndReadNoFreedView) {
           v->Count(r, static_cast<size_t>(k % 2), false);
         }
         board.Leave(r);
+        counted[r] += kPerRound;
       }
-      running.fetch_sub(1);
     });
   }
-  // Publish and reclaim for as long as the readers run.
-  size_t published = 0;
-  while (running.load() > 0) {
+  while (started.load() < 2) std::this_thread::yield();
+  for (int i = 0; i < 2000; ++i) {
     board.Publish(0, std::make_unique<RouteView>(x, 2, false));
     board.Reclaim(*engine);
-    ++published;
   }
+  stop.store(true);
   for (auto& t : readers) t.join();
   board.Reclaim(*engine);
   EXPECT_EQ(board.retired(), 0u);
   EXPECT_EQ(bad_tags.load(), 0);
-  EXPECT_EQ(Requests(x), uint64_t{2} * kRounds * kPerRound);
+  EXPECT_GT(counted[0] + counted[1], 0u);
+  EXPECT_EQ(Requests(x), counted[0] + counted[1]);
   EXPECT_EQ(x.counters()[0].requests, x.counters()[1].requests);
-  EXPECT_GT(published, 10u) << "the readers ran without the owner publishing";
 }
 
 }  // namespace
