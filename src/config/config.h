@@ -50,6 +50,9 @@ struct InferenceConfig {
   bool batching = false;                           // micro-batching of requests for the same model
   int64_t max_batch = 8;                           // requests per batch when batching
   std::chrono::microseconds max_queue_delay{200};  // longest a request waits for a batch
+  // Busy-wait instead of sleeping, this long: an idle worker for its next job,
+  // and the I/O loop for the results of inference in flight (0: off).
+  std::chrono::microseconds spin{0};
 };
 
 struct LimitsConfig {

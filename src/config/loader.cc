@@ -144,9 +144,12 @@ Status LoadTop(const YamlNode& root, const std::string& base, const LoadOptions&
   }
   if (root.Has("inference")) {
     const YamlNode n = root.Child("inference");
-    BANDITD_RETURN_IF_ERROR(n.CheckMap({"workers", "intra_op_threads", "batching"}));
+    BANDITD_RETURN_IF_ERROR(n.CheckMap({"workers", "intra_op_threads", "spin_us", "batching"}));
     BANDITD_RETURN_IF_ERROR(n.Read("workers", &cfg->inference.workers, 1, 256));
     BANDITD_RETURN_IF_ERROR(n.Read("intra_op_threads", &cfg->inference.intra_op_threads, 1, 256));
+    int64_t spin_us = 0;
+    BANDITD_RETURN_IF_ERROR(n.Read("spin_us", &spin_us, 0, 10000));
+    cfg->inference.spin = std::chrono::microseconds(spin_us);
     if (n.Has("batching")) {
       const YamlNode b = n.Child("batching");
       BANDITD_RETURN_IF_ERROR(b.CheckMap({"enabled", "max_batch", "max_queue_delay_us"}));

@@ -227,6 +227,8 @@ class Daemon {
   uint64_t next_tag_ = 1;
   std::unordered_map<uint64_t, PendingRoute> routes_;
   std::unordered_map<uint64_t, PendingShadow> shadows_;
+  // inference.spin: while results are due, the loop does not sleep until here.
+  int64_t spin_until_ns_ = 0;
 
   Mailbox<int> wal_wake_;
   Mailbox<ReloadDone> reloads_;

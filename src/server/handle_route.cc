@@ -94,6 +94,9 @@ void Daemon::HandleRoute(const wire::Request& req, Envelope env, zmq::socket_t& 
   if (r.context) pr.context.assign(r.context->begin(), r.context->end());
   pr.socket = &socket;
   routes_.emplace(tag, std::move(pr));
+  if (config_.inference.spin.count() > 0) {
+    spin_until_ns_ = clock_.MonoNanos() + config_.inference.spin.count() * 1000;
+  }
 }
 
 void Daemon::OnInferenceResults() {

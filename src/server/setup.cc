@@ -138,6 +138,7 @@ Status Daemon::Init() {
     model::PoolOptions po;
     po.workers = static_cast<int>(config_.inference.workers);
     po.queue_capacity = static_cast<size_t>(config_.limits.max_pending_inference);
+    po.spin = config_.inference.spin;
     if (config_.inference.batching) {
       po.max_batch = static_cast<size_t>(config_.inference.max_batch);
       po.max_delay = config_.inference.max_queue_delay;

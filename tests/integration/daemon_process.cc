@@ -63,6 +63,7 @@ std::string WriteConfig(const std::string& dir, const std::string& experiments_y
     << "durability:\n  mode: " << o.durability << "\n  group_window_ms: 2\n"
     << "reward_window: " << o.reward_window << "\n"
     << "inference:\n  workers: " << o.workers << "\n  intra_op_threads: 1\n"
+    << "  spin_us: " << o.inference_spin_us << "\n"
     << "logging:\n  level: warn\n";
   if (o.max_frame_bytes > 0 || o.max_pending_inference > 0) {
     f << "limits:\n";

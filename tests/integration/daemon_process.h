@@ -39,6 +39,7 @@ struct ConfigOptions {
   bool tcp = false;        // tcp://127.0.0.1:* endpoints instead of ipc://
   std::string extra_yaml;  // top-level YAML written before `experiments:`
   int io_threads = 1;      // > 1: sockets.api_extra gets io_threads - 1 endpoints
+  int inference_spin_us = 0;
 };
 
 // Writes <dir>/banditd.yaml: ipc endpoints in `dir` (or ephemeral loopback

@@ -33,6 +33,7 @@ const std::string kExperiments =
 ConfigOptions ThreeIoThreads() {
   ConfigOptions o;
   o.io_threads = 3;
+  o.inference_spin_us = 100;  // the model route below also takes the spinning path
   return o;
 }
 

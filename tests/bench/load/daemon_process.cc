@@ -57,6 +57,7 @@ std::string ConfigYaml(const DaemonSetup& setup, const std::string& state_dir) {
     << "inference:\n"
     << "  workers: " << setup.inference_workers << "\n"
     << "  intra_op_threads: 1\n"
+    << "  spin_us: " << setup.inference_spin_us << "\n"
     << "logging:\n"
     << "  level: warn\n"
     << "experiments:\n"

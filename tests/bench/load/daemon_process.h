@@ -28,6 +28,7 @@ struct DaemonSetup {
   std::string reward_window = "24h";  // how late a reward may come (and dedupe memory)
   std::string models_dir;  // holds champion.pt / challenger.pt; empty: no model experiment
   int io_threads = 1;      // api I/O threads: io_threads - 1 entries in sockets.api_extra
+  int inference_spin_us = 0;  // inference.spin_us
 };
 
 // The YAML of the bench's daemon: experiment `route` (two route-only arms,

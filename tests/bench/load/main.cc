@@ -92,10 +92,16 @@ int main(int argc, char** argv) {
                  "pipelined: client threads (each drives --clients sockets)")
       ->capture_default_str();
   int io_threads = 1;
+  int setup_spin_us = 0;
   app.add_option("--io-threads", io_threads,
                  "api I/O threads of the started daemon (sockets.api_extra gets N-1 endpoints; "
                  "the route-scaling mode runs 1 and 2 regardless)")
       ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_option("--inference-spin-us", setup_spin_us,
+                 "the started daemon's inference.spin_us (workers and the I/O loop busy-wait "
+                 "this long instead of sleeping)")
+      ->check(CLI::Range(0, 10000))
       ->capture_default_str();
   app.add_option("--batch", opt.batch, "rewards per batched `rewards` message")
       ->capture_default_str();
@@ -136,6 +142,7 @@ int main(int argc, char** argv) {
   opt.models_dir = setup.models_dir;
   if (route_only) setup.models_dir.clear();
   setup.io_threads = io_threads;
+  setup.inference_spin_us = setup_spin_us;
   if (!print_config.empty()) {
     std::cout << ConfigYaml(setup, print_config);
     return 0;

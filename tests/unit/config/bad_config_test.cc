@@ -98,6 +98,8 @@ std::vector<BadCase> Cases() {
       {"same endpoint twice",
        "sockets:\n  api: tcp://127.0.0.1:7000\n  rewards: tcp://127.0.0.1:7000\n" + Exp(""),
        "sockets.rewards (line 3): endpoint 'tcp://127.0.0.1:7000' is used twice"},
+      {"spin too long", "inference: {spin_us: 20000}\n" + Exp(""),
+       "inference.spin_us (line 1): must be in [0, 10000], got 20000"},
       {"api_extra not a list", "sockets:\n  api_extra: tcp://127.0.0.1:7001\n" + Exp(""),
        "sockets.api_extra (line 2): must be a list of endpoints"},
       {"api_extra bad endpoint", "sockets:\n  api_extra: [tcp://127.0.0.1:7001, nope]\n" + Exp(""),

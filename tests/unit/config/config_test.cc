@@ -46,6 +46,8 @@ TEST(ConfigTest, MinimalConfigGetsTheDocumentedDefaults) {
   EXPECT_EQ(cfg->inference.workers, 2);
   EXPECT_EQ(cfg->inference.intra_op_threads, 1);
   EXPECT_FALSE(cfg->inference.batching);
+  EXPECT_EQ(cfg->inference.spin, std::chrono::microseconds(0));
+  EXPECT_TRUE(cfg->sockets.api_extra.empty());
   EXPECT_EQ(cfg->limits.max_frame_bytes, 1u << 20);
   EXPECT_EQ(cfg->log_level, "info");
   ASSERT_EQ(cfg->experiments.size(), 1u);
@@ -113,12 +115,14 @@ TEST(ConfigTest, ExamplesLoad) {
   EXPECT_EQ(ab->experiments[0].mode, Mode::kAb);
   EXPECT_EQ(ab->experiments[0].weights, (std::vector<double>{0.5, 0.25, 0.25}));
   EXPECT_EQ(ab->experiments[0].stopping.params.GetInt("n_per_arm", 0).value(), 20000);
+  EXPECT_EQ(ab->sockets.api_extra, (std::vector<std::string>{"tcp://127.0.0.1:5565"}));
   auto sc = LoadConfigFile("config/examples/shadow_and_canary.yaml", NoFiles());
   ASSERT_TRUE(sc.ok());
   EXPECT_EQ(sc->durability.mode, DurabilityMode::kAlways);
   EXPECT_TRUE(sc->inference.batching);
   EXPECT_EQ(sc->inference.max_batch, 16);
   EXPECT_EQ(sc->inference.max_queue_delay, std::chrono::microseconds(300));
+  EXPECT_EQ(sc->inference.spin, std::chrono::microseconds(50));
   EXPECT_EQ(sc->limits.max_frame_bytes, 262144u);
   EXPECT_TRUE(sc->security.curve());
   EXPECT_FALSE(IsLocalEndpoint(sc->sockets.api));
