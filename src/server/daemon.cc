@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "src/protocol/encoder.h"
+#include "src/server/receive.h"
 
 namespace banditd::server {
 namespace {
@@ -121,14 +122,8 @@ void Daemon::PollOnce(int timeout_ms) {
 bool Daemon::OnApiMessage(zmq::socket_t& socket, bool admin_socket) {
   size_t n = 0;  // frames of the message, kept or not
   try {
-    if (!socket.recv(parts_[0], zmq::recv_flags::dontwait)) return false;
-    n = 1;
-    // The frames of a message arrive together: the rest are already queued.
-    for (bool more = parts_[0].more(); more; ++n) {
-      zmq::message_t& m = n < parts_.size() ? parts_[n] : excess_;
-      if (!socket.recv(m, zmq::recv_flags::dontwait)) break;
-      more = m.more();
-    }
+    n = ReceiveFrames(socket, parts_, excess_);
+    if (n == 0) return false;
   } catch (const zmq::error_t& e) {
     spdlog::warn("receive failed: {}", e.what());
     return true;

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "src/protocol/encoder.h"
+#include "src/server/receive.h"
 
 namespace banditd::server {
 namespace {
@@ -111,13 +112,8 @@ void RouteThread::Run() {
 bool RouteThread::OnClientMessage() {
   size_t n = 0;
   try {
-    if (!router_.recv(parts_[0], zmq::recv_flags::dontwait)) return false;
-    n = 1;
-    for (bool more = parts_[0].more(); more; ++n) {
-      zmq::message_t& m = n < parts_.size() ? parts_[n] : excess_;
-      if (!router_.recv(m, zmq::recv_flags::dontwait)) break;
-      more = m.more();
-    }
+    n = ReceiveFrames(router_, parts_, excess_);
+    if (n == 0) return false;
   } catch (const zmq::error_t& e) {
     spdlog::warn("io thread {}: receive failed: {}", options_.reader + 1, e.what());
     return true;
