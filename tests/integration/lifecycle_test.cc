@@ -221,10 +221,15 @@ TEST(LifecycleTest, SigintDuringReloadExitsCleanly) {
               static_cast<long long>(took.count()));
 }
 
-TEST(LifecycleTest, SigtermWithRequestsInFlightLosesNone) {
+// SIGTERM while inference, acked rewards and route-only requests are queued:
+// every request gets its reply and every reward is in the state. With
+// `io_threads` > 1 the client sends to every api endpoint in turn, so the
+// extra I/O threads have requests in flight of every kind too.
+void SigtermWithRequestsInFlightLosesNone(int io_threads) {
   TempDir dir;
   ConfigOptions o;
   o.durability = "always";
+  o.io_threads = io_threads;
   const std::string config = WriteConfig(
       dir.path(),
       AbRouteOnly("ab", 0.5, 0.5) + TwoModels("slow", "ab", "champion.pt", "test_slow.pt"), o);
@@ -237,6 +242,7 @@ TEST(LifecycleTest, SigtermWithRequestsInFlightLosesNone) {
     DaemonProcess d;
     ASSERT_TRUE(d.Start(config, dir.path()));
     Client api(ctx, d.endpoints().api);
+    for (const auto& ep : d.endpoints().api_extra) api.socket().connect(ep);
     for (int i = 0; i < kRewards; ++i) {
       auto r = api.Route({"ab"});
       ASSERT_TRUE(r.ok());
@@ -312,6 +318,14 @@ TEST(LifecycleTest, SigtermWithRequestsInFlightLosesNone) {
   for (const auto& dec : decisions) lost += api.Reward(dec, 1.0).code() != Code::kDuplicateReward;
   EXPECT_EQ(lost, 0);
   EXPECT_EQ(d.Stop(), 0) << d.LogTail();
+}
+
+TEST(LifecycleTest, SigtermWithRequestsInFlightLosesNone) {
+  SigtermWithRequestsInFlightLosesNone(1);
+}
+
+TEST(LifecycleTest, SigtermWithRequestsInFlightOnTwoApiIoThreadsLosesNone) {
+  SigtermWithRequestsInFlightLosesNone(2);
 }
 
 }  // namespace
