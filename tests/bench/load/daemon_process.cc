@@ -57,8 +57,12 @@ std::string ConfigYaml(const DaemonSetup& setup, const std::string& state_dir) {
     << "inference:\n"
     << "  workers: " << setup.inference_workers << "\n"
     << "  intra_op_threads: 1\n"
-    << "  spin_us: " << setup.inference_spin_us << "\n"
-    << "logging:\n"
+    << "  spin_us: " << setup.inference_spin_us << "\n";
+  if (setup.inference_max_batch > 1) {
+    y << "  batching:\n    enabled: true\n    max_batch: " << setup.inference_max_batch
+      << "\n    max_queue_delay_us: " << setup.inference_batch_delay_us << "\n";
+  }
+  y << "logging:\n"
     << "  level: warn\n"
     << "experiments:\n"
     << "  - name: route\n"

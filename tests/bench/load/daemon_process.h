@@ -26,9 +26,11 @@ struct DaemonSetup {
   int group_window_ms = 2;
   int inference_workers = 2;
   std::string reward_window = "24h";  // how late a reward may come (and dedupe memory)
-  std::string models_dir;  // holds champion.pt / challenger.pt; empty: no model experiment
-  int io_threads = 1;      // api I/O threads: io_threads - 1 entries in sockets.api_extra
-  int inference_spin_us = 0;  // inference.spin_us
+  std::string models_dir;       // holds champion.pt / challenger.pt; empty: no model experiment
+  int io_threads = 1;           // api I/O threads: io_threads - 1 entries in sockets.api_extra
+  int inference_spin_us = 0;    // inference.spin_us
+  int inference_max_batch = 1;  // > 1: inference.batching on, with this max_batch
+  int inference_batch_delay_us = 0;  // inference.batching.max_queue_delay_us
 };
 
 // The YAML of the bench's daemon: experiment `route` (two route-only arms,

@@ -103,6 +103,15 @@ int main(int argc, char** argv) {
                  "this long instead of sleeping)")
       ->check(CLI::Range(0, 10000))
       ->capture_default_str();
+  int max_batch = 1, batch_delay_us = 0;
+  app.add_option("--inference-max-batch", max_batch,
+                 "> 1: the started daemon micro-batches inference (inference.batching) up to this")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  app.add_option("--inference-batch-delay-us", batch_delay_us,
+                 "with --inference-max-batch: inference.batching.max_queue_delay_us")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
   app.add_option("--batch", opt.batch, "rewards per batched `rewards` message")
       ->capture_default_str();
   app.add_option("--rewards", opt.rewards, "rewards per reward measurement")->capture_default_str();
@@ -143,6 +152,8 @@ int main(int argc, char** argv) {
   if (route_only) setup.models_dir.clear();
   setup.io_threads = io_threads;
   setup.inference_spin_us = setup_spin_us;
+  setup.inference_max_batch = max_batch;
+  setup.inference_batch_delay_us = batch_delay_us;
   if (!print_config.empty()) {
     std::cout << ConfigYaml(setup, print_config);
     return 0;
