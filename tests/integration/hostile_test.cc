@@ -190,6 +190,7 @@ class HostileTest : public ::testing::Test {
   void SetUp() override {
     ConfigOptions o;
     o.max_frame_bytes = kMaxFrame;
+    o.io_threads = 2;  // an extra api endpoint gets the same cases
     ASSERT_TRUE(d_.Start(
         WriteConfig(dir_.path(), TwoModels("ctr", "ab", "champion.pt", "challenger.pt"), o),
         dir_.path()));
@@ -203,6 +204,26 @@ class HostileTest : public ::testing::Test {
   DaemonProcess d_;
   zmq::context_t ctx_;
 };
+
+// The extra api I/O thread decodes every frame first (with the same limits)
+// and answers or forwards it: each case gets the same code there.
+TEST_F(HostileTest, EachMalformedFrameGetsItsCodeOnAnExtraApiEndpoint) {
+  ASSERT_EQ(d_.endpoints().api_extra.size(), 1u);
+  Client api(ctx_, d_.endpoints().api_extra[0]);
+  for (const auto& c : Cases()) {
+    auto reply = api.Call(c.frame);
+    ASSERT_TRUE(reply.has_value()) << c.name << ": no reply";
+    EXPECT_EQ(CodeName(ReplyCode(reply)), CodeName(c.code)) << c.name;
+    ASSERT_TRUE(Healthy(api)) << "after " << c.name;
+  }
+  api.SendParts({"a", "b", "c", "d", "e", StatusFrame()});
+  EXPECT_EQ(ReplyCode(api.Recv()), Code::kBadRequest) << "six frames";
+  api.SendParts({"\xc1", std::string("\xdd\xff\x00\x00\x00", 5)});
+  auto parts = api.RecvParts();
+  ASSERT_TRUE(parts.has_value());
+  EXPECT_EQ(ReplyCode(parts->back()), Code::kBadRequest) << "two frames";
+  EXPECT_TRUE(Healthy(api));
+}
 
 TEST_F(HostileTest, EachMalformedFrameGetsItsCode) {
   Client api(ctx_, d_.endpoints().api);
