@@ -146,38 +146,68 @@ class Replication {
       }
     }
     if (steps_done) steps_done->fetch_add(unreported, std::memory_order_relaxed);
+    if (!deferred_.ok()) return deferred_;
     return std::move(out_);
   }
 
  private:
   void Deliver(const Feedback& fb) { Deliver(fb, fb.context); }
   void Deliver(const Feedback& fb, std::span<const double> ctx) {
+    if (!unnoticed_.empty()) NoticeReplacements();
     policy_->Update(fb.arm, fb.reward, ctx);
     if (rule_) rule_->Observe(fb.arm, fb.reward, fb.propensity);
     if (keep_log_) log_.emplace_back(fb.arm, fb.reward);
   }
 
   void DeliverBatch() {
+    // A batch is a delivery even when every reward in it was dropped.
+    if (!unnoticed_.empty()) NoticeReplacements();
     for (const auto& fb : pending_) Deliver(fb);
     pending_.clear();
   }
 
-  // The item behind `arm` retired: its learned state and its undelivered
-  // rewards go away. The Policy interface has no per-arm reset, so the policy
-  // is rebuilt and fed again every delivered reward of the surviving arms in
-  // their original order — exact for every policy whose state depends only on
-  // the sequence of rewards it was fed.
+  // The item behind `arm` retired (ReplacementSpec). With pending: drop its
+  // undelivered rewards go away now; with pending: deliver they stay queued
+  // and reach the slot's new item. With notice: at_once the policy forgets
+  // the arm now; with notice: next_delivery it keeps serving the slot under
+  // the old learned state until the next delivery (NoticeReplacements).
   Status Retire(size_t arm) {
-    std::erase_if(pending_, [arm](const Feedback& fb) { return fb.arm == arm; });
-    if (!heap_.empty()) {
-      std::vector<Feedback> keep;
-      while (!heap_.empty()) {
-        if (heap_.top().arm != arm) keep.push_back(heap_.top());
-        heap_.pop();
+    if (s_.replacement.pending == ReplacementSpec::Pending::kDrop) {
+      std::erase_if(pending_, [arm](const Feedback& fb) { return fb.arm == arm; });
+      if (!heap_.empty()) {
+        std::vector<Feedback> keep;
+        while (!heap_.empty()) {
+          if (heap_.top().arm != arm) keep.push_back(heap_.top());
+          heap_.pop();
+        }
+        for (const auto& fb : keep) heap_.push(fb);
       }
-      for (const auto& fb : keep) heap_.push(fb);
     }
-    std::erase_if(log_, [arm](const auto& e) { return e.first == arm; });
+    if (s_.replacement.notice == ReplacementSpec::Notice::kNextDelivery) {
+      if (std::find(unnoticed_.begin(), unnoticed_.end(), arm) == unnoticed_.end())
+        unnoticed_.push_back(arm);
+      return Status::Ok();
+    }
+    unnoticed_.assign(1, arm);
+    return Rebuild();
+  }
+
+  // Called from the delivery path, which returns nothing: an error (the
+  // factory refusing a spec it accepted before) is kept and ends the run.
+  void NoticeReplacements() {
+    const Status st = Rebuild();
+    if (!st.ok() && deferred_.ok()) deferred_ = st;
+  }
+
+  // Forgets the arms in unnoticed_. The Policy interface has no per-arm
+  // reset, so the policy is rebuilt and fed again every delivered reward of
+  // the other arms in their original order — exact for every policy whose
+  // state depends only on the sequence of rewards it was fed.
+  Status Rebuild() {
+    std::erase_if(log_, [this](const auto& e) {
+      return std::find(unnoticed_.begin(), unnoticed_.end(), e.first) != unnoticed_.end();
+    });
+    unnoticed_.clear();
     auto made = f_.policy(c_.policy);
     if (!made.ok()) return made.status();
     policy_ = std::move(made).value();
@@ -200,6 +230,8 @@ class Replication {
   std::vector<Feedback> pending_;
   std::priority_queue<Feedback, std::vector<Feedback>, LaterFirst> heap_;
   std::vector<std::pair<uint32_t, double>> log_;
+  std::vector<size_t> unnoticed_;  // retired arms the policy has not yet forgotten
+  Status deferred_;
   uint64_t seq_ = 0;
   RepResult out_;
 };

@@ -188,7 +188,8 @@ class Parser {
     }
     if (env["replacement"]) {
       const YAML::Node rep = env["replacement"];
-      BANDITD_RETURN_IF_ERROR(r_.CheckKeys(rep, "replacement", {"prob", "beta"}));
+      BANDITD_RETURN_IF_ERROR(
+          r_.CheckKeys(rep, "replacement", {"prob", "beta", "notice", "pending"}));
       if (!rep["prob"]) return r_.Error(rep, "'replacement' needs 'prob'");
       SIM_ASSIGN(s->replacement.prob, r_.Double(rep["prob"], "prob"));
       if (s->replacement.prob < 0 || s->replacement.prob > 1) {
@@ -196,6 +197,22 @@ class Parser {
       }
       if (rep["beta"])
         BANDITD_RETURN_IF_ERROR(BetaPair(rep["beta"], &s->replacement.a, &s->replacement.b));
+      if (rep["notice"]) {
+        std::string v;
+        SIM_ASSIGN(v, r_.String(rep["notice"], "notice"));
+        if (v != "at_once" && v != "next_delivery")
+          return r_.Error(rep["notice"], "'notice' must be at_once or next_delivery");
+        s->replacement.notice = v == "at_once" ? ReplacementSpec::Notice::kAtOnce
+                                               : ReplacementSpec::Notice::kNextDelivery;
+      }
+      if (rep["pending"]) {
+        std::string v;
+        SIM_ASSIGN(v, r_.String(rep["pending"], "pending"));
+        if (v != "drop" && v != "deliver")
+          return r_.Error(rep["pending"], "'pending' must be drop or deliver");
+        s->replacement.pending =
+            v == "drop" ? ReplacementSpec::Pending::kDrop : ReplacementSpec::Pending::kDeliver;
+      }
       if (s->reward != RewardKind::kBernoulli)
         return r_.Error(rep, "'replacement' needs Bernoulli arms");
     }

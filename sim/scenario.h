@@ -42,10 +42,25 @@ struct DriftSpec {
 
 // With probability `prob` per step, one arm (uniformly chosen) retires and is
 // replaced by a fresh arm whose mean is drawn from Beta(a, b).
+//
+// Two readings of what the learner does at a replacement (Chapelle & Li 2011
+// do not say; docs/simulation.md compares them on their Table 1):
+// * `notice`: kAtOnce (default) — the policy forgets the retired arm at the
+//   replacement step; kNextDelivery — the policy learns of the replacement
+//   only with the next feedback delivery (with batches: at the end of the
+//   batch), and until then serves the new arm under the retired arm's learned
+//   state, as a model refreshed only at delivery time would.
+// * `pending`: kDrop (default) — the retired arm's undelivered rewards are
+//   discarded; kDeliver — they are still delivered, to the slot, i.e. counted
+//   for the arm that replaced it (after the reset, under kNextDelivery).
 struct ReplacementSpec {
+  enum class Notice { kAtOnce, kNextDelivery };
+  enum class Pending { kDrop, kDeliver };
   double prob = 0.0;
   double a = 1.0;
   double b = 1.0;
+  Notice notice = Notice::kAtOnce;
+  Pending pending = Pending::kDrop;
 };
 
 // Feedback delay: none; in batches delivered every `every` steps

@@ -183,6 +183,89 @@ TEST(EngineTest, ReplacementRebuildsThePolicyWithoutTheRetiredArm) {
   }
 }
 
+// Replays the replication's environment: the step of every replacement and
+// the arm that retired.
+std::vector<std::pair<uint64_t, size_t>> Replacements(const Scenario& s, uint64_t horizon) {
+  Environment env(s, 0);
+  std::vector<std::pair<uint64_t, size_t>> out;
+  for (uint64_t t = 1; t <= horizon; ++t) {
+    if (auto a = env.BeginStep(t)) out.emplace_back(t, *a);
+  }
+  return out;
+}
+
+// The readings of ReplacementSpec under batches of 10: when the policy is
+// rebuilt (forgets the retired arm) and which rewards reach it.
+TEST(EngineTest, ReplacementReadingsUnderBatches) {
+  constexpr uint64_t kHorizon = 3000, kEvery = 10;
+  for (const char* notice : {"at_once", "next_delivery"}) {
+    for (const char* pending : {"drop", "deliver"}) {
+      SCOPED_TRACE(std::string(notice) + " / " + pending);
+      Scenario s =
+          MustParse(std::string("name: r\narms: {count: 4, beta: [2, 2]}\nhorizon: 3000\nruns: 1\n"
+                                "seed: 3\nenvironment: {replacement: {prob: 0.005, notice: ") +
+                    notice + ", pending: " + pending +
+                    "}, delay: {every: 10}}\npolicies: [{name: thompson}]\n");
+      auto log = std::make_shared<std::vector<Event>>();
+      auto r =
+          RunReplication(s, 0, 0, testing::RecordingFactories(-1, log), Checkpoints(kHorizon, 10));
+      ASSERT_TRUE(r.ok());
+      const auto repl = Replacements(s, kHorizon);
+      ASSERT_GT(repl.size(), 5u);
+      const bool at_once = std::string(notice) == "at_once";
+      // Rebuilds, as the number of choices made before each; a rebuild
+      // forgets the arms retired since the previous one and replays the
+      // rewards delivered to the others, which are not deliveries.
+      std::vector<uint64_t> makes;
+      uint64_t chooses = 0, delivered = 0, replay = 0;
+      std::vector<size_t> arm_at(1, 0);   // arm_at[t]: the arm chosen at step t
+      std::vector<uint64_t> count(4, 0);  // rewards delivered per arm since its birth
+      size_t next_repl = 0;
+      bool first = true;
+      for (const auto& e : *log) {
+        if (e.kind == Event::kMake) {
+          if (!first) {
+            makes.push_back(chooses);
+            // at_once: the replacement of step chooses + 1; next_delivery:
+            // those of the batch that ends at this step.
+            const uint64_t last = at_once ? chooses + 1 : chooses;
+            for (; next_repl < repl.size() && repl[next_repl].first <= last; ++next_repl)
+              count[repl[next_repl].second] = 0;
+            replay = 0;
+            for (uint64_t c : count) replay += c;
+          }
+          first = false;
+        } else if (e.kind == Event::kChoose) {
+          ++chooses;
+          arm_at.push_back(e.arm);
+        } else if (replay > 0) {
+          --replay;
+        } else {
+          ++delivered;
+          ++count[e.arm];
+        }
+      }
+      std::vector<uint64_t> expected_makes;
+      for (const auto& [t, arm] : repl) {
+        const uint64_t at = at_once ? t - 1 : (t + kEvery - 1) / kEvery * kEvery;
+        if (expected_makes.empty() || expected_makes.back() != at) expected_makes.push_back(at);
+      }
+      EXPECT_EQ(makes, expected_makes);
+      // Rewards that reach the policy: every reward of a full batch, except,
+      // with pending: drop, those of an arm that retires later in the same
+      // batch (the step of the replacement already pays the new arm).
+      uint64_t expected = 0;
+      for (uint64_t t = 1; t <= kHorizon - kHorizon % kEvery; ++t) {
+        const uint64_t end = (t + kEvery - 1) / kEvery * kEvery;
+        bool dropped = false;
+        for (const auto& [u, arm] : repl) dropped |= u > t && u <= end && arm == arm_at[t];
+        expected += !(dropped && std::string(pending) == "drop");
+      }
+      EXPECT_EQ(delivered, expected);
+    }
+  }
+}
+
 TEST(EngineTest, StoppingRuleDecidesAndPromotes) {
   Scenario s = MustParse(
       "name: s\narms: [{name: champion, mean: 0.1}, {name: challenger, mean: 0.2}]\n"

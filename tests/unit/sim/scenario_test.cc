@@ -145,6 +145,28 @@ TEST(ScenarioTest, BadValuesNameKeyAndLine) {
               "prob", 6);
   ExpectError(std::string(kHead) + "horizon: 10\npolicies: [{name: thompson}, {name: thompson}]\n",
               "duplicate policy label", 5);
+  ExpectError(std::string(kHead) +
+                  "horizon: 10\nenvironment:\n  replacement: {prob: 0.1, notice: later}\n"
+                  "policies: [{name: thompson}]\n",
+              "notice", 6);
+  ExpectError(std::string(kHead) +
+                  "horizon: 10\nenvironment:\n  replacement: {prob: 0.1, pending: keep}\n"
+                  "policies: [{name: thompson}]\n",
+              "pending", 6);
+}
+
+TEST(ScenarioTest, ReplacementReadings) {
+  Scenario d = MustParse(std::string(kHead) +
+                         "horizon: 10\nenvironment: {replacement: {prob: 0.1}}\n"
+                         "policies: [{name: thompson}]\n");
+  EXPECT_EQ(d.replacement.notice, ReplacementSpec::Notice::kAtOnce);
+  EXPECT_EQ(d.replacement.pending, ReplacementSpec::Pending::kDrop);
+  Scenario s =
+      MustParse(std::string(kHead) +
+                "horizon: 10\nenvironment: {replacement: {prob: 0.1, notice: next_delivery, "
+                "pending: deliver}}\npolicies: [{name: thompson}]\n");
+  EXPECT_EQ(s.replacement.notice, ReplacementSpec::Notice::kNextDelivery);
+  EXPECT_EQ(s.replacement.pending, ReplacementSpec::Pending::kDeliver);
 }
 
 TEST(ScenarioTest, MissingKeyAndMalformedYaml) {
