@@ -33,7 +33,8 @@ Status CheckHostPort(const YamlNode& node, const std::string& address) {
   return Status::Ok();
 }
 
-// Extra api endpoints: one I/O thread each.
+// Extra api endpoints: one I/O thread each; extra socket i is pinned to
+// libzmq I/O thread i + 1 by a 64-bit ZMQ_AFFINITY mask, hence at most 63.
 constexpr size_t kMaxApiExtra = 63;
 
 Status LoadSockets(const YamlNode& node, SocketsConfig* out) {

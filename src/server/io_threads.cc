@@ -65,7 +65,9 @@ void Daemon::PublishViews() {
   for (size_t e = 0; e < engine_->num_experiments(); ++e) {
     const experiment::Experiment& x = engine_->experiment(e);
     const RouteView* v = views_->Get(e);
-    if (v != nullptr && v->version() == x.allocation_version() && v->epoch() == x.epoch()) {
+    // A new epoch recomputes the weights too (Experiment::NewEpoch), so the
+    // version alone tells whether the view is current.
+    if (v != nullptr && v->version() == x.allocation_version()) {
       continue;
     }
     views_->Publish(e, std::make_unique<RouteView>(x, views_->readers(), any_model_[e] != 0));

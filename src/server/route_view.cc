@@ -68,7 +68,7 @@ bool DecideFromView(const RouteView& view, std::optional<std::string_view> unit,
 ViewBoard::ViewBoard(size_t experiments, size_t readers)
     : readers_(readers),
       experiments_(experiments),
-      views_(new std::atomic<const RouteView*>[experiments]),
+      views_(new std::atomic<RouteView*>[experiments]),
       seen_(new Seen[readers]) {
   for (size_t i = 0; i < experiments; ++i) views_[i].store(nullptr);
 }
@@ -87,19 +87,18 @@ void ViewBoard::Enter(size_t r) {
 void ViewBoard::Leave(size_t r) { seen_[r].generation.store(kOut, std::memory_order_seq_cst); }
 
 void ViewBoard::Publish(size_t experiment, std::unique_ptr<RouteView> view) {
-  const RouteView* old = views_[experiment].exchange(view.release(), std::memory_order_seq_cst);
+  RouteView* old = views_[experiment].exchange(view.release(), std::memory_order_seq_cst);
   // Readers that enter from now on see the new view.
   const uint64_t g = generation_.fetch_add(1, std::memory_order_seq_cst) + 1;
   if (old != nullptr) {
-    retired_.push_back(
-        Retired{std::unique_ptr<RouteView>(const_cast<RouteView*>(old)), experiment, g});
+    retired_.push_back(Retired{std::unique_ptr<RouteView>(old), experiment, g});
   }
 }
 
 void ViewBoard::Reclaim(experiment::Engine& engine) {
   for (size_t e = 0; e < engine.num_experiments(); ++e) {
-    if (const RouteView* v = views_[e].load(std::memory_order_seq_cst)) {
-      const_cast<RouteView*>(v)->Fold(engine.experiment(e));
+    if (RouteView* v = views_[e].load(std::memory_order_seq_cst)) {
+      v->Fold(engine.experiment(e));
     }
   }
   if (retired_.empty()) return;

@@ -135,7 +135,8 @@ class ViewBoard {
   size_t readers_;
   size_t experiments_;
   std::atomic<uint64_t> generation_{1};
-  std::unique_ptr<std::atomic<const RouteView*>[]> views_;
+  // Owner-mutable (Fold); readers get const pointers.
+  std::unique_ptr<std::atomic<RouteView*>[]> views_;
   std::unique_ptr<Seen[]> seen_;
   std::vector<Retired> retired_;
 };
