@@ -172,6 +172,39 @@ TEST(ServiceTest, ConfigErrorsStopStartUpWithExitCode2) {
   EXPECT_EQ(RunBanditd({"--config", dir.path() + "/missing.yaml"}, log), 2);
 }
 
+// Without CURVE, an endpoint other hosts can reach is refused at start-up
+// (exit 2, naming it) unless banditd runs with --insecure; sockets.api_extra
+// is held to the same rule as the other sockets.
+TEST(ServiceTest, NonLoopbackApiExtraNeedsCurveOrInsecure) {
+  TempDir dir;
+  std::string config = WriteConfig(dir.path(), AbRouteOnly("ab", 0.5, 0.5));
+  {
+    std::ifstream in(config);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string yaml = text.str();
+    yaml.insert(yaml.find("  metrics:"), "  api_extra: [tcp://0.0.0.0:*]\n");
+    std::ofstream(config) << yaml;
+  }
+  const std::string log = dir.path() + "/refused.log";
+  EXPECT_EQ(RunBanditd({"--config", config}, log), 2);
+  std::ifstream l(log);
+  std::stringstream out;
+  out << l.rdbuf();
+  EXPECT_NE(out.str().find("refusing to bind tcp://0.0.0.0:*"), std::string::npos) << out.str();
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/state/endpoints"));
+  // --insecure: it starts and serves on that endpoint too.
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start(config, dir.path(), {"--insecure"}));
+  ASSERT_EQ(d.endpoints().api_extra.size(), 1u);
+  std::string ep = d.endpoints().api_extra[0];
+  ep.replace(ep.find("0.0.0.0"), 7, "127.0.0.1");
+  zmq::context_t ctx;
+  Client api(ctx, ep);
+  EXPECT_TRUE(api.Route({"ab"}).ok());
+  EXPECT_EQ(d.Stop(), 0);
+}
+
 TEST(ServiceTest, ExpiredRewardIsRejected) {
   TempDir dir;
   ConfigOptions o;
