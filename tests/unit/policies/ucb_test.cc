@@ -170,6 +170,26 @@ TEST(KlUcbTest, ChoosesTheHighestHandComputedIndex) {
   EXPECT_EQ(p->reward_range().hi, 1.0);
 }
 
+TEST(KlUcbTest, PlusBudgetIsLogTOverN) {
+  // t = 100. Arm 0: 19 of 90; arm 1: 0 of 10. By bisection, budget ln t:
+  // 0.35820 and 0.36904 (arm 1); budget ln(t/n): 0.23130 and 0.20567 (arm 0).
+  EXPECT_NEAR(KlUcbBound(19.0 / 90, 90, std::log(100.0 / 90)), 0.23130, 1e-5);
+  EXPECT_NEAR(KlUcbBound(0.0, 10, std::log(100.0 / 10)), 0.20567, 1e-5);
+  auto plain = MustMake("kl_ucb", 2);
+  auto plus = MustMake("kl_ucb", 2, Params{{"plus", true}});
+  for (Policy* p : {plain.get(), plus.get()}) {
+    Feed(*p, 0, 90, 19);
+    Feed(*p, 1, 10, 0);
+  }
+  EXPECT_EQ(Pick(*plain), 1u);
+  EXPECT_EQ(Pick(*plus), 0u);
+  // Explicit `plus: false` is the plain policy.
+  auto off = MustMake("kl_ucb", 2, Params{{"plus", false}});
+  Feed(*off, 0, 90, 19);
+  Feed(*off, 1, 10, 0);
+  EXPECT_EQ(Pick(*off), 1u);
+}
+
 TEST(IndexPoliciesTest, ChoiceFrequenciesMatchTheIndicatorAllocation) {
   for (const char* name : {"ucb1", "kl_ucb"}) {
     auto p = MustMake(name, 3);
@@ -184,12 +204,16 @@ TEST(IndexPoliciesTest, ChoiceFrequenciesMatchTheIndicatorAllocation) {
 TEST(IndexPoliciesTest, SnapshotRestoreContinuesIdentically) {
   testing::ExpectRestoreContinuesIdentically("ucb1", 3, {}, {0.3, 0.5, 0.4});
   testing::ExpectRestoreContinuesIdentically("kl_ucb", 3, Params{{"c", 3.0}}, {0.3, 0.5, 0.4});
+  testing::ExpectRestoreContinuesIdentically("kl_ucb", 3, Params{{"plus", true}}, {0.3, 0.5, 0.4});
 }
 
 TEST(IndexPoliciesTest, BadParametersAndSnapshotsAreRefused) {
   auto r = MakePolicy(PolicySpec{"kl_ucb", 2, 0, Params{{"c", -1.0}}, {}});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("c must be in [0"), std::string::npos);
+  r = MakePolicy(PolicySpec{"kl_ucb", 2, 0, Params{{"plus", 1.0}}, {}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("plus"), std::string::npos) << r.status().message();
   r = MakePolicy(PolicySpec{"ucb1", 2, 0, Params{{"c", 1.0}}, {}});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("'c'"), std::string::npos) << r.status().message();
