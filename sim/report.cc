@@ -144,8 +144,18 @@ std::vector<SummaryRow> Summarize(const ScenarioResult& result) {
     row.lr_slope = c.stopping.empty() ? lr : kNaN;
     const double lr_row = row.lr_slope;
     row.measured_slope = SlopeOverLastDecade(result.checkpoints, curve_y);
-    row.slope_ratio = std::isnan(lr_row) || lr_row <= 0 ? kNaN : row.measured_slope / lr_row;
-    if (!c.stopping.empty()) row.measured_slope = kNaN;
+    std::vector<double> run_slopes;
+    for (const auto& r : c.reps) {
+      run_slopes.push_back(SlopeOverLastDecade(result.checkpoints, r.regret_at));
+    }
+    const MeanCi slope_ci = MeanWithCi(run_slopes);  // NaN when the slope is
+    row.slope_lo = slope_ci.lo;
+    row.slope_hi = slope_ci.hi;
+    const bool no_ratio = std::isnan(lr_row) || lr_row <= 0;
+    row.slope_ratio = no_ratio ? kNaN : row.measured_slope / lr_row;
+    row.ratio_lo = no_ratio ? kNaN : row.slope_lo / lr_row;
+    row.ratio_hi = no_ratio ? kNaN : row.slope_hi / lr_row;
+    if (!c.stopping.empty()) row.measured_slope = row.slope_lo = row.slope_hi = kNaN;
     row.decided_share = row.time_to_decision = row.time_to_correct = kNaN;
     row.worse_to_decision = row.error_rate = row.correct_rate = kNaN;
     if (!c.stopping.empty()) {
@@ -210,7 +220,8 @@ std::string FormatTable(const std::vector<SummaryRow>& rows) {
                     "best arm", "worse pulls");
       out += buf;
       if (any_lr) {
-        std::snprintf(buf, sizeof buf, " %8s %8s %6s", "LR slope", "slope", "ratio");
+        std::snprintf(buf, sizeof buf, " %8s %8s %6s %15s", "LR slope", "slope", "ratio",
+                      "ratio 95% CI");
         out += buf;
       }
       if (any_stop) {
@@ -226,8 +237,10 @@ std::string FormatTable(const std::vector<SummaryRow>& rows) {
                   100.0 * r.best_arm_share, r.worse_pulls);
     out += buf;
     if (any_lr) {
-      std::snprintf(buf, sizeof buf, " %8s %8s %6s", Num(r.lr_slope, 4).c_str(),
-                    Num(r.measured_slope, 4).c_str(), Num(r.slope_ratio, 3).c_str());
+      const std::string ci =
+          std::isnan(r.ratio_lo) ? "" : "[" + Num(r.ratio_lo, 3) + ", " + Num(r.ratio_hi, 3) + "]";
+      std::snprintf(buf, sizeof buf, " %8s %8s %6s %15s", Num(r.lr_slope, 4).c_str(),
+                    Num(r.measured_slope, 4).c_str(), Num(r.slope_ratio, 3).c_str(), ci.c_str());
       out += buf;
     }
     if (any_stop && !r.stopping.empty()) {
@@ -258,7 +271,9 @@ Result<std::vector<std::string>> WriteReport(const std::vector<ScenarioResult>& 
   summary << "scenario,variant,policy,stopping,runs,horizon,regret_mean,regret_ci95_lo,"
              "regret_ci95_hi,best_arm_share,worse_pulls_mean,lai_robbins_slope,measured_slope,"
              "slope_ratio,decision,decided_share,time_to_decision_mean,"
-             "time_to_correct_decision_mean,worse_pulls_to_decision_mean,error_rate,correct_rate\n";
+             "time_to_correct_decision_mean,worse_pulls_to_decision_mean,error_rate,correct_rate,"
+             "measured_slope_ci95_lo,measured_slope_ci95_hi,slope_ratio_ci95_lo,"
+             "slope_ratio_ci95_hi\n";
   curves << "scenario,variant,policy,t,regret_mean,regret_ci95_lo,regret_ci95_hi,best_arm_share\n";
   for (const auto& result : results) {
     for (const auto& r : Summarize(result)) {
@@ -270,7 +285,8 @@ Result<std::vector<std::string>> WriteReport(const std::vector<ScenarioResult>& 
               << ',' << Num(r.slope_ratio) << ',' << Csv(r.decision) << ',' << Num(r.decided_share)
               << ',' << Num(r.time_to_decision, 10) << ',' << Num(r.time_to_correct, 10) << ','
               << Num(r.worse_to_decision, 10) << ',' << Num(r.error_rate) << ','
-              << Num(r.correct_rate) << '\n';
+              << Num(r.correct_rate) << ',' << Num(r.slope_lo) << ',' << Num(r.slope_hi) << ','
+              << Num(r.ratio_lo) << ',' << Num(r.ratio_hi) << '\n';
     }
     const auto all = Curves(result);
     for (size_t c = 0; c < all.size(); ++c) {

@@ -31,6 +31,11 @@ struct SummaryRow {
   double lr_slope = 0.0;        // Lai–Robbins slope; NaN when not applicable
   double measured_slope = 0.0;  // d regret / d ln T over the last decade; NaN when too short
   double slope_ratio = 0.0;     // measured / Lai–Robbins; NaN when not applicable
+  // 95% CI of the measured slope and of the ratio. The least-squares slope is
+  // linear in the curve, so the slope of the mean curve is the mean of the
+  // runs' own slopes: the interval is MeanWithCi of those. NaN with the slope.
+  double slope_lo = 0.0, slope_hi = 0.0;
+  double ratio_lo = 0.0, ratio_hi = 0.0;
   // Stopping rules (NaN / empty without one).
   std::string decision;            // the most frequent outcome and its share, e.g. "arm1 (93%)"
   double decided_share = 0.0;      // runs that stopped within the horizon

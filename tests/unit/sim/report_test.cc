@@ -43,6 +43,42 @@ TEST(ReportTest, SlopeOverTheLastDecadeOnly) {
   EXPECT_NEAR(SlopeOverLastDecade(t, y), 3.0, 1e-9);
 }
 
+TEST(ReportTest, SlopeIntervalComesFromTheRunsOwnSlopes) {
+  // Three hand-made runs whose regret grows like a * ln t over the last decade
+  // (slopes 40, 50, 66): the mean curve's slope is their mean, and its 95% CI
+  // is the Student t interval of the three.
+  ScenarioResult result;
+  result.scenario = testing::MustParse(
+      "name: slopes\narms: [{name: a, mean: 0.4}, {name: b, mean: 0.5}]\n"
+      "horizon: 10000\nruns: 3\npolicies: [{name: thompson}]\n");
+  result.checkpoints = {10, 100, 1000, 2000, 5000, 10000};
+  ContenderResult c;
+  c.label = "ts";
+  for (double a : {40.0, 50.0, 66.0}) {
+    RepResult r;
+    for (uint64_t t : result.checkpoints) {
+      r.regret_at.push_back(a * std::log(static_cast<double>(t)) + (t < 1000 ? 1e4 * a : 7.0));
+      r.best_share_at.push_back(1.0);
+    }
+    r.regret = r.regret_at.back();
+    c.reps.push_back(r);
+  }
+  result.contenders.push_back(c);
+  const auto rows = Summarize(result);
+  ASSERT_EQ(rows.size(), 1u);
+  const std::vector<double> slopes{40.0, 50.0, 66.0};
+  const MeanCi want = MeanWithCi(slopes);
+  EXPECT_NEAR(rows[0].measured_slope, 52.0, 1e-9);
+  EXPECT_NEAR(rows[0].slope_lo, want.lo, 1e-9);
+  EXPECT_NEAR(rows[0].slope_hi, want.hi, 1e-9);
+  EXPECT_LT(rows[0].slope_lo, 52.0);
+  const double lr = LaiRobbinsSlope(std::vector<double>{0.4, 0.5});
+  EXPECT_NEAR(rows[0].slope_ratio, 52.0 / lr, 1e-9);
+  EXPECT_NEAR(rows[0].ratio_lo, want.lo / lr, 1e-9);
+  EXPECT_NEAR(rows[0].ratio_hi, want.hi / lr, 1e-9);
+  EXPECT_NE(FormatTable(rows).find("ratio 95% CI"), std::string::npos);
+}
+
 std::vector<std::vector<std::string>> ReadCsv(const std::string& path) {
   std::ifstream in(path);
   std::vector<std::vector<std::string>> rows;
@@ -127,6 +163,10 @@ TEST(ReportTest, WritesWellFormedFilesAndPlots) {
   EXPECT_LE(mean, hi);
   EXPECT_NEAR(std::stod(summary[1][col("lai_robbins_slope")]), 0.2 / BernoulliKl(0.3, 0.5), 1e-4);
   EXPECT_FALSE(summary[1][col("measured_slope")].empty());
+  EXPECT_LE(std::stod(summary[1][col("slope_ratio_ci95_lo")]),
+            std::stod(summary[1][col("slope_ratio")]));
+  EXPECT_GE(std::stod(summary[1][col("slope_ratio_ci95_hi")]),
+            std::stod(summary[1][col("slope_ratio")]));
   EXPECT_EQ(summary[1][col("decision")], "");  // no stopping rule
   EXPECT_EQ(summary[1][col("correct_rate")], "");
 
