@@ -237,10 +237,12 @@ std::string FormatTable(const std::vector<SummaryRow>& rows) {
                   100.0 * r.best_arm_share, r.worse_pulls);
     out += buf;
     if (any_lr) {
-      const std::string ci =
-          std::isnan(r.ratio_lo) ? "" : "[" + Num(r.ratio_lo, 3) + ", " + Num(r.ratio_hi, 3) + "]";
+      char ratio[24] = "", ci[40] = "";
+      if (!std::isnan(r.slope_ratio)) std::snprintf(ratio, sizeof ratio, "%.3f", r.slope_ratio);
+      if (!std::isnan(r.ratio_lo))
+        std::snprintf(ci, sizeof ci, "[%.3f, %.3f]", r.ratio_lo, r.ratio_hi);
       std::snprintf(buf, sizeof buf, " %8s %8s %6s %15s", Num(r.lr_slope, 4).c_str(),
-                    Num(r.measured_slope, 4).c_str(), Num(r.slope_ratio, 3).c_str(), ci.c_str());
+                    Num(r.measured_slope, 4).c_str(), ratio, ci);
       out += buf;
     }
     if (any_stop && !r.stopping.empty()) {
