@@ -148,7 +148,7 @@ std::vector<SummaryRow> Summarize(const ScenarioResult& result) {
     for (const auto& r : c.reps) {
       run_slopes.push_back(SlopeOverLastDecade(result.checkpoints, r.regret_at));
     }
-    const MeanCi slope_ci = MeanWithCi(run_slopes);  // NaN when the slope is
+    const MeanCi slope_ci = MeanWithCi(run_slopes);  // NaN when a run has no slope
     row.slope_lo = slope_ci.lo;
     row.slope_hi = slope_ci.hi;
     const bool no_ratio = std::isnan(lr_row) || lr_row <= 0;
