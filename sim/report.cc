@@ -117,10 +117,8 @@ std::vector<SummaryRow> Summarize(const ScenarioResult& result) {
   std::vector<double> means;
   for (const auto& a : s.arms) means.push_back(a.mean);
   const double lr = s.stationary_bernoulli() ? LaiRobbinsSlope(means) : kNaN;
-  const auto curves = Curves(result);
   std::vector<SummaryRow> rows;
-  for (size_t ci = 0; ci < result.contenders.size(); ++ci) {
-    const auto& c = result.contenders[ci];
+  for (const auto& c : result.contenders) {
     SummaryRow row;
     row.scenario = s.name;
     row.variant = s.variant;
@@ -128,10 +126,11 @@ std::vector<SummaryRow> Summarize(const ScenarioResult& result) {
     row.stopping = c.stopping;
     row.runs = c.reps.size();
     row.horizon = s.horizon;
-    std::vector<double> regret, curve_y;
+    std::vector<double> regret, run_slopes;
     double best = 0, worse = 0;
     for (const auto& r : c.reps) {
       regret.push_back(r.regret);
+      run_slopes.push_back(SlopeOverLastDecade(result.checkpoints, r.regret_at));
       best += static_cast<double>(r.best_pulls);
       worse += static_cast<double>(r.worse_pulls);
     }
@@ -139,16 +138,13 @@ std::vector<SummaryRow> Summarize(const ScenarioResult& result) {
     row.regret = MeanWithCi(regret);
     row.best_arm_share = best / (n * static_cast<double>(s.horizon));
     row.worse_pulls = worse / n;
-    for (const auto& p : curves[ci]) curve_y.push_back(p.regret.mean);
     // With a stopping rule the policy stops learning at the decision: no slope to compare.
     row.lr_slope = c.stopping.empty() ? lr : kNaN;
     const double lr_row = row.lr_slope;
-    row.measured_slope = SlopeOverLastDecade(result.checkpoints, curve_y);
-    std::vector<double> run_slopes;
-    for (const auto& r : c.reps) {
-      run_slopes.push_back(SlopeOverLastDecade(result.checkpoints, r.regret_at));
-    }
+    // A least-squares slope is linear in the curve: the mean of the runs'
+    // slopes is the slope of the mean curve, and their spread gives its CI.
     const MeanCi slope_ci = MeanWithCi(run_slopes);  // NaN when a run has no slope
+    row.measured_slope = slope_ci.mean;
     row.slope_lo = slope_ci.lo;
     row.slope_hi = slope_ci.hi;
     const bool no_ratio = std::isnan(lr_row) || lr_row <= 0;
