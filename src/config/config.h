@@ -42,6 +42,10 @@ struct DurabilityConfig {
   // window for every ack pending in it; none: never fsync (acks mean "applied").
   DurabilityMode mode = DurabilityMode::kGroup;
   std::chrono::milliseconds group_window{2};
+  // Rewards accepted but not yet written; beyond it rewards on api get
+  // `overloaded` and the rewards socket is read no further (its senders wait
+  // at the high-water mark) until half of it has drained.
+  int64_t max_backlog = 65'536;
 };
 
 struct InferenceConfig {

@@ -126,7 +126,7 @@ Status LoadTop(const YamlNode& root, const std::string& base, const LoadOptions&
 
   if (root.Has("durability")) {
     const YamlNode d = root.Child("durability");
-    BANDITD_RETURN_IF_ERROR(d.CheckMap({"mode", "group_window_ms"}));
+    BANDITD_RETURN_IF_ERROR(d.CheckMap({"mode", "group_window_ms", "max_backlog"}));
     if (d.Has("mode")) {
       size_t mode = 0;
       BANDITD_RETURN_IF_ERROR(d.Child("mode").AsEnum({"always", "group", "none"}, &mode));
@@ -135,6 +135,7 @@ Status LoadTop(const YamlNode& root, const std::string& base, const LoadOptions&
     int64_t window = cfg->durability.group_window.count();
     BANDITD_RETURN_IF_ERROR(d.Read("group_window_ms", &window, 0, 1000));
     cfg->durability.group_window = std::chrono::milliseconds(window);
+    BANDITD_RETURN_IF_ERROR(d.Read("max_backlog", &cfg->durability.max_backlog, 16, 10'000'000));
   }
   if (root.Has("reward_window")) {
     int64_t ms = 0;

@@ -56,8 +56,9 @@ int Daemon::Run() {
   const int fds[] = {completions_.fd(), wal_wake_.fd(), reloads_.fd(), stop_wake_.fd()};
   for (size_t i = 0; i < std::size(fds); ++i) pollfds_[ns + i] = {fds[i], POLLIN, 0};
   while (!stop_.load(std::memory_order_relaxed)) PollOnce(50);
-  Shutdown();
-  return 0;
+  // A final snapshot that failed is not a clean stop: what it should have
+  // held is still in the WAL, but an operator's backup must not rely on it.
+  return Shutdown() ? 0 : 1;
 }
 
 // One round of the I/O loop. zmq_poll is not used: it asks ZMQ_EVENTS of every
@@ -80,8 +81,12 @@ int Daemon::Run() {
 // marked and the round does not wait.
 void Daemon::PollOnce(int timeout_ms) {
   const size_t ns = sockets_.size();
+  // While the WAL backlog is half full, fire-and-forget rewards wait in
+  // libzmq's queue (and then in their senders, at the high-water mark)
+  // instead of being refused as overloaded.
+  const bool pull_paused = store_->wal().backlog() * 2 >= store_->wal().max_backlog();
   bool busy = false;
-  for (uint8_t t : try_recv_) busy = busy || t;
+  for (size_t s = 0; s < ns; ++s) busy = busy || (try_recv_[s] && !(s == kPull && pull_paused));
   // inference.spin: results of inference in flight are collected without a
   // wake-up from a sleep (on a VM, waking an idle vCPU costs tens of µs).
   if (!busy && spin_until_ns_ != 0 && !routes_.empty()) {
@@ -96,7 +101,7 @@ void Daemon::PollOnce(int timeout_ms) {
   }
 
   for (size_t s = 0; s < ns; ++s) {
-    if (!try_recv_[s]) continue;
+    if (!try_recv_[s] || (s == kPull && pull_paused)) continue;
     const int burst = s == kPull ? 1024 : s == kAdmin ? 64 : 256;
     int got = 0;
     while (got < burst &&
@@ -254,7 +259,7 @@ void Daemon::Periodic() {
   if (flags_.snapshot_interval_ms > 0 &&
       now - last_snapshot_ns_ >= flags_.snapshot_interval_ms * kMs) {
     last_snapshot_ns_ = now;
-    WriteSnapshot();
+    (void)WriteSnapshot();  // logged and counted; the WAL keeps everything meanwhile
   }
 }
 
@@ -263,25 +268,28 @@ void Daemon::LogStateChange(size_t e) {
   spdlog::info("experiment '{}' is {}: {}", x.name(), experiment::StateName(x.state()), x.reason());
 }
 
-void Daemon::WriteSnapshot() {
+Status Daemon::WriteSnapshot() {
   auto from = store_->BeginSnapshot();
   if (!from.ok()) {
-    spdlog::error("snapshot: cannot rotate the WAL: {}", from.status().ToString());
-    return;
+    ++snapshot_failures_;
+    spdlog::error("snapshot failed: cannot rotate the WAL: {}", from.status().ToString());
+    return from.status().WithContext("snapshot: cannot rotate the WAL");
   }
-  // Every record before the rotation is durable now: apply them so the
+  // Every record before the rotation is resolved now: apply them so the
   // snapshot covers exactly the segments it lets go of.
   OnWalProgress();
   CollectFromIoThreads();
   Status s = store_->FinishSnapshot(engine_->Snapshot(), *from);
   if (!s.ok()) {
+    ++snapshot_failures_;
     spdlog::error("snapshot failed: {}", s.ToString());
-    return;
+    return s.WithContext("snapshot");
   }
   spdlog::debug("snapshot written; WAL replays from segment {}", *from);
+  return Status::Ok();
 }
 
-void Daemon::Shutdown() {
+bool Daemon::Shutdown() {
   spdlog::info("shutting down: finishing in-flight work");
   const int64_t start = clock_.MonoNanos();
   const int64_t deadline = start + flags_.shutdown_grace_ms * kMs;
@@ -353,7 +361,7 @@ void Daemon::Shutdown() {
   // Answer the reloads that finished meanwhile (and start their epochs
   // before the snapshot records them).
   OnReloads();
-  WriteSnapshot();
+  const Status snapshot = WriteSnapshot();
   (void)decision_log_->Flush();
   metrics_.Stop();
   (void)state::Env::Posix().Remove(config_.state_dir + "/endpoints");
@@ -365,7 +373,15 @@ void Daemon::Shutdown() {
   } catch (const zmq::error_t& e) {
     spdlog::warn("cannot set linger: {}", e.what());
   }
+  if (!snapshot.ok()) {
+    spdlog::critical(
+        "stopped without a final snapshot ({}); the WAL still holds every "
+        "acknowledged reward, but do not take this state directory as a backup",
+        snapshot.ToString());
+    return false;
+  }
   spdlog::info("stopped ({} routes, {} acks unfinished)", routes_.size(), acks_.size());
+  return true;
 }
 
 }  // namespace banditd::server

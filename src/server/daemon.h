@@ -122,7 +122,11 @@ class Daemon {
     experiment::PendingReward reward;
   };
   struct PendingAck {
-    uint64_t last_seq = 0;  // acked once the WAL is durable up to here
+    // The WAL records of its accepted rewards: first_seq..last_seq, in the
+    // order of accepted_ids (a batch). Answered once all are resolved.
+    uint64_t first_seq = 0;
+    uint64_t last_seq = 0;
+    std::vector<std::string> accepted_ids;  // batches only
     bool reply = true;      // false: fire-and-forget
     bool batch = false;
     Envelope env;
@@ -166,9 +170,10 @@ class Daemon {
   // requests they routed into the experiments and take their log lines.
   void PublishViews();
   void CollectFromIoThreads();
-  void WriteSnapshot();
+  Status WriteSnapshot();
   void PublishMetrics();
-  void Shutdown();
+  // Returns false when the final snapshot could not be written.
+  bool Shutdown();
 
   void Send(zmq::socket_t& socket, const Envelope& env, const std::string& payload);
   void CountRewardRefusal(const wire::Request& req, const Status& decode_status);
@@ -237,6 +242,10 @@ class Daemon {
   std::deque<PendingReward> unapplied_;
   std::deque<PendingAck> acks_;
   uint64_t wal_seq_seen_ = 0;
+  // WAL records dropped by a failed write, not yet matched to their rewards.
+  std::deque<state::SeqRange> wal_dropped_;
+  bool wal_failed_logged_ = false;
+  uint64_t snapshot_failures_ = 0;
 
   // Telemetry owned by the I/O thread.
   std::vector<std::vector<OutputStats>> outputs_;

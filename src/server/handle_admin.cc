@@ -144,7 +144,11 @@ void Daemon::HandleStatus(const wire::Request& req, const Envelope& env, zmq::so
 void Daemon::HandleAdmin(const wire::Request& req, Envelope env, zmq::socket_t& socket) {
   const wire::AdminRequest& a = *req.admin();
   if (req.op == wire::Op::kSnapshot) {
-    WriteSnapshot();
+    const Status s = WriteSnapshot();
+    if (!s.ok()) {
+      SendError(socket, env, req.id, s.code(), s.message());
+      return;
+    }
     protocol::EncodeOkReply(req.id, &out_);
     Send(socket, env, out_);
     return;

@@ -1,6 +1,10 @@
 // reward / rewards: check, write to the WAL, and apply + acknowledge only
-// once the WAL says the record is durable (DESIGN.md §8).
+// once the WAL says the record is durable (docs/operations.md, Durability).
+// A record the WAL drops (a failed write) is abandoned and its reward refused
+// with `overloaded`: nothing was recorded, the client may retry.
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include "src/protocol/encoder.h"
 #include "src/server/daemon.h"
@@ -9,6 +13,22 @@ namespace banditd::server {
 namespace {
 
 constexpr uint8_t kRewardRecord = 1;
+
+// Why the WAL would not take a record, as the client hears it: retryable.
+Status NotRecorded(const Status& wal) {
+  if (wal.code() == Code::kOverloaded) {
+    return Status(Code::kOverloaded, wal.message() + "; reward not recorded, retry later");
+  }
+  return Status(Code::kOverloaded, "the state directory cannot be written right now (" +
+                                       wal.message() + "); reward not recorded, retry later");
+}
+
+bool InRanges(const std::deque<state::SeqRange>& ranges, uint64_t seq) {
+  for (const auto& r : ranges) {
+    if (seq >= r.first && seq <= r.last) return true;
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -28,13 +48,12 @@ void Daemon::HandleReward(const wire::Request& req, Envelope env, zmq::socket_t*
     auto seq = store_->wal().Submit(kRewardRecord, experiment::Engine::EncodeReward(*p));
     if (!seq.ok()) {
       engine_->Abandon(*p);
-      spdlog::error("WAL write refused: {} — rewards are not acknowledged",
-                    seq.status().ToString());
-      return Status(Code::kInternal, "the state directory cannot be written (" +
-                                         seq.status().message() + "); reward not recorded");
+      return NotRecorded(seq.status());
     }
     unapplied_.push_back(PendingReward{*seq, *p});
+    if (ack.first_seq == 0) ack.first_seq = *seq;
     ack.last_seq = *seq;
+    if (ack.batch) ack.accepted_ids.emplace_back(decision);
     return Status::Ok();
   };
 
@@ -77,12 +96,33 @@ void Daemon::HandleReward(const wire::Request& req, Envelope env, zmq::socket_t*
 void Daemon::OnWalProgress() {
   std::vector<int> ignored;
   wal_wake_.Drain(&ignored);
-  const uint64_t durable = store_->wal().durable_seq();
+  // resolved first, then the drops: a drop is registered before the WAL's
+  // resolved sequence moves past it (wal_writer.h).
+  const uint64_t resolved = store_->wal().resolved_seq();
+  std::vector<state::SeqRange> dropped;
+  store_->wal().TakeDropped(&dropped);
+  wal_dropped_.insert(wal_dropped_.end(), dropped.begin(), dropped.end());
   const Status health = store_->wal().health();
+  if (!health.ok() && !wal_failed_logged_) {
+    spdlog::critical(
+        "WAL write failed: {} — rewards are refused (overloaded, retry) until it "
+        "can be written again; nothing acknowledged is lost",
+        health.ToString());
+    wal_failed_logged_ = true;
+  } else if (health.ok() && wal_failed_logged_) {
+    spdlog::warn("WAL writable again: rewards are accepted and acknowledged again");
+    wal_failed_logged_ = false;
+  }
   const int64_t now = clock_.WallNanos();
-  // Apply what is durable, in WAL order.
-  while (!unapplied_.empty() && unapplied_.front().seq <= durable) {
+  // Apply what is durable, in WAL order; abandon what was dropped.
+  while (!unapplied_.empty() && unapplied_.front().seq <= resolved) {
     const auto& r = unapplied_.front().reward;
+    if (InRanges(wal_dropped_, unapplied_.front().seq)) {
+      engine_->Abandon(r);
+      ++rewards_by_result_["not_recorded"];
+      unapplied_.pop_front();
+      continue;
+    }
     engine_->Commit(r);
     const auto& exp = engine_->experiment(r.experiment);
     const auto id = engine_->IdOf(r.ref);
@@ -91,37 +131,40 @@ void Daemon::OnWalProgress() {
     ++rewards_by_result_["accepted"];
     unapplied_.pop_front();
   }
-  while (!acks_.empty() && acks_.front().last_seq <= durable) {
+  while (!acks_.empty() && acks_.front().last_seq <= resolved) {
     PendingAck& a = acks_.front();
     if (a.reply) {
+      const Status lost =
+          NotRecorded(health.ok() ? Status(Code::kIoError, "a WAL write failed") : health);
       if (a.batch) {
         std::vector<wire::Rejection> rej;
         for (size_t i = 0; i < a.rejected_ids.size(); ++i) {
           rej.push_back({a.rejected_ids[i], a.rejected_codes[i]});
         }
-        protocol::EncodeRewardsReply(wire::RewardsReply{a.id, a.accepted, rej}, &out_);
+        uint64_t accepted = 0;
+        for (size_t i = 0; i < a.accepted_ids.size(); ++i) {
+          if (InRanges(wal_dropped_, a.first_seq + i)) {
+            rej.push_back({a.accepted_ids[i], Code::kOverloaded});
+          } else {
+            ++accepted;
+          }
+        }
+        protocol::EncodeRewardsReply(wire::RewardsReply{a.id, accepted, rej}, &out_);
+        Send(*a.socket, a.env, out_);
+      } else if (InRanges(wal_dropped_, a.last_seq)) {
+        SendError(*a.socket, a.env, a.id, lost.code(), lost.message());
       } else {
         protocol::EncodeOkReply(a.id, &out_);
+        Send(*a.socket, a.env, out_);
       }
-      Send(*a.socket, a.env, out_);
     }
     acks_.pop_front();
   }
-  if (!health.ok() && (!unapplied_.empty() || !acks_.empty())) {
-    // Never acknowledged, never applied: the client sees the error and may retry.
-    spdlog::critical("WAL failed: {} — {} reward(s) not recorded; acknowledgements stopped",
-                     health.ToString(), unapplied_.size());
-    for (const auto& u : unapplied_) engine_->Abandon(u.reward);
-    unapplied_.clear();
-    for (const auto& a : acks_) {
-      if (a.reply) {
-        SendError(*a.socket, a.env, a.id, Code::kInternal,
-                  "the state directory cannot be written (" + health.message() +
-                      "); reward not recorded");
-      }
-    }
-    acks_.clear();
-  }
+  // Forget the drops nothing waits on any more.
+  uint64_t oldest = resolved + 1;
+  if (!unapplied_.empty()) oldest = std::min(oldest, unapplied_.front().seq);
+  if (!acks_.empty()) oldest = std::min(oldest, acks_.front().first_seq);
+  while (!wal_dropped_.empty() && wal_dropped_.front().last < oldest) wal_dropped_.pop_front();
 }
 
 }  // namespace banditd::server

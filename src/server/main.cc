@@ -85,7 +85,12 @@ int main(int argc, char** argv) {
   auto daemon = banditd::server::Daemon::Create(*config, flags, banditd::SystemClock::Instance());
   if (!daemon.ok()) {
     spdlog::critical("cannot start: {}", daemon.status().ToString());
-    return daemon.status().code() == banditd::Code::kInvalidArgument ? 2 : 1;
+    // 2: the configuration or the environment is refused (a bad key, a state
+    // directory another daemon holds); 1: anything else (damaged state, I/O).
+    const banditd::Code code = daemon.status().code();
+    return code == banditd::Code::kInvalidArgument || code == banditd::Code::kFailedPrecondition
+               ? 2
+               : 1;
   }
   g_daemon = daemon->get();
   std::signal(SIGTERM, OnSignal);

@@ -86,6 +86,18 @@ void Daemon::PublishMetrics() {
   t.Sample("banditd_wal_healthy", {}, wal.ok() ? 1 : 0);
   t.Family("banditd_wal_fsyncs_total", "counter", "fsync calls of the WAL.");
   t.Sample("banditd_wal_fsyncs_total", {}, static_cast<double>(store_->wal().syncs()));
+  t.Family("banditd_wal_backlog_records", "gauge",
+           "Rewards waiting to be written to the WAL (bounded by durability.max_backlog).");
+  t.Sample("banditd_wal_backlog_records", {}, static_cast<double>(store_->wal().backlog()));
+  t.Family("banditd_wal_dropped_records_total", "counter",
+           "WAL records dropped by a failed write (their rewards were refused, never acked).");
+  t.Sample("banditd_wal_dropped_records_total", {},
+           static_cast<double>(store_->wal().dropped_records()));
+  t.Family("banditd_wal_resumed_total", "counter",
+           "Times the WAL took writes again by itself after a failure (e.g. disk space back).");
+  t.Sample("banditd_wal_resumed_total", {}, static_cast<double>(store_->wal().recoveries()));
+  t.Family("banditd_snapshot_failures_total", "counter", "Snapshots that could not be written.");
+  t.Sample("banditd_snapshot_failures_total", {}, static_cast<double>(snapshot_failures_));
   t.Family("banditd_pending", "gauge", "Work in flight, by kind.");
   t.Sample("banditd_pending", {{"kind", "inference"}}, static_cast<double>(routes_.size()));
   t.Sample("banditd_pending", {{"kind", "reward_writes"}}, static_cast<double>(unapplied_.size()));

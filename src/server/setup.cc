@@ -190,14 +190,23 @@ Status Daemon::Recover() {
         return Status::Ok();
       },
       flags_.repair,
-      state::WalOptions{
-          config_.durability.mode == config::DurabilityMode::kAlways ? state::Durability::kAlways
-          : config_.durability.mode == config::DurabilityMode::kNone ? state::Durability::kNone
-                                                                     : state::Durability::kGroup,
-          static_cast<int64_t>(config_.durability.group_window.count()) * 1'000'000},
+      [&] {
+        state::WalOptions o;
+        o.durability =
+            config_.durability.mode == config::DurabilityMode::kAlways ? state::Durability::kAlways
+            : config_.durability.mode == config::DurabilityMode::kNone ? state::Durability::kNone
+                                                                       : state::Durability::kGroup;
+        o.group_window_ns =
+            static_cast<int64_t>(config_.durability.group_window.count()) * 1'000'000;
+        o.max_backlog_records = static_cast<size_t>(config_.durability.max_backlog);
+        return o;
+      }(),
       [this](uint64_t, const Status&) { wal_wake_.Wake(); }, &report);
   if (!s.ok()) return s;
   for (const auto& note : report.notes) spdlog::warn("recovery: {}", note);
+  for (const auto& file : report.quarantined) {
+    spdlog::warn("recovery: kept the bytes it cut off in {}", file);
+  }
   spdlog::info("recovered state from {}: snapshot {}, {} WAL records in {} segments{}",
                config_.state_dir, report.snapshot_loaded ? "loaded" : "absent",
                report.records_replayed, report.segments_replayed,

@@ -19,6 +19,20 @@ class WritableFile {
   virtual Status Append(std::string_view data) = 0;
   virtual Status Sync() = 0;  // fdatasync: the data appended so far is durable
   virtual Status Close() = 0;
+  // Writes `data` at `offset` without moving the append position (pwrite);
+  // for small fixed-size files opened with OpenWritable.
+  virtual Status WriteAt(uint64_t offset, std::string_view data) {
+    (void)offset;
+    (void)data;
+    return Status(Code::kFailedPrecondition, "WriteAt is not supported by this file");
+  }
+};
+
+// An exclusive advisory lock on a file, held until destroyed (or the process
+// ends: the kernel releases it, so a crash never leaves a stale lock).
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
 };
 
 class Env {
@@ -38,6 +52,10 @@ class Env {
   virtual bool Exists(const std::string& path) = 0;
   // File names (not paths) in `dir`, sorted.
   virtual Result<std::vector<std::string>> List(const std::string& dir) = 0;
+  // Takes an exclusive lock on `path` (created if needed) without waiting and
+  // writes this process's pid into it. When another process holds it:
+  // kFailedPrecondition naming the holder's pid as the file records it.
+  virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) = 0;
 
   // The real file system (POSIX).
   static Env& Posix();
@@ -63,6 +81,9 @@ class EnvWrapper : public Env {
   Status CreateDir(const std::string& d) override { return target_.CreateDir(d); }
   bool Exists(const std::string& p) override { return target_.Exists(p); }
   Result<std::vector<std::string>> List(const std::string& d) override { return target_.List(d); }
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& p) override {
+    return target_.LockFile(p);
+  }
 
  protected:
   Env& target_;

@@ -1,5 +1,6 @@
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,6 +38,19 @@ class PosixWritableFile final : public WritableFile {
 
   Status Sync() override {
     if (::fdatasync(fd_) != 0) return IoError("fdatasync", path_, errno);
+    return Status::Ok();
+  }
+
+  Status WriteAt(uint64_t offset, std::string_view data) override {
+    while (!data.empty()) {
+      const ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return IoError("pwrite", path_, errno);
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+      offset += static_cast<uint64_t>(n);
+    }
     return Status::Ok();
   }
 
@@ -126,7 +140,43 @@ class PosixEnv final : public Env {
     return names;
   }
 
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) return IoError("open", path, errno);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      std::string holder;
+      char buf[32];
+      const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+      if (n > 0) holder.assign(buf, static_cast<size_t>(n));
+      while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+      ::close(fd);
+      if (err == EWOULDBLOCK) {
+        return Status(Code::kFailedPrecondition,
+                      path + " is locked by another process (pid " +
+                          (holder.empty() ? std::string("unknown") : holder) + ")");
+      }
+      return IoError("flock", path, err);
+    }
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+      const int err = errno;
+      ::close(fd);
+      return IoError("write", path, err);
+    }
+    return std::unique_ptr<FileLock>(std::make_unique<PosixFileLock>(fd));
+  }
+
  private:
+  class PosixFileLock final : public FileLock {
+   public:
+    explicit PosixFileLock(int fd) : fd_(fd) {}
+    ~PosixFileLock() override { ::close(fd_); }
+
+   private:
+    int fd_;
+  };
+
   static Result<std::unique_ptr<WritableFile>> Open(const std::string& path, int flags) {
     const int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0640);
     if (fd < 0) return IoError("open", path, errno);

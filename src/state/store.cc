@@ -2,13 +2,18 @@
 
 #include <sodium.h>
 
-#include "src/state/wal.h"
+#include <algorithm>
+#include <limits>
 
 namespace banditd::state {
+
 namespace {
 
+constexpr char kLockFile[] = "LOCK";
 constexpr char kKeyFile[] = "decision.key";
 constexpr char kSnapshotFile[] = "snapshot";
+constexpr char kPrevSnapshotFile[] = "snapshot.prev";
+constexpr char kQuarantineDir[] = "quarantine";
 constexpr uint8_t kSnapshotRecord = 0xFE;
 
 std::string EncodeU64(uint64_t v) {
@@ -26,10 +31,24 @@ uint64_t DecodeU64(std::string_view s) {
 
 }  // namespace
 
+struct StateStore::Snapshot {
+  std::string file;  // the whole file
+  uint64_t replay_from = 0;
+  std::string_view state;  // into `file`
+};
+
 Result<std::unique_ptr<StateStore>> StateStore::Open(Env& env, std::string dir) {
   if (sodium_init() < 0) return Status(Code::kInternal, "libsodium failed to initialise");
   std::unique_ptr<StateStore> s(new StateStore(env, std::move(dir)));
   BANDITD_RETURN_IF_ERROR(env.CreateDir(s->dir_));
+  auto lock = env.LockFile(s->dir_ + "/" + kLockFile);
+  if (!lock.ok()) {
+    if (lock.status().code() != Code::kFailedPrecondition) return lock.status();
+    return Status(Code::kFailedPrecondition,
+                  "state_dir " + s->dir_ + " is in use by another banditd: " +
+                      lock.status().message() + "; give each daemon a state_dir of its own");
+  }
+  s->lock_ = std::move(lock).value();
   const std::string key_path = s->dir_ + "/" + kKeyFile;
   auto key = env.ReadFile(key_path);
   if (key.ok()) {
@@ -59,56 +78,225 @@ Result<std::vector<uint64_t>> StateStore::Segments() {
   return ids;  // sorted: names are zero-padded
 }
 
+Result<std::optional<StateStore::Snapshot>> StateStore::ReadSnapshot(const std::string& name) {
+  const std::string path = dir_ + "/" + name;
+  auto bytes = env_.ReadFile(path);
+  if (!bytes.ok()) {
+    if (bytes.status().code() == Code::kNotFound) return std::optional<Snapshot>();
+    return bytes.status();
+  }
+  Snapshot snap;
+  snap.file = std::move(bytes).value();
+  auto parsed = ParseWal(snap.file, path, false, kMaxSnapshotBytes);
+  if (!parsed.ok() || parsed->records.size() != 1 || parsed->torn_tail ||
+      parsed->records[0].type != kSnapshotRecord || parsed->records[0].payload.size() < 8) {
+    return Status(Code::kCorruption, path + " is damaged (" +
+                                         (parsed.ok() ? std::string("not one snapshot record")
+                                                      : parsed.status().message()) +
+                                         ")");
+  }
+  const std::string_view payload = parsed->records[0].payload;
+  snap.replay_from = DecodeU64(payload);
+  snap.state = payload.substr(8);
+  return std::optional<Snapshot>(std::move(snap));
+}
+
+Result<std::string> StateStore::Quarantine(const std::string& name, uint64_t offset,
+                                           std::string_view bytes) {
+  const std::string qdir = dir_ + "/" + kQuarantineDir;
+  BANDITD_RETURN_IF_ERROR(env_.CreateDir(qdir));
+  std::string path = qdir + "/" + name + "@" + std::to_string(offset);
+  for (int i = 1; env_.Exists(path); ++i) {
+    path = qdir + "/" + name + "@" + std::to_string(offset) + "." + std::to_string(i);
+  }
+  BANDITD_RETURN_IF_ERROR(WriteFileAtomically(env_, path, bytes));
+  return path;
+}
+
+// The snapshot recovery starts from: `snapshot`, or when that is damaged or
+// missing, `snapshot.prev` provided the WAL it needs is all there.
+Result<std::optional<StateStore::Snapshot>> StateStore::ChooseSnapshot(
+    const std::vector<uint64_t>& segments, RecoveryReport& r) {
+  auto cur = ReadSnapshot(kSnapshotFile);
+  if (cur.ok() && cur->has_value()) {
+    snapshot_from_ = (*cur)->replay_from;
+    auto prev = ReadSnapshot(kPrevSnapshotFile);
+    if (prev.ok() && prev->has_value()) prev_from_ = (*prev)->replay_from;
+    return cur;
+  }
+  const std::string why =
+      cur.ok() ? dir_ + "/" + kSnapshotFile + " is missing" : cur.status().message();
+  auto prev = ReadSnapshot(kPrevSnapshotFile);
+  if (!prev.ok()) {
+    return Status(Code::kCorruption, why + ", and " + prev.status().message() +
+                                         ": restore `snapshot` from a backup "
+                                         "(docs/operations.md, Backup and restore)");
+  }
+  if (!prev->has_value()) {
+    if (!cur.ok()) {
+      return Status(Code::kCorruption, why +
+                                           ", and there is no snapshot.prev to fall back on: "
+                                           "restore `snapshot` from a backup "
+                                           "(docs/operations.md, Backup and restore)");
+    }
+    return std::optional<Snapshot>();  // no snapshot at all: the WAL must start at 0
+  }
+  const uint64_t from = (*prev)->replay_from;
+  const bool complete = !segments.empty() && segments.front() <= from &&
+                        std::find(segments.begin(), segments.end(), from) != segments.end();
+  if (!complete) {
+    return Status(Code::kCorruption, why + "; snapshot.prev replays from " + WalSegmentName(from) +
+                                         ", which is gone: restore `snapshot` from a backup "
+                                         "(docs/operations.md, Backup and restore)");
+  }
+  if (!cur.ok()) {
+    auto raw = env_.ReadFile(dir_ + "/" + kSnapshotFile);
+    if (!raw.ok()) return raw.status();
+    auto kept = Quarantine(kSnapshotFile, 0, *raw);
+    if (!kept.ok()) return kept.status();
+    BANDITD_RETURN_IF_ERROR(env_.Remove(dir_ + "/" + kSnapshotFile));
+    r.quarantined.push_back(*kept);
+  }
+  r.used_previous_snapshot = true;
+  r.notes.push_back(why + ": recovering from snapshot.prev and the WAL from " +
+                    WalSegmentName(from) + " (nothing acknowledged is lost)");
+  prev_from_ = from;
+  return prev;
+}
+
+Status StateStore::CheckNoGap(const std::vector<uint64_t>& segments, uint64_t from,
+                              const std::optional<DurableMark>& mark, bool have_snapshot) {
+  std::vector<uint64_t> ids;
+  for (uint64_t id : segments) {
+    if (id >= from) ids.push_back(id);
+  }
+  const std::string remedy =
+      " (restore the state directory from a backup; docs/operations.md, Backup and restore)";
+  if (!have_snapshot && !ids.empty() && ids.front() != 0) {
+    return Status(Code::kCorruption,
+                  "there is no snapshot, but the WAL starts at " + WalSegmentName(ids.front()) +
+                      ": the records before it were folded into a snapshot that is missing" +
+                      remedy);
+  }
+  if (have_snapshot && ids.empty()) {
+    return Status(Code::kCorruption,
+                  WalSegmentName(from) + " is missing: the snapshot replays from it" + remedy);
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] != from + i) {
+      return Status(Code::kCorruption, WalSegmentName(from + i) + " is missing (" +
+                                           WalSegmentName(ids[i]) + " follows it)" + remedy);
+    }
+  }
+  if (mark && mark->bytes > 0 && mark->segment >= from &&
+      (ids.empty() || ids.back() < mark->segment)) {
+    return Status(Code::kCorruption, WalSegmentName(mark->segment) +
+                                         " is missing: the durable mark says it holds " +
+                                         std::to_string(mark->bytes) + " durable bytes" + remedy);
+  }
+  return Status::Ok();
+}
+
+Status StateStore::ReplaySegment(uint64_t id, bool last, bool repair, uint64_t durable_bytes,
+                                 const RecordFn& on_record, RecoveryReport& r) {
+  const std::string name = WalSegmentName(id);
+  const std::string path = dir_ + "/" + name;
+  auto bytes = env_.ReadFile(path);
+  if (!bytes.ok()) return bytes.status();
+  if (durable_bytes != std::numeric_limits<uint64_t>::max() && bytes->size() < durable_bytes) {
+    const std::string cut = path + " is " + std::to_string(bytes->size()) + " bytes, but " +
+                            std::to_string(durable_bytes) +
+                            " bytes of it were durable: the file was cut short";
+    if (!repair) return Status(Code::kCorruption, cut + " (start with --repair to go on without)");
+    r.notes.push_back("repair: " + cut + "; the missing bytes cannot be recovered");
+  }
+  WalParseOptions options;
+  options.repair = repair;
+  options.durable_bytes = durable_bytes;
+  auto parsed = ParseWal(*bytes, path, options);
+  if (!parsed.ok()) return parsed.status();
+  if (parsed->torn_tail && !last && !repair) {
+    return Status(Code::kCorruption, parsed->note + " — but later segments exist (start with " +
+                                         "--repair to keep what precedes it)");
+  }
+  for (const auto& rec : parsed->records) {
+    BANDITD_RETURN_IF_ERROR(on_record(rec.type, rec.payload)
+                                .WithContext(path + " offset " + std::to_string(rec.offset)));
+    ++r.records_replayed;
+  }
+  ++r.segments_replayed;
+  if (parsed->torn_tail || parsed->repaired) {
+    const std::string_view dropped = std::string_view(*bytes).substr(parsed->valid_bytes);
+    auto kept = Quarantine(name, parsed->valid_bytes, dropped);
+    if (!kept.ok()) return kept.status();
+    r.quarantined.push_back(*kept);
+    const uint64_t records = CountValidRecords(dropped);
+    const uint64_t acked_bytes =
+        durable_bytes > parsed->valid_bytes
+            ? std::min<uint64_t>(durable_bytes, bytes->size()) - parsed->valid_bytes
+            : 0;
+    r.notes.push_back(parsed->note + "; the " + std::to_string(dropped.size()) +
+                      " bytes are kept in " + *kept + " and hold " + std::to_string(records) +
+                      " intact record(s)" +
+                      (acked_bytes > 0 ? ", " + std::to_string(acked_bytes) +
+                                             " of the bytes were durable (acknowledged rewards)"
+                                       : std::string(", none of them known durable")));
+    BANDITD_RETURN_IF_ERROR(env_.Truncate(path, parsed->valid_bytes));
+  }
+  return Status::Ok();
+}
+
 Status StateStore::Recover(const SnapshotFn& on_snapshot, const RecordFn& on_record, bool repair,
                            WalOptions wal_options, WalWriter::DurableCallback on_durable,
                            RecoveryReport* report) {
   RecoveryReport local;
   RecoveryReport& r = report ? *report : local;
-  const std::string snap_path = dir_ + "/" + kSnapshotFile;
-  auto snap = env_.ReadFile(snap_path);
-  if (snap.ok()) {
-    auto parsed = ParseWal(*snap, snap_path, false, kMaxSnapshotBytes);
-    if (!parsed.ok() || parsed->records.size() != 1 || parsed->torn_tail ||
-        parsed->records[0].type != kSnapshotRecord || parsed->records[0].payload.size() < 8) {
-      return Status(Code::kCorruption, snap_path + " is damaged; restore it from a backup or " +
-                                           "move it away to start from the WAL alone");
-    }
-    const std::string_view payload = parsed->records[0].payload;
-    r.replay_from = DecodeU64(payload);
-    BANDITD_RETURN_IF_ERROR(on_snapshot(payload.substr(8)).WithContext(snap_path));
-    r.snapshot_loaded = true;
-  } else if (snap.status().code() != Code::kNotFound) {
-    return snap.status();
-  }
-
   auto segments = Segments();
   if (!segments.ok()) return segments.status();
-  uint64_t next_segment = r.replay_from;
-  for (size_t i = 0; i < segments->size(); ++i) {
-    const uint64_t id = (*segments)[i];
-    next_segment = std::max(next_segment, id + 1);
-    if (id < r.replay_from) continue;
-    const std::string path = dir_ + "/" + WalSegmentName(id);
-    auto bytes = env_.ReadFile(path);
-    if (!bytes.ok()) return bytes.status();
-    const bool last = i + 1 == segments->size();
-    auto parsed = ParseWal(*bytes, path, repair);
-    if (!parsed.ok()) return parsed.status();
-    if (parsed->torn_tail && !last && !repair) {
-      return Status(Code::kCorruption, parsed->note + " — but later segments exist (start with " +
-                                           "--repair to keep what precedes it)");
-    }
-    for (const auto& rec : parsed->records) {
-      BANDITD_RETURN_IF_ERROR(on_record(rec.type, rec.payload)
-                                  .WithContext(path + " offset " + std::to_string(rec.offset)));
-      ++r.records_replayed;
-    }
-    ++r.segments_replayed;
-    if (parsed->torn_tail || parsed->repaired) {
-      BANDITD_RETURN_IF_ERROR(env_.Truncate(path, parsed->valid_bytes));
-      r.notes.push_back(parsed->note);
-    }
+
+  std::optional<DurableMark> mark;
+  const std::string mark_path = dir_ + "/" + kDurableMarkFile;
+  auto mark_bytes = env_.ReadFile(mark_path);
+  if (mark_bytes.ok()) {
+    mark = DecodeDurableMark(*mark_bytes);
+    if (!mark) r.notes.push_back(mark_path + " is unreadable: damage is judged without it");
+  } else if (mark_bytes.status().code() != Code::kNotFound) {
+    return mark_bytes.status();
   }
+
+  auto snap = ChooseSnapshot(*segments, r);
+  if (!snap.ok()) return snap.status();
+  r.replay_from = snap->has_value() ? (*snap)->replay_from : 0;
+  Status gap = CheckNoGap(*segments, r.replay_from, mark, snap->has_value());
+  if (!gap.ok()) {
+    if (!repair) return gap;
+    r.notes.push_back("repair: going on despite: " + gap.message());
+  }
+  if (snap->has_value()) {
+    BANDITD_RETURN_IF_ERROR(
+        on_snapshot((*snap)->state)
+            .WithContext(dir_ + "/" +
+                         (r.used_previous_snapshot ? kPrevSnapshotFile : kSnapshotFile)));
+    r.snapshot_loaded = true;
+  }
+
+  uint64_t next_segment = r.replay_from;
+  uint64_t last_replayed = 0;
+  for (uint64_t id : *segments) {
+    next_segment = std::max(next_segment, id + 1);
+    if (id >= r.replay_from) last_replayed = id;
+  }
+  for (uint64_t id : *segments) {
+    if (id < r.replay_from) continue;
+    uint64_t durable = 0;
+    if (mark) {
+      durable = id < mark->segment    ? std::numeric_limits<uint64_t>::max()
+                : id == mark->segment ? mark->bytes
+                                      : 0;
+    }
+    BANDITD_RETURN_IF_ERROR(ReplaySegment(id, id == last_replayed, repair, durable, on_record, r));
+  }
+  if (mark) next_segment = std::max(next_segment, mark->segment + 1);
   auto wal = WalWriter::Open(env_, dir_, next_segment, wal_options, std::move(on_durable));
   if (!wal.ok()) return wal.status();
   wal_ = std::move(wal).value();
@@ -132,12 +320,22 @@ Status StateStore::FinishSnapshot(std::string_view state, uint64_t from_segment)
   payload.append(state);
   std::string file;
   AppendRecord(file, kSnapshotRecord, payload);
+  // The current snapshot becomes the previous generation: one damaged
+  // snapshot is then survivable (Recover falls back on it).
+  if (snapshot_from_) {
+    BANDITD_RETURN_IF_ERROR(
+        env_.Rename(dir_ + "/" + kSnapshotFile, dir_ + "/" + kPrevSnapshotFile));
+    prev_from_ = snapshot_from_;
+    snapshot_from_.reset();
+  }
   BANDITD_RETURN_IF_ERROR(WriteFileAtomically(env_, dir_ + "/" + kSnapshotFile, file));
+  snapshot_from_ = from_segment;
   ++snapshots_written_;
+  const uint64_t keep_from = prev_from_ ? std::min(*prev_from_, from_segment) : from_segment;
   auto segments = Segments();
   if (!segments.ok()) return segments.status();
   for (uint64_t id : *segments) {
-    if (id < from_segment) BANDITD_RETURN_IF_ERROR(env_.Remove(dir_ + "/" + WalSegmentName(id)));
+    if (id < keep_from) BANDITD_RETURN_IF_ERROR(env_.Remove(dir_ + "/" + WalSegmentName(id)));
   }
   return Status::Ok();
 }

@@ -43,59 +43,127 @@ void AppendRecord(std::string& out, uint8_t type, std::string_view payload) {
   out.append(payload);
 }
 
+namespace {
+
+// A record that checks out at `off`: its length fits, its CRC matches, and it
+// is not all zeros. Returns its total size, or 0.
+uint64_t ValidRecordAt(std::string_view bytes, uint64_t off, uint32_t max_record_bytes) {
+  if (bytes.size() - off < kRecordHeaderBytes) return 0;
+  const char* p = bytes.data() + off;
+  const uint32_t len = Load32(p);
+  const uint32_t crc = Load32(p + 4);
+  if (len > max_record_bytes || kRecordHeaderBytes + len > bytes.size() - off) return 0;
+  if (len == 0 && crc == 0) return 0;
+  if (Crc32c(std::string_view(p + 8, 1), std::string_view(p + kRecordHeaderBytes, len)) != crc) {
+    return 0;
+  }
+  return kRecordHeaderBytes + len;
+}
+
+// Why the bytes at `off` are no record, for the messages.
+std::string Problem(std::string_view bytes, uint64_t off, uint32_t max_record_bytes) {
+  const std::string_view rest = bytes.substr(off);
+  if (rest.size() < kRecordHeaderBytes) return "incomplete record header";
+  const uint32_t len = Load32(rest.data());
+  if (len > max_record_bytes) return "record length " + std::to_string(len) + " is past the limit";
+  if (kRecordHeaderBytes + len > rest.size()) return "record runs past the end of the file";
+  if (AllZero(rest.substr(0, kRecordHeaderBytes))) return "zeroed record header";
+  return "checksum mismatch";
+}
+
+}  // namespace
+
+uint64_t FindValidRecord(std::string_view bytes, uint64_t from, uint32_t max_record_bytes) {
+  for (uint64_t off = from; off + kRecordHeaderBytes <= bytes.size(); ++off) {
+    if (ValidRecordAt(bytes, off, max_record_bytes) != 0) return off;
+  }
+  return bytes.size();
+}
+
+uint64_t CountValidRecords(std::string_view bytes, uint32_t max_record_bytes) {
+  uint64_t n = 0;
+  for (uint64_t off = FindValidRecord(bytes, 0, max_record_bytes); off < bytes.size();
+       off = FindValidRecord(bytes, off, max_record_bytes)) {
+    ++n;
+    off += ValidRecordAt(bytes, off, max_record_bytes);
+  }
+  return n;
+}
+
 Result<WalParse> ParseWal(std::string_view bytes, const std::string& name, bool repair,
                           uint32_t max_record_bytes) {
+  WalParseOptions o;
+  o.repair = repair;
+  o.max_record_bytes = max_record_bytes;
+  return ParseWal(bytes, name, o);
+}
+
+Result<WalParse> ParseWal(std::string_view bytes, const std::string& name,
+                          const WalParseOptions& options) {
   WalParse parse;
   uint64_t off = 0;
   while (off < bytes.size()) {
-    const std::string_view rest = bytes.substr(off);
-    std::string problem;
-    bool reaches_end = false;
-    if (rest.size() < kRecordHeaderBytes) {
-      problem = "incomplete record header";
-      reaches_end = true;
-    } else {
-      const uint32_t len = Load32(rest.data());
-      const uint32_t crc = Load32(rest.data() + 4);
-      if (len > max_record_bytes) {
-        problem = "record length " + std::to_string(len) + " is past the limit";
-        reaches_end = AllZero(rest);
-      } else if (kRecordHeaderBytes + len > rest.size()) {
-        problem = "record runs past the end of the file";
-        reaches_end = true;
-      } else {
-        const std::string_view type_byte = rest.substr(8, 1);
-        const std::string_view payload = rest.substr(kRecordHeaderBytes, len);
-        if (Crc32c(type_byte, payload) == crc && !(len == 0 && crc == 0)) {
-          parse.records.push_back(WalRecord{static_cast<uint8_t>(type_byte[0]), payload, off});
-          off += kRecordHeaderBytes + len;
-          parse.valid_bytes = off;
-          continue;
-        }
-        problem = "checksum mismatch";
-        // A bad last record, or zeros to the end (a torn, unsynced tail).
-        reaches_end = kRecordHeaderBytes + len == rest.size() || AllZero(rest);
-      }
-    }
-    const std::string where = name + " at offset " + std::to_string(off);
-    if (reaches_end) {
-      parse.torn_tail = true;
-      parse.note = "torn tail in " + where + " (" + problem +
-                   "): " + std::to_string(bytes.size() - off) + " bytes truncated";
-      return parse;
-    }
-    if (!repair) {
-      return Status(Code::kCorruption, "corrupt record in " + where + ": " + problem +
-                                           " (start with --repair to keep the " +
-                                           std::to_string(parse.records.size()) +
-                                           " records before it)");
-    }
-    parse.repaired = true;
-    parse.note = "repair: dropped " + std::to_string(bytes.size() - off) + " bytes of " + where +
-                 " after a corrupt record (" + problem + ")";
+    const uint64_t size = ValidRecordAt(bytes, off, options.max_record_bytes);
+    if (size == 0) break;
+    const char* p = bytes.data() + off;
+    parse.records.push_back(
+        WalRecord{static_cast<uint8_t>(p[8]),
+                  bytes.substr(off + kRecordHeaderBytes, size - kRecordHeaderBytes), off});
+    off += size;
+    parse.valid_bytes = off;
+  }
+  if (off == bytes.size()) return parse;
+
+  // Damage at `off`. It is the torn tail of an unfinished last write only
+  // when nothing after it checks out and it lies past what is known to be
+  // durable; anything else is corruption of records that may have been
+  // acknowledged.
+  const std::string where = name + " at offset " + std::to_string(off);
+  const std::string problem = Problem(bytes, off, options.max_record_bytes);
+  const uint64_t dropped = bytes.size() - off;
+  const uint64_t next_valid = FindValidRecord(bytes, off + 1, options.max_record_bytes);
+  std::string why;
+  if (off < options.durable_bytes) {
+    why = "it lies below the durable mark at offset " + std::to_string(options.durable_bytes) +
+          " (acknowledged records are damaged)";
+  } else if (next_valid < bytes.size()) {
+    why = "a valid record follows it at offset " + std::to_string(next_valid);
+  } else {
+    parse.torn_tail = true;
+    parse.note = "torn tail in " + where + " (" + problem + "): " + std::to_string(dropped) +
+                 " bytes truncated";
     return parse;
   }
+  if (!options.repair) {
+    return Status(Code::kCorruption, "corrupt record in " + where + ": " + problem + "; " + why +
+                                         " (start with --repair to keep the " +
+                                         std::to_string(parse.records.size()) +
+                                         " records before it; the rest is kept in quarantine)");
+  }
+  parse.repaired = true;
+  parse.note = "repair: dropped " + std::to_string(dropped) + " bytes of " + where +
+               " after a corrupt record (" + problem + "; " + why + ")";
   return parse;
+}
+
+std::string EncodeDurableMark(const DurableMark& mark) {
+  std::string out = "BDM1";
+  for (uint64_t v : {mark.segment, mark.bytes}) {
+    Store32(out, static_cast<uint32_t>(v));
+    Store32(out, static_cast<uint32_t>(v >> 32));
+  }
+  Store32(out, Crc32c(out));
+  return out;
+}
+
+std::optional<DurableMark> DecodeDurableMark(std::string_view bytes) {
+  if (bytes.size() != kDurableMarkBytes || bytes.substr(0, 4) != "BDM1") return std::nullopt;
+  if (Crc32c(bytes.substr(0, 20)) != Load32(bytes.data() + 20)) return std::nullopt;
+  auto load64 = [&](size_t at) {
+    return static_cast<uint64_t>(Load32(bytes.data() + at)) |
+           static_cast<uint64_t>(Load32(bytes.data() + at + 4)) << 32;
+  };
+  return DurableMark{load64(4), load64(12)};
 }
 
 std::string WalSegmentName(uint64_t id) {

@@ -1,14 +1,16 @@
-// The write-ahead log's record format and reader (DESIGN.md §8).
+// The write-ahead log's record format and reader (docs/operations.md, Durability).
 //
 // A segment file `wal-<id>.log` is a sequence of records:
 //   u32 length | u32 crc | u8 type | payload[length]      (little-endian)
 // where crc is CRC-32C over the type byte and the payload. A crash can leave
 // a torn tail (a short or unsynced last record): recovery truncates it. A bad
-// record with valid data after it is corruption in the middle: recovery
-// refuses to start unless asked to repair (keep what precedes it).
+// record with a valid record anywhere after it, or below the segment's
+// durable mark (durable_mark.h), is corruption: recovery refuses to start
+// unless asked to repair (keep what precedes it, quarantine the rest).
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,12 +45,51 @@ struct WalParse {
   std::string note;          // what was truncated or dropped, for the log
 };
 
-// Parses a whole segment. Corruption in the middle is kCorruption naming
-// `name` and the offset, unless `repair`: then parsing stops before the bad
-// record and `repaired` says how much was dropped. A record longer than
-// `max_record_bytes` is damage.
+struct WalParseOptions {
+  // Keep what precedes damage instead of refusing (the caller quarantines
+  // the dropped bytes).
+  bool repair = false;
+  // The segment is known durable (acknowledged) up to this offset: damage
+  // below it is never taken for a torn tail.
+  uint64_t durable_bytes = 0;
+  uint32_t max_record_bytes = kMaxRecordBytes;
+};
+
+// Parses a whole segment. Damage is a torn tail (truncated by the caller)
+// only when it lies at or past `durable_bytes` and no valid record follows it
+// anywhere in the file: then it can only be the unfinished last write. Any
+// other damage is kCorruption naming `name` and the offset, unless `repair`:
+// then parsing stops before it and `repaired` says how much was dropped. A
+// record longer than `max_record_bytes` is damage.
+Result<WalParse> ParseWal(std::string_view bytes, const std::string& name,
+                          const WalParseOptions& options);
 Result<WalParse> ParseWal(std::string_view bytes, const std::string& name, bool repair,
                           uint32_t max_record_bytes = kMaxRecordBytes);
+
+// The offset of the first record at or after `from` that checks out (length
+// within limits and the file, CRC matching), or bytes.size().
+uint64_t FindValidRecord(std::string_view bytes, uint64_t from,
+                         uint32_t max_record_bytes = kMaxRecordBytes);
+
+// Records that check out anywhere in `bytes` (at any offset, not only on
+// record boundaries): what a piece of damaged log may still hold.
+uint64_t CountValidRecords(std::string_view bytes, uint32_t max_record_bytes = kMaxRecordBytes);
+
+// The durable mark: a small file beside the segments that the writer
+// rewrites in place (no fsync of its own) after every fsync of the WAL, so it
+// never claims more than is on disk. It may lag after a power loss, never
+// lead: every byte of `segment` before `bytes`, and every earlier segment,
+// was durable and may hold acknowledged rewards. Recovery never takes damage
+// there for a torn tail, and a missing segment up to the mark is a gap.
+inline constexpr char kDurableMarkFile[] = "wal.durable";
+inline constexpr size_t kDurableMarkBytes = 24;
+struct DurableMark {
+  uint64_t segment = 0;
+  uint64_t bytes = 0;
+};
+std::string EncodeDurableMark(const DurableMark& mark);
+// Empty unless `bytes` is a whole mark with a matching checksum.
+std::optional<DurableMark> DecodeDurableMark(std::string_view bytes);
 
 // "wal-000000000042.log" <-> 42.
 std::string WalSegmentName(uint64_t id);

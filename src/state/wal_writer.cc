@@ -14,20 +14,34 @@ int64_t NowNs() {
 }
 
 constexpr size_t kMaxBatchBytes = 4u << 20;
+// The consumed front of the pending buffer is cut off once it is this large
+// and more than half the buffer: amortised O(1) per record.
+constexpr size_t kCompactBytes = 1u << 20;
 
 }  // namespace
 
 WalWriter::WalWriter(Env& env, std::string dir, WalOptions options, DurableCallback on_durable)
     : env_(env), dir_(std::move(dir)), options_(options), on_durable_(std::move(on_durable)) {}
 
+std::string WalWriter::SegmentPath(uint64_t id) const { return dir_ + "/" + WalSegmentName(id); }
+
 Result<std::unique_ptr<WalWriter>> WalWriter::Open(Env& env, std::string dir, uint64_t segment_id,
                                                    WalOptions options, DurableCallback on_durable) {
   std::unique_ptr<WalWriter> w(new WalWriter(env, std::move(dir), options, std::move(on_durable)));
-  auto file = env.OpenAppendable(w->dir_ + "/" + WalSegmentName(segment_id));
+  auto file = env.OpenAppendable(w->SegmentPath(segment_id));
   if (!file.ok()) return file.status();
   BANDITD_RETURN_IF_ERROR(env.SyncDir(w->dir_));
   w->file_ = std::move(file).value();
   w->segment_id_ = segment_id;
+  if (options.durability != Durability::kNone) {
+    auto mark = env.OpenWritable(w->dir_ + "/" + kDurableMarkFile);
+    if (!mark.ok()) return mark.status();
+    w->mark_ = std::move(mark).value();
+    w->WriteMark(segment_id, 0);
+  } else {
+    // Nothing is known durable without fsync: no mark, not even a stale one.
+    BANDITD_RETURN_IF_ERROR(env.Remove(w->dir_ + "/" + kDurableMarkFile));
+  }
   w->thread_ = std::thread([p = w.get()] { p->Run(); });
   return w;
 }
@@ -40,6 +54,7 @@ WalWriter::~WalWriter() {
   work_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   if (file_) (void)file_->Close();
+  if (mark_) (void)mark_->Close();
 }
 
 Result<uint64_t> WalWriter::Submit(uint8_t type, std::string_view payload) {
@@ -50,6 +65,12 @@ Result<uint64_t> WalWriter::Submit(uint8_t type, std::string_view payload) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!failed_.ok()) return failed_;
+    if (pending_ends_.size() >= options_.max_backlog_records ||
+        pending_.size() - pending_head_ >= options_.max_backlog_bytes) {
+      return Status(Code::kOverloaded, "the WAL backlog is full (" +
+                                           std::to_string(pending_ends_.size()) +
+                                           " records waiting to be written)");
+    }
     if (pending_ends_.empty()) first_pending_ns_ = NowNs();
     AppendRecord(pending_, type, payload);
     pending_ends_.push_back(pending_.size());
@@ -59,56 +80,128 @@ Result<uint64_t> WalWriter::Submit(uint8_t type, std::string_view payload) {
   return seq;
 }
 
+void WalWriter::WriteMark(uint64_t segment, uint64_t bytes) {
+  // Best effort: a mark that could not be rewritten only lags.
+  if (mark_) (void)mark_->WriteAt(0, EncodeDurableMark(DurableMark{segment, bytes}));
+}
+
 void WalWriter::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   std::string batch;
   for (;;) {
+    if (!failed_.ok()) {
+      if (stop_) return;
+      work_cv_.wait_for(lock, std::chrono::nanoseconds(options_.retry_interval_ns),
+                        [&] { return stop_; });
+      if (stop_) return;
+      TryResume(lock);
+      continue;
+    }
     work_cv_.wait(lock, [&] { return stop_ || !pending_ends_.empty(); });
     if (pending_ends_.empty()) return;  // stopping with nothing left
     if (options_.durability == Durability::kGroup && options_.group_window_ns > 0 && !stop_) {
       // Let the window fill: more records share the coming fsync.
       const auto deadline = std::chrono::steady_clock::time_point(
           std::chrono::nanoseconds(first_pending_ns_ + options_.group_window_ns));
-      work_cv_.wait_until(lock, deadline,
-                          [&] { return stop_ || pending_.size() >= kMaxBatchBytes; });
+      work_cv_.wait_until(lock, deadline, [&] {
+        return stop_ || pending_.size() - pending_head_ >= kMaxBatchBytes;
+      });
     }
-    // Take the batch: one record for `always`, everything for the others.
-    size_t take_records = options_.durability == Durability::kAlways ? 1 : pending_ends_.size();
-    const size_t take_bytes = pending_ends_[take_records - 1];
-    batch.assign(pending_, 0, take_bytes);
-    pending_.erase(0, take_bytes);
-    pending_ends_.erase(pending_ends_.begin(), pending_ends_.begin() + take_records);
-    for (auto& e : pending_ends_) e -= take_bytes;
-    if (!pending_ends_.empty()) first_pending_ns_ = NowNs();
-    const uint64_t batch_last = written_seq_ + take_records;
-    written_seq_ = batch_last;
-    const bool already_failed = !failed_.ok();
-    lock.unlock();
-
-    Status s = already_failed ? Status(Code::kIoError, "WAL is failed") : file_->Append(batch);
-    if (s.ok() && options_.durability != Durability::kNone) {
-      s = file_->Sync();
-      syncs_.fetch_add(1, std::memory_order_relaxed);
-    }
-    if (s.ok()) {
-      bytes_.fetch_add(batch.size(), std::memory_order_relaxed);
-      durable_seq_.store(batch_last, std::memory_order_release);
-    }
-
-    lock.lock();
-    if (!s.ok() && failed_.ok()) failed_ = s;
-    const Status report = failed_;
-    lock.unlock();
-    if (on_durable_) on_durable_(durable_seq(), report);
-    done_cv_.notify_all();
-    lock.lock();
+    WriteBatch(lock, batch);
   }
+}
+
+void WalWriter::WriteBatch(std::unique_lock<std::mutex>& lock, std::string& batch) {
+  // Take the batch: one record for `always`, everything for the others.
+  const size_t take_records = options_.durability == Durability::kAlways ? 1 : pending_ends_.size();
+  const size_t end = pending_ends_[take_records - 1];
+  batch.assign(pending_, pending_head_, end - pending_head_);
+  pending_head_ = end;
+  pending_ends_.erase(pending_ends_.begin(), pending_ends_.begin() + take_records);
+  if (pending_ends_.empty()) {
+    pending_.clear();
+    pending_head_ = 0;
+  } else {
+    first_pending_ns_ = NowNs();
+    if (pending_head_ >= kCompactBytes && 2 * pending_head_ > pending_.size()) {
+      pending_.erase(0, pending_head_);
+      for (auto& e : pending_ends_) e -= pending_head_;
+      pending_head_ = 0;
+    }
+  }
+  const uint64_t batch_last = written_seq_ + take_records;
+  written_seq_ = batch_last;
+  const uint64_t segment = segment_id_;
+  const uint64_t segment_bytes = segment_bytes_ + batch.size();
+  lock.unlock();
+
+  Status s = file_->Append(batch);
+  if (s.ok() && options_.durability != Durability::kNone) {
+    s = file_->Sync();
+    syncs_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (s.ok()) {
+    bytes_.fetch_add(batch.size(), std::memory_order_relaxed);
+    WriteMark(segment, segment_bytes);
+  }
+
+  lock.lock();
+  if (s.ok()) {
+    segment_bytes_ = segment_bytes;
+    durable_seq_.store(batch_last, std::memory_order_release);
+  } else {
+    // Nothing of this batch counts, nor anything queued behind it: the
+    // submitters hear so and may retry. The file is cut back to its last
+    // durable byte before anything is written again (TryResume).
+    failed_ = s;
+    const SeqRange range{batch_last - take_records + 1, submitted_seq_};
+    dropped_.push_back(range);
+    dropped_records_.fetch_add(range.last - range.first + 1, std::memory_order_relaxed);
+    last_dropped_seq_ = range.last;
+    written_seq_ = submitted_seq_;
+    pending_.clear();
+    pending_head_ = 0;
+    pending_ends_.clear();
+  }
+  resolved_seq_.store(s.ok() ? batch_last : submitted_seq_, std::memory_order_release);
+  const Status report = failed_;
+  lock.unlock();
+  if (on_durable_) on_durable_(durable_seq(), report);
+  done_cv_.notify_all();
+  lock.lock();
+}
+
+void WalWriter::TryResume(std::unique_lock<std::mutex>& lock) {
+  const std::string path = SegmentPath(segment_id_);
+  const uint64_t keep = segment_bytes_;
+  lock.unlock();
+  Status s = env_.Truncate(path, keep);
+  if (s.ok()) s = file_->Sync();
+  lock.lock();
+  if (!s.ok()) return;  // still failing: try again after the interval
+  failed_ = Status::Ok();
+  recoveries_.fetch_add(1, std::memory_order_relaxed);
+  lock.unlock();
+  if (on_durable_) on_durable_(durable_seq(), Status::Ok());
+  done_cv_.notify_all();
+  lock.lock();
+}
+
+void WalWriter::TakeDropped(std::vector<SeqRange>* out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  out->insert(out->end(), dropped_.begin(), dropped_.end());
+  dropped_.clear();
 }
 
 Status WalWriter::Flush() {
   std::unique_lock<std::mutex> lock(mu_);
   const uint64_t target = submitted_seq_;
-  done_cv_.wait(lock, [&] { return !failed_.ok() || durable_seq() >= target; });
+  const uint64_t dropped_before = last_dropped_seq_;
+  done_cv_.wait(lock, [&] { return resolved_seq() >= target; });
+  if (last_dropped_seq_ != dropped_before) {
+    return failed_.ok() ? Status(Code::kIoError, "WAL records were dropped by a failed write")
+                        : failed_;
+  }
   return failed_;
 }
 
@@ -117,14 +210,16 @@ Status WalWriter::Rotate(uint64_t id) {
   std::unique_lock<std::mutex> lock(mu_);
   // Submitters wait on the lock while the file switches; the writer is idle
   // unless new records came in since Flush: wait for those too.
-  done_cv_.wait(lock, [&] { return !failed_.ok() || durable_seq() >= submitted_seq_; });
+  done_cv_.wait(lock, [&] { return resolved_seq() >= submitted_seq_; });
   if (!failed_.ok()) return failed_;
-  auto file = env_.OpenAppendable(dir_ + "/" + WalSegmentName(id));
+  auto file = env_.OpenAppendable(SegmentPath(id));
   if (!file.ok()) return file.status();
   BANDITD_RETURN_IF_ERROR(env_.SyncDir(dir_));
   (void)file_->Close();
   file_ = std::move(file).value();
   segment_id_ = id;
+  segment_bytes_ = 0;
+  WriteMark(id, 0);
   return Status::Ok();
 }
 
@@ -136,6 +231,11 @@ uint64_t WalWriter::segment_id() const {
 Status WalWriter::health() const {
   std::lock_guard<std::mutex> lock(mu_);
   return failed_;
+}
+
+size_t WalWriter::backlog() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pending_ends_.size();
 }
 
 }  // namespace banditd::state

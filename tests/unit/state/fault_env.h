@@ -2,8 +2,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "src/state/env.h"
 
@@ -16,6 +18,10 @@ class FaultEnv : public state::EnvWrapper {
   // Each counter: fail the n-th call from now (1 = the next one); 0 = never.
   std::atomic<int> fail_append{0}, fail_sync{0}, fail_rename{0}, fail_open{0}, fail_syncdir{0};
   std::atomic<bool> disk_full{false};  // every append fails with ENOSPC-like error
+  // Every append writes half its bytes, then fails (space ran out mid-write).
+  std::atomic<bool> partial_append{false};
+  // Every sync waits while this is set (a slow disk).
+  std::atomic<bool> hold_sync{false};
 
   static bool Trip(std::atomic<int>& counter) {
     int v = counter.load();
@@ -52,14 +58,20 @@ class FaultEnv : public state::EnvWrapper {
     File(FaultEnv& env, std::unique_ptr<state::WritableFile> f) : env_(env), f_(std::move(f)) {}
     Status Append(std::string_view d) override {
       if (env_.disk_full) return Status(Code::kIoError, "injected: no space left on device");
+      if (env_.partial_append) {
+        (void)f_->Append(d.substr(0, d.size() / 2));
+        return Status(Code::kIoError, "injected: no space left on device (after a short write)");
+      }
       if (Trip(env_.fail_append)) return Status(Code::kIoError, "injected write failure");
       return f_->Append(d);
     }
     Status Sync() override {
+      while (env_.hold_sync) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       if (Trip(env_.fail_sync)) return Status(Code::kIoError, "injected fsync failure");
       return f_->Sync();
     }
     Status Close() override { return f_->Close(); }
+    Status WriteAt(uint64_t offset, std::string_view d) override { return f_->WriteAt(offset, d); }
 
    private:
     FaultEnv& env_;

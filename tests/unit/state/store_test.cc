@@ -1,5 +1,8 @@
 #include "src/state/store.h"
 
+#include <unistd.h>
+
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -42,11 +45,31 @@ std::unique_ptr<StateStore> Open(const std::string& dir) {
 
 TEST(StateStoreTest, DecisionKeyIsCreatedOnceAndKept) {
   TempDir dir;
-  auto a = Open(dir.path());
+  std::array<unsigned char, 16> first{};
+  {
+    auto a = Open(dir.path());
+    first = a->decision_key();
+  }
   auto b = Open(dir.path());
-  EXPECT_EQ(a->decision_key(), b->decision_key());
+  EXPECT_EQ(first, b->decision_key());
   TempDir other;
-  EXPECT_NE(Open(other.path())->decision_key(), a->decision_key());
+  EXPECT_NE(Open(other.path())->decision_key(), first);
+}
+
+// One store per directory: a second one is refused, naming the directory and
+// the holder's pid, until the first is gone.
+TEST(StateStoreTest, SecondStoreOnTheSameDirectoryIsRefused) {
+  TempDir dir;
+  {
+    auto a = Open(dir.path());
+    auto b = StateStore::Open(Env::Posix(), dir.path());
+    ASSERT_FALSE(b.ok());
+    EXPECT_EQ(b.status().code(), Code::kFailedPrecondition);
+    EXPECT_NE(b.status().message().find(dir.path()), std::string::npos);
+    EXPECT_NE(b.status().message().find("pid " + std::to_string(::getpid())), std::string::npos)
+        << b.status().message();
+  }
+  EXPECT_TRUE(StateStore::Open(Env::Posix(), dir.path()).ok());
 }
 
 TEST(StateStoreTest, RecordsSurviveARestart) {
@@ -125,6 +148,9 @@ TEST(StateStoreTest, TornTailIsTruncatedAndReported) {
     ASSERT_TRUE(s->wal().Flush().ok());
     segment = dir.path() + "/" + WalSegmentName(s->wal().segment_id());
   }
+  // Without the durable mark (a state directory from before it, or the mark
+  // lost) a cut last record is taken for a torn tail.
+  std::filesystem::remove(dir.path() + "/" + kDurableMarkFile);
   std::filesystem::resize_file(segment, std::filesystem::file_size(segment) - 3);
   auto s = Open(dir.path());
   Replayed r;
@@ -133,6 +159,8 @@ TEST(StateStoreTest, TornTailIsTruncatedAndReported) {
   EXPECT_EQ(r.records, std::vector<std::string>{"kept"});
   ASSERT_EQ(report.notes.size(), 1u);
   EXPECT_NE(report.notes[0].find("torn tail"), std::string::npos);
+  ASSERT_EQ(report.quarantined.size(), 1u);
+  EXPECT_EQ(std::filesystem::file_size(report.quarantined[0]), kRecordHeaderBytes + 9 - 3);
 }
 
 TEST(StateStoreTest, CorruptMiddleRefusesUnlessRepair) {
@@ -179,6 +207,235 @@ TEST(StateStoreTest, DamagedSnapshotRefusesStart) {
   Status st = RecoverInto(*s, &r);
   EXPECT_EQ(st.code(), Code::kCorruption);
   EXPECT_NE(st.message().find("snapshot"), std::string::npos);
+}
+
+// Writes `records` records, a snapshot, more records, a second snapshot and
+// a few more: two snapshot generations and their WAL.
+struct TwoGenerations {
+  std::vector<std::string> after_first;  // records after snapshot 1, in order
+  std::vector<std::string> after_second;
+  uint64_t last_segment = 0;
+};
+
+TwoGenerations WriteTwoGenerations(const std::string& dir) {
+  TwoGenerations g;
+  auto s = Open(dir);
+  Replayed r;
+  EXPECT_TRUE(RecoverInto(*s, &r).ok());
+  EXPECT_TRUE(s->wal().Submit(1, "g0").ok());
+  auto from = s->BeginSnapshot();
+  EXPECT_TRUE(from.ok() && s->FinishSnapshot("STATE-1", *from).ok());
+  for (const char* p : {"g1a", "g1b"}) {
+    EXPECT_TRUE(s->wal().Submit(1, p).ok());
+    g.after_first.emplace_back(p);
+  }
+  from = s->BeginSnapshot();
+  EXPECT_TRUE(from.ok() && s->FinishSnapshot("STATE-2", *from).ok());
+  for (const char* p : {"g2a", "g2b", "g2c"}) {
+    EXPECT_TRUE(s->wal().Submit(1, p).ok());
+    g.after_first.emplace_back(p);
+    g.after_second.emplace_back(p);
+  }
+  EXPECT_TRUE(s->wal().Flush().ok());
+  g.last_segment = s->wal().segment_id();
+  return g;
+}
+
+TEST(StateStoreTest, PreviousSnapshotAndItsWalAreKept) {
+  TempDir dir;
+  const auto g = WriteTwoGenerations(dir.path());
+  auto s = Open(dir.path());
+  Replayed r;
+  RecoveryReport report;
+  ASSERT_TRUE(RecoverInto(*s, &r, false, &report).ok());
+  EXPECT_EQ(r.snapshot, "STATE-2");
+  EXPECT_EQ(r.records, g.after_second);
+  EXPECT_FALSE(report.used_previous_snapshot);
+  EXPECT_TRUE(std::filesystem::exists(dir.path() + "/snapshot.prev"));
+}
+
+// `snapshot` moved away: recovery falls back on snapshot.prev and replays its
+// WAL, so nothing is rolled back.
+TEST(StateStoreTest, MissingSnapshotFallsBackOnThePreviousOne) {
+  TempDir dir;
+  const auto g = WriteTwoGenerations(dir.path());
+  std::filesystem::rename(dir.path() + "/snapshot", dir.path() + "/moved-away");
+  auto s = Open(dir.path());
+  Replayed r;
+  RecoveryReport report;
+  ASSERT_TRUE(RecoverInto(*s, &r, false, &report).ok());
+  EXPECT_TRUE(report.used_previous_snapshot);
+  EXPECT_EQ(r.snapshot, "STATE-1");
+  EXPECT_EQ(r.records, g.after_first);
+}
+
+// A damaged `snapshot`: the same fallback; the damaged file goes to quarantine.
+TEST(StateStoreTest, DamagedSnapshotFallsBackAndIsQuarantined) {
+  TempDir dir;
+  const auto g = WriteTwoGenerations(dir.path());
+  {
+    std::fstream f(dir.path() + "/snapshot", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(12);
+    f.put('#');
+  }
+  auto s = Open(dir.path());
+  Replayed r;
+  RecoveryReport report;
+  ASSERT_TRUE(RecoverInto(*s, &r, false, &report).ok());
+  EXPECT_TRUE(report.used_previous_snapshot);
+  EXPECT_EQ(r.snapshot, "STATE-1");
+  EXPECT_EQ(r.records, g.after_first);
+  ASSERT_EQ(report.quarantined.size(), 1u);
+  EXPECT_TRUE(std::filesystem::exists(report.quarantined[0]));
+}
+
+// Neither snapshot, and the WAL does not start at segment 0: the state
+// before it is gone; refuse instead of rolling back silently.
+TEST(StateStoreTest, NoSnapshotAndAWalThatStartsLateIsRefused) {
+  TempDir dir;
+  WriteTwoGenerations(dir.path());
+  std::filesystem::remove(dir.path() + "/snapshot");
+  std::filesystem::remove(dir.path() + "/snapshot.prev");
+  auto s = Open(dir.path());
+  Replayed r;
+  Status st = RecoverInto(*s, &r);
+  EXPECT_EQ(st.code(), Code::kCorruption);
+  EXPECT_NE(st.message().find("no snapshot"), std::string::npos) << st.message();
+  EXPECT_TRUE(r.records.empty());
+}
+
+TEST(StateStoreTest, MissingSegmentIsAGap) {
+  TempDir dir;
+  const auto g = WriteTwoGenerations(dir.path());
+  {
+    // A restart writes to a new segment after the one the snapshot needs.
+    auto s = Open(dir.path());
+    Replayed r;
+    ASSERT_TRUE(RecoverInto(*s, &r).ok());
+    ASSERT_TRUE(s->wal().Submit(1, "later").ok());
+    ASSERT_TRUE(s->wal().Flush().ok());
+  }
+  const std::string victim = WalSegmentName(g.last_segment);  // the snapshot replays from it
+  ASSERT_TRUE(std::filesystem::remove(dir.path() + "/" + victim));
+  auto s = Open(dir.path());
+  Replayed r;
+  Status st = RecoverInto(*s, &r);
+  EXPECT_EQ(st.code(), Code::kCorruption);
+  EXPECT_NE(st.message().find(victim), std::string::npos) << st.message();
+}
+
+// The last segment removed: the durable mark still names it.
+TEST(StateStoreTest, MissingLastSegmentBelowTheMarkIsRefused) {
+  TempDir dir;
+  const auto g = WriteTwoGenerations(dir.path());
+  std::filesystem::remove(dir.path() + "/" + WalSegmentName(g.last_segment));
+  auto s = Open(dir.path());
+  Replayed r;
+  Status st = RecoverInto(*s, &r);
+  EXPECT_EQ(st.code(), Code::kCorruption);
+  EXPECT_NE(st.message().find(WalSegmentName(g.last_segment)), std::string::npos) << st.message();
+}
+
+std::string LastSegmentPath(const std::string& dir, uint64_t* records_end) {
+  auto s = Open(dir);
+  Replayed r;
+  EXPECT_TRUE(RecoverInto(*s, &r).ok());
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(s->wal().Submit(1, "reward-" + std::to_string(i)).ok());
+  EXPECT_TRUE(s->wal().Flush().ok());
+  const std::string path = dir + "/" + WalSegmentName(s->wal().segment_id());
+  *records_end = std::filesystem::file_size(path);
+  return path;
+}
+
+// Zeros from the middle of the segment to its end, below the durable mark:
+// acknowledged records, not a torn tail. Refused; --repair keeps the bytes.
+TEST(StateStoreTest, ZeroedAckedRecordsAreRefusedAndRepairQuarantinesThem) {
+  TempDir dir;
+  uint64_t end = 0;
+  const std::string path = LastSegmentPath(dir.path(), &end);
+  const uint64_t from = end / 2;
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(from));
+    const std::string zeros(end - from, '\0');
+    f.write(zeros.data(), static_cast<std::streamsize>(zeros.size()));
+  }
+  {
+    auto s = Open(dir.path());
+    Replayed r;
+    Status st = RecoverInto(*s, &r);
+    EXPECT_EQ(st.code(), Code::kCorruption);
+    EXPECT_NE(st.message().find("durable mark"), std::string::npos) << st.message();
+    EXPECT_EQ(std::filesystem::file_size(path), end);  // nothing cut
+  }
+  auto s = Open(dir.path());
+  Replayed r;
+  RecoveryReport report;
+  ASSERT_TRUE(RecoverInto(*s, &r, /*repair=*/true, &report).ok());
+  EXPECT_LT(r.records.size(), 100u);
+  ASSERT_EQ(report.quarantined.size(), 1u);
+  EXPECT_EQ(std::filesystem::file_size(report.quarantined[0]) + std::filesystem::file_size(path),
+            end);
+  bool said_durable = false;
+  for (const auto& n : report.notes) said_durable |= n.find("were durable") != std::string::npos;
+  EXPECT_TRUE(said_durable);
+}
+
+// A flipped bit in a mid-segment record's length: valid records follow, so
+// it is corruption, never a torn tail — even without the durable mark.
+TEST(StateStoreTest, FlippedLengthMidSegmentIsRefusedEvenWithoutTheMark) {
+  TempDir dir;
+  uint64_t end = 0;
+  const std::string path = LastSegmentPath(dir.path(), &end);
+  std::filesystem::remove(dir.path() + "/" + kDurableMarkFile);
+  {
+    auto bytes = Env::Posix().ReadFile(path);
+    auto p = ParseWal(*bytes, "w", false);
+    ASSERT_TRUE(p.ok());
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(p->records[40].offset + 2));
+    f.put('\x01');
+  }
+  auto s = Open(dir.path());
+  Replayed r;
+  Status st = RecoverInto(*s, &r);
+  EXPECT_EQ(st.code(), Code::kCorruption) << st.ToString();
+  EXPECT_NE(st.message().find("valid record follows"), std::string::npos) << st.message();
+  EXPECT_EQ(std::filesystem::file_size(path), end);
+}
+
+// A segment cut short below the mark (bytes gone, not damaged).
+TEST(StateStoreTest, SegmentCutShortBelowTheMarkIsRefused) {
+  TempDir dir;
+  uint64_t end = 0;
+  const std::string path = LastSegmentPath(dir.path(), &end);
+  std::filesystem::resize_file(path, end / 3);
+  auto s = Open(dir.path());
+  Replayed r;
+  Status st = RecoverInto(*s, &r);
+  EXPECT_EQ(st.code(), Code::kCorruption);
+  EXPECT_NE(st.message().find("cut short"), std::string::npos) << st.message();
+}
+
+// A torn tail past the mark (the unfinished last write) is still cut off by
+// itself, and its bytes kept.
+TEST(StateStoreTest, TornTailPastTheMarkIsCutAndKept) {
+  TempDir dir;
+  uint64_t end = 0;
+  const std::string path = LastSegmentPath(dir.path(), &end);
+  {
+    std::ofstream f(path, std::ios::binary | std::ios::app);
+    std::string partial;
+    AppendRecord(partial, 1, "never acknowledged");
+    f.write(partial.data(), static_cast<std::streamsize>(partial.size() - 5));
+  }
+  auto s = Open(dir.path());
+  Replayed r;
+  RecoveryReport report;
+  ASSERT_TRUE(RecoverInto(*s, &r, false, &report).ok());
+  EXPECT_EQ(r.records.size(), 100u);
+  EXPECT_EQ(std::filesystem::file_size(path), end);
+  ASSERT_EQ(report.quarantined.size(), 1u);
 }
 
 }  // namespace

@@ -92,6 +92,56 @@ TEST(WalTest, AbsurdLengthInTheMiddleIsCorruption) {
   EXPECT_EQ(ParseWal(log, "w", false).status().code(), Code::kCorruption);
 }
 
+// Damage with a valid record anywhere after it is never a torn tail.
+TEST(WalTest, DamageFollowedByAValidRecordIsCorruption) {
+  std::string log;
+  for (int i = 0; i < 20; ++i) AppendRecord(log, 1, "reward " + std::to_string(i));
+  auto full = ParseWal(log, "w", false);
+  const uint64_t tenth = full->records[10].offset;
+  log[tenth + 2] ^= 0x01;  // the length now runs past the end of the file
+  auto p = ParseWal(log, "w", false);
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("valid record follows it at offset " +
+                                      std::to_string(full->records[11].offset)),
+            std::string::npos)
+      << p.status().message();
+  EXPECT_EQ(FindValidRecord(log, tenth + 1), full->records[11].offset);
+  EXPECT_EQ(CountValidRecords(std::string_view(log).substr(tenth)), 9u);
+}
+
+// Below the durable mark, even a tail that looks torn is corruption.
+TEST(WalTest, DamageBelowTheDurableMarkIsCorruption) {
+  std::string log = ThreeRecords();
+  const uint64_t size = log.size();
+  log.replace(size - 10, 10, std::string(10, '\0'));
+  WalParseOptions o;
+  EXPECT_TRUE(ParseWal(log, "w", o)->torn_tail);
+  o.durable_bytes = size;
+  auto p = ParseWal(log, "w", o);
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("durable mark"), std::string::npos);
+  const uint64_t last_start = size - 11 - kRecordHeaderBytes;  // "last record"
+  o.durable_bytes = last_start + 1;
+  EXPECT_FALSE(ParseWal(log, "w", o).ok());
+  o.durable_bytes = last_start;
+  EXPECT_TRUE(ParseWal(log, "w", o)->torn_tail);
+}
+
+TEST(WalTest, DurableMarkRoundTripsAndRefusesDamage) {
+  const std::string m = EncodeDurableMark(DurableMark{7, 1234567890123ull});
+  ASSERT_EQ(m.size(), kDurableMarkBytes);
+  auto d = DecodeDurableMark(m);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->segment, 7u);
+  EXPECT_EQ(d->bytes, 1234567890123ull);
+  for (size_t i = 0; i < m.size(); ++i) {
+    std::string bad = m;
+    bad[i] ^= 0x10;
+    EXPECT_FALSE(DecodeDurableMark(bad).has_value()) << "byte " << i;
+  }
+  EXPECT_FALSE(DecodeDurableMark(m.substr(0, 20)).has_value());
+}
+
 TEST(WalTest, SegmentNames) {
   EXPECT_EQ(WalSegmentName(42), "wal-000000000042.log");
   uint64_t id = 0;

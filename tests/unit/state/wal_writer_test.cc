@@ -79,13 +79,22 @@ TEST(WalWriterTest, GroupCommitSharesFsyncsAlwaysDoesNot) {
   EXPECT_EQ(ReadBack(dir.path(), 3).size(), 20u);
 }
 
-// A failed fsync: the batch is never reported durable, the error is sticky,
-// and later submissions are refused.
+// No retry within a test's lifetime: the failed state can be observed.
+WalOptions NoRetry(Durability d = Durability::kGroup, int64_t window_ns = 2'000'000) {
+  WalOptions o;
+  o.durability = d;
+  o.group_window_ns = window_ns;
+  o.retry_interval_ns = 3'600'000'000'000;
+  return o;
+}
+
+// A failed fsync: the batch is never reported durable, and later submissions
+// are refused while the WAL cannot be written.
 TEST(WalWriterTest, FailedFsyncStopsAcknowledging) {
   TempDir dir;
   FaultEnv env(Env::Posix());
   std::atomic<bool> saw_error{false};
-  auto w = WalWriter::Open(env, dir.path(), 1, WalOptions{Durability::kAlways, 0},
+  auto w = WalWriter::Open(env, dir.path(), 1, NoRetry(Durability::kAlways, 0),
                            [&](uint64_t, const Status& s) {
                              if (!s.ok()) saw_error = true;
                            });
@@ -106,7 +115,7 @@ TEST(WalWriterTest, FailedWriteAndFullDiskStopAcknowledging) {
   for (int mode = 0; mode < 2; ++mode) {
     TempDir dir;
     FaultEnv env(Env::Posix());
-    auto w = WalWriter::Open(env, dir.path(), 1, WalOptions{}, nullptr);
+    auto w = WalWriter::Open(env, dir.path(), 1, NoRetry(), nullptr);
     ASSERT_TRUE(w.ok());
     if (mode == 0)
       env.fail_append = 1;
@@ -142,6 +151,119 @@ TEST(WalWriterTest, FailedOpenIsReported) {
   env.fail_open = 1;
   EXPECT_FALSE((*w)->Rotate(2).ok());
   EXPECT_EQ((*w)->segment_id(), 1u);  // still writing to the old segment
+}
+
+// A full disk, then space again: the records of the failed batch are
+// dropped (reported, never durable), the half-written bytes are cut off, and
+// the writer takes records again by itself; the segment holds exactly the
+// durable records.
+TEST(WalWriterTest, FullDiskDropsThenResumesByItself) {
+  TempDir dir;
+  FaultEnv env(Env::Posix());
+  WalOptions o;
+  o.retry_interval_ns = 5'000'000;  // 5 ms
+  auto w = WalWriter::Open(env, dir.path(), 1, o, nullptr);
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->Submit(1, "before").ok());
+  ASSERT_TRUE((*w)->Flush().ok());
+  env.partial_append = true;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE((*w)->Submit(1, "lost" + std::to_string(i)).ok());
+  EXPECT_EQ((*w)->Flush().code(), Code::kIoError);
+  std::vector<SeqRange> dropped;
+  (*w)->TakeDropped(&dropped);
+  ASSERT_EQ(dropped.size(), 1u);
+  EXPECT_EQ(dropped[0].first, 2u);
+  EXPECT_EQ(dropped[0].last, 4u);
+  EXPECT_EQ((*w)->resolved_seq(), 4u);
+  EXPECT_EQ((*w)->dropped_records(), 3u);
+  EXPECT_EQ((*w)->Submit(1, "refused").status().code(), Code::kIoError);
+  env.partial_append = false;
+  for (int i = 0; i < 2000 && !(*w)->health().ok(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE((*w)->health().ok()) << "the writer did not resume";
+  EXPECT_EQ((*w)->recoveries(), 1u);
+  auto seq = (*w)->Submit(1, "after");
+  ASSERT_TRUE(seq.ok());
+  EXPECT_EQ(*seq, 5u);
+  ASSERT_TRUE((*w)->Flush().ok());
+  dropped.clear();
+  (*w)->TakeDropped(&dropped);
+  EXPECT_TRUE(dropped.empty());
+  auto bytes = Env::Posix().ReadFile(dir.path() + "/" + WalSegmentName(1));
+  ASSERT_TRUE(bytes.ok());
+  auto p = ParseWal(*bytes, "w", false);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_FALSE(p->torn_tail);
+  std::vector<std::string> got;
+  for (const auto& r : p->records) got.emplace_back(r.payload);
+  EXPECT_EQ(got, (std::vector<std::string>{"before", "after"}));
+}
+
+// The backlog is bounded: with the disk stalled, Submit refuses with
+// kOverloaded once max_backlog_records wait, and takes records again once
+// the disk moves.
+TEST(WalWriterTest, BacklogIsBounded) {
+  TempDir dir;
+  FaultEnv env(Env::Posix());
+  WalOptions o;
+  o.durability = Durability::kAlways;
+  o.max_backlog_records = 8;
+  auto w = WalWriter::Open(env, dir.path(), 1, o, nullptr);
+  ASSERT_TRUE(w.ok());
+  env.hold_sync = true;
+  int accepted = 0;
+  Status refused;
+  for (int i = 0; i < 100 && refused.ok(); ++i) {
+    auto seq = (*w)->Submit(1, "r");
+    if (seq.ok()) {
+      ++accepted;
+    } else {
+      refused = seq.status();
+    }
+  }
+  EXPECT_EQ(refused.code(), Code::kOverloaded);
+  EXPECT_GE(accepted, 8);
+  EXPECT_LE(accepted, 9);  // 8 waiting + at most the one being written
+  EXPECT_LE((*w)->backlog(), 8u);
+  env.hold_sync = false;
+  ASSERT_TRUE((*w)->Flush().ok());
+  EXPECT_EQ((*w)->durable_seq(), static_cast<uint64_t>(accepted));
+  EXPECT_TRUE((*w)->Submit(1, "again").ok());
+}
+
+// The durable mark follows every fsync and every rotation.
+TEST(WalWriterTest, DurableMarkFollowsTheDisk) {
+  TempDir dir;
+  auto w = WalWriter::Open(Env::Posix(), dir.path(), 3, WalOptions{}, nullptr);
+  ASSERT_TRUE(w.ok());
+  auto mark = [&] {
+    auto bytes = Env::Posix().ReadFile(dir.path() + "/" + kDurableMarkFile);
+    EXPECT_TRUE(bytes.ok());
+    return DecodeDurableMark(bytes.ok() ? *bytes : "");
+  };
+  ASSERT_TRUE(mark().has_value());
+  EXPECT_EQ(mark()->segment, 3u);
+  EXPECT_EQ(mark()->bytes, 0u);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE((*w)->Submit(1, "record").ok());
+  ASSERT_TRUE((*w)->Flush().ok());
+  auto size = Env::Posix().ReadFile(dir.path() + "/" + WalSegmentName(3))->size();
+  EXPECT_EQ(mark()->bytes, size);
+  ASSERT_TRUE((*w)->Rotate(4).ok());
+  EXPECT_EQ(mark()->segment, 4u);
+  EXPECT_EQ(mark()->bytes, 0u);
+}
+
+// Durability none writes no mark: nothing is known durable without fsync.
+TEST(WalWriterTest, NoMarkWithoutFsync) {
+  TempDir dir;
+  WalOptions o;
+  o.durability = Durability::kNone;
+  auto w = WalWriter::Open(Env::Posix(), dir.path(), 1, o, nullptr);
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->Submit(1, "r").ok());
+  ASSERT_TRUE((*w)->Flush().ok());
+  EXPECT_FALSE(Env::Posix().Exists(dir.path() + "/" + kDurableMarkFile));
 }
 
 }  // namespace
