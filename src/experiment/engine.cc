@@ -214,7 +214,7 @@ Result<PendingReward> Engine::DecodeReward(std::string_view bytes) {
 //    ledger: [[issued_s, key], ...], contexts: {name: bin (ContextStore)},
 //    horizon: u32 (RewardLedger::horizon_s)}
 // Keys a reader does not know are ignored, so fields can be added within
-// format 1 (contexts and horizon were).
+// format 1.
 std::string Engine::Snapshot() const {
   msgpack::sbuffer buf;
   msgpack::packer<msgpack::sbuffer> pk(buf);
