@@ -1,5 +1,6 @@
 #include "src/experiment/decision_id.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <sodium.h>
@@ -37,6 +38,11 @@ Status Unknown() {
 }
 
 }  // namespace
+
+uint32_t DecisionTime::Seconds(int64_t mono_ns) const {
+  const int64_t s = Nanos(mono_ns) / 1'000'000'000;
+  return static_cast<uint32_t>(std::clamp<int64_t>(s, 0, UINT32_MAX));
+}
 
 uint16_t ExperimentTag(std::string_view name) {
   // FNV-1a 32-bit, folded to 16 bits: stable across builds and platforms.

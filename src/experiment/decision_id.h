@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "banditd/clock.h"
 #include "banditd/status.h"
 
 namespace banditd::experiment {
@@ -31,6 +32,25 @@ struct DecisionRef {
 
   // Unique per decision: the key rewards are de-duplicated on.
   uint64_t key() const { return (static_cast<uint64_t>(boot) << 32) | seq; }
+};
+
+// The time decisions are stamped with (issued_s) and the reward window runs
+// on: the wall clock read once, advanced by the monotonic clock, so a step of
+// the wall clock while the daemon runs moves neither. Every thread that
+// issues decisions uses the engine's (Engine::decision_time), so their times
+// agree. Default-constructed it is the monotonic clock alone: set it.
+class DecisionTime {
+ public:
+  DecisionTime() = default;
+  explicit DecisionTime(const Clock& clock) : offset_ns_(clock.WallNanos() - clock.MonoNanos()) {}
+
+  // Nanoseconds since the Unix epoch at monotonic time `mono_ns`.
+  int64_t Nanos(int64_t mono_ns) const { return mono_ns + offset_ns_; }
+  // Whole seconds, as in a DecisionRef (clamped to its u32).
+  uint32_t Seconds(int64_t mono_ns) const;
+
+ private:
+  int64_t offset_ns_ = 0;
 };
 
 inline constexpr size_t kDecisionIdLength = 40;

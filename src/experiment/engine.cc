@@ -1,5 +1,6 @@
 #include "src/experiment/engine.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -13,7 +14,8 @@ Engine::Engine(const EngineOptions& options, Clock& clock)
       rng_(options.seed),
       codec_(options.decision_key),
       ledger_(options.reward_window_s),
-      boot_(0) {}
+      boot_(0),
+      time_(clock) {}
 
 Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options, Clock& clock) {
   if (sodium_init() < 0) return Status(Code::kInternal, "libsodium failed to initialise");
@@ -110,8 +112,9 @@ void Engine::Abandon(const PendingReward& r) { in_flight_.erase(r.ref.key()); }
 void Engine::Replay(const PendingReward& r) {
   auto it = by_tag_.find(r.ref.tag);
   if (it == by_tag_.end()) return;  // its experiment is no longer configured
-  // It was inside the window when logged, so only a duplicate is skipped.
-  if (!ledger_.Check(r.ref.key(), r.ref.issued_s, r.ref.issued_s).ok()) return;
+  // It passed the window and the horizon when logged, so only a duplicate is
+  // skipped: a horizon raised since must not drop a reward the snapshot lacks.
+  if (ledger_.Contains(r.ref.key())) return;
   ledger_.Record(r.ref.key(), r.ref.issued_s);
   // The record carries the context the live update used, so the policy ends
   // up exactly where it was; the snapshot may still hold the stored copy.
@@ -206,12 +209,18 @@ Result<PendingReward> Engine::DecodeReward(std::string_view bytes) {
   return r;
 }
 
+// Engine snapshot: a msgpack map (format 1)
+//   {format: 1, experiments: {name: bin (Experiment::Snapshot)},
+//    ledger: [[issued_s, key], ...], contexts: {name: bin (ContextStore)},
+//    horizon: u32 (RewardLedger::horizon_s)}
+// Keys a reader does not know are ignored, so fields can be added within
+// format 1.
 std::string Engine::Snapshot() const {
   msgpack::sbuffer buf;
   msgpack::packer<msgpack::sbuffer> pk(buf);
   size_t with_contexts = 0;
   for (const auto& e : experiments_) with_contexts += e->contexts().entries() > 0 ? 1 : 0;
-  pk.pack_map(4);
+  pk.pack_map(5);
   pk.pack("format");
   pk.pack(1);
   pk.pack("experiments");
@@ -230,8 +239,7 @@ std::string Engine::Snapshot() const {
     pk.pack(issued);
     pk.pack(key);
   }
-  // Decisions not yet rewarded keep their contexts across a restart. (Added
-  // within format 1: older readers ignore the key.)
+  // Decisions not yet rewarded keep their contexts across a restart.
   pk.pack("contexts");
   pk.pack_map(static_cast<uint32_t>(with_contexts));
   for (const auto& e : experiments_) {
@@ -241,70 +249,180 @@ std::string Engine::Snapshot() const {
     pk.pack_bin(static_cast<uint32_t>(s.size()));
     pk.pack_bin_body(s.data(), static_cast<uint32_t>(s.size()));
   }
+  // Decisions issued before it may have been forgotten: a clock that is
+  // behind after a restart must not reopen them.
+  pk.pack("horizon");
+  pk.pack(ledger_.horizon_s());
   return std::string(buf.data(), buf.size());
 }
+
+namespace {
+
+Status BadField(const std::string& field, const std::string& why) {
+  return Status(Code::kCorruption, "snapshot field '" + field + "' " + why);
+}
+
+Result<uint64_t> UintField(const msgpack::object& o, const std::string& field, uint64_t max) {
+  if (o.type != msgpack::type::POSITIVE_INTEGER) {
+    return BadField(field, "is not a non-negative integer");
+  }
+  if (o.via.u64 > max) return BadField(field, "is out of range");
+  return o.via.u64;
+}
+
+Result<std::string_view> StrField(const msgpack::object& o, const std::string& field) {
+  if (o.type != msgpack::type::STR) return BadField(field, "is not a string");
+  return std::string_view(o.via.str.ptr, o.via.str.size);
+}
+
+Result<std::string_view> BinField(const msgpack::object& o, const std::string& field) {
+  if (o.type != msgpack::type::BIN) return BadField(field, "is not binary");
+  return std::string_view(o.via.bin.ptr, o.via.bin.size);
+}
+
+// A map of name -> bin (the snapshot's experiments and contexts), each name
+// once, in the snapshot's order.
+Result<std::vector<std::pair<std::string_view, std::string_view>>> NamedBins(
+    const msgpack::object& o, const std::string& field) {
+  if (o.type != msgpack::type::MAP) return BadField(field, "is not a map");
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  for (uint32_t i = 0; i < o.via.map.size; ++i) {
+    const auto& kv = o.via.map.ptr[i];
+    auto name = StrField(kv.key, field + " key #" + std::to_string(i));
+    if (!name.ok()) return name.status();
+    const std::string where = field + "[\"" + std::string(*name) + "\"]";
+    auto bytes = BinField(kv.val, where);
+    if (!bytes.ok()) return bytes.status();
+    for (const auto& seen : out) {
+      if (seen.first == *name) return BadField(where, "appears twice");
+    }
+    out.emplace_back(*name, *bytes);
+  }
+  return out;
+}
+
+Result<std::vector<std::pair<uint32_t, uint64_t>>> LedgerField(const msgpack::object& o) {
+  if (o.type != msgpack::type::ARRAY) return BadField("ledger", "is not an array");
+  std::vector<std::pair<uint32_t, uint64_t>> out;
+  out.reserve(o.via.array.size);
+  for (uint32_t i = 0; i < o.via.array.size; ++i) {
+    const auto& row = o.via.array.ptr[i];
+    const std::string where = "ledger[" + std::to_string(i) + "]";
+    if (row.type != msgpack::type::ARRAY || row.via.array.size != 2) {
+      return BadField(where, "is not an [issued_s, key] pair");
+    }
+    auto issued = UintField(row.via.array.ptr[0], where + "[0] (issued_s)", UINT32_MAX);
+    if (!issued.ok()) return issued.status();
+    auto key = UintField(row.via.array.ptr[1], where + "[1] (key)", UINT64_MAX);
+    if (!key.ok()) return key.status();
+    out.emplace_back(static_cast<uint32_t>(*issued), *key);
+  }
+  return out;
+}
+
+// The snapshot's fields, type-checked, before any of them is applied.
+struct ParsedSnapshot {
+  std::vector<std::pair<std::string_view, std::string_view>> experiments, contexts;
+  std::vector<std::pair<uint32_t, uint64_t>> ledger;
+  uint32_t horizon_s = 0;
+};
+
+Status ParseSnapshot(const msgpack::object& root, ParsedSnapshot& out) {
+  if (root.type != msgpack::type::MAP) return Status(Code::kCorruption, "snapshot is not a map");
+  std::vector<std::string_view> seen;
+  for (uint32_t i = 0; i < root.via.map.size; ++i) {
+    const auto& kv = root.via.map.ptr[i];
+    auto key = StrField(kv.key, "key #" + std::to_string(i));
+    if (!key.ok()) return key.status();
+    const std::string name(*key);
+    if (std::find(seen.begin(), seen.end(), *key) != seen.end()) {
+      return BadField(name, "appears twice");
+    }
+    seen.push_back(*key);
+    if (name == "format") {
+      auto format = UintField(kv.val, name, UINT32_MAX);
+      if (!format.ok()) return format.status();
+      if (*format != 1) {
+        return InvalidArgument("snapshot format " + std::to_string(*format) + " is not supported");
+      }
+    } else if (name == "experiments") {
+      auto v = NamedBins(kv.val, name);
+      if (!v.ok()) return v.status();
+      out.experiments = std::move(v).value();
+    } else if (name == "contexts") {
+      auto v = NamedBins(kv.val, name);
+      if (!v.ok()) return v.status();
+      out.contexts = std::move(v).value();
+    } else if (name == "ledger") {
+      auto v = LedgerField(kv.val);
+      if (!v.ok()) return v.status();
+      out.ledger = std::move(v).value();
+    } else if (name == "horizon") {
+      auto v = UintField(kv.val, name, UINT32_MAX);
+      if (!v.ok()) return v.status();
+      out.horizon_s = static_cast<uint32_t>(*v);
+    }
+  }
+  return Status::Ok();
+}
+
+// Each element of an array or map takes at least one byte, so no count in a
+// valid snapshot exceeds its size: the unpacker, which allocates what a
+// header claims up front, then never allocates more than ~16x the input.
+msgpack::unpack_limit SnapshotLimits(size_t bytes) {
+  const auto bound = static_cast<uint32_t>(std::min<size_t>(bytes, 1u << 30));
+  return msgpack::unpack_limit(bound, bound / 2, bound, bound, 0, 8);
+}
+
+}  // namespace
 
 Status Engine::Restore(std::string_view bytes) {
   msgpack::object_handle oh;
   try {
-    oh = msgpack::unpack(bytes.data(), bytes.size(), nullptr, nullptr,
-                         msgpack::unpack_limit(1u << 30, 1u << 16, 1u << 16, 1u << 30, 0, 8));
+    size_t offset = 0;
+    oh = msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr,
+                         SnapshotLimits(bytes.size()));
+    if (offset != bytes.size()) {
+      return Status(Code::kCorruption, "snapshot has " + std::to_string(bytes.size() - offset) +
+                                           " bytes after its end");
+    }
   } catch (const std::exception& e) {
     return Status(Code::kCorruption, std::string("snapshot is not msgpack: ") + e.what());
   }
-  const msgpack::object& root = oh.get();
-  if (root.type != msgpack::type::MAP) return Status(Code::kCorruption, "snapshot is not a map");
-  try {
-    for (uint32_t i = 0; i < root.via.map.size; ++i) {
-      const auto& kv = root.via.map.ptr[i];
-      const std::string key = kv.key.as<std::string>();
-      if (key == "format" && kv.val.as<int>() != 1) {
-        return InvalidArgument("snapshot format " + std::to_string(kv.val.as<int>()) +
-                               " is not supported");
-      }
-      if (key == "experiments") {
-        for (uint32_t j = 0; j < kv.val.via.map.size; ++j) {
-          const auto& ekv = kv.val.via.map.ptr[j];
-          const std::string name = ekv.key.as<std::string>();
-          const auto index = Find(name);
-          if (!index) continue;  // removed from the config: its state is dropped
-          if (ekv.val.type != msgpack::type::BIN) {
-            return Status(Code::kCorruption, "experiment state is not binary");
-          }
-          BANDITD_RETURN_IF_ERROR(
-              experiments_[*index]
-                  ->Restore(std::string_view(ekv.val.via.bin.ptr, ekv.val.via.bin.size))
-                  .WithContext("experiment '" + name + "'"));
-        }
-      } else if (key == "contexts") {
-        if (kv.val.type != msgpack::type::MAP) {
-          return Status(Code::kCorruption, "snapshot contexts are not a map");
-        }
-        for (uint32_t j = 0; j < kv.val.via.map.size; ++j) {
-          const auto& ckv = kv.val.via.map.ptr[j];
-          const std::string name = ckv.key.as<std::string>();
-          const auto index = Find(name);
-          if (!index || experiments_[*index]->context_dim() == 0) continue;
-          if (ckv.val.type != msgpack::type::BIN) {
-            return Status(Code::kCorruption, "context store is not binary");
-          }
-          Experiment& e = *experiments_[*index];
-          BANDITD_RETURN_IF_ERROR(
-              e.contexts()
-                  .Deserialize(std::string_view(ckv.val.via.bin.ptr, ckv.val.via.bin.size),
-                               e.context_dim())
-                  .WithContext("experiment '" + name + "'"));
-        }
-      } else if (key == "ledger") {
-        for (uint32_t j = 0; j < kv.val.via.array.size; ++j) {
-          const auto& row = kv.val.via.array.ptr[j];
-          ledger_.Record(row.via.array.ptr[1].as<uint64_t>(), row.via.array.ptr[0].as<uint32_t>());
-        }
-      }
-    }
-  } catch (const std::exception& e) {
-    return Status(Code::kCorruption, std::string("snapshot field of the wrong type: ") + e.what());
+  ParsedSnapshot snap;
+  BANDITD_RETURN_IF_ERROR(ParseSnapshot(oh.get(), snap));
+  // Every part is checked against a scratch copy first, so a bad one leaves
+  // the engine unchanged; the states of experiments no longer configured
+  // are dropped.
+  for (const auto& [name, state] : snap.experiments) {
+    const auto index = Find(name);
+    if (!index) continue;
+    auto scratch = Experiment::Create(experiments_[*index]->options());
+    if (!scratch.ok()) return scratch.status();
+    BANDITD_RETURN_IF_ERROR((*scratch)->Restore(state).WithContext(
+        "snapshot field 'experiments[\"" + std::string(name) + "\"]'"));
   }
+  for (const auto& [name, state] : snap.contexts) {
+    const auto index = Find(name);
+    if (!index || experiments_[*index]->context_dim() == 0) continue;
+    const Experiment& e = *experiments_[*index];
+    ContextStore scratch(e.contexts().max_bytes());
+    BANDITD_RETURN_IF_ERROR(
+        scratch.Deserialize(state, e.context_dim())
+            .WithContext("snapshot field 'contexts[\"" + std::string(name) + "\"]'"));
+  }
+  for (const auto& [name, state] : snap.experiments) {
+    const auto index = Find(name);
+    if (index) BANDITD_RETURN_IF_ERROR(experiments_[*index]->Restore(state));
+  }
+  for (const auto& [name, state] : snap.contexts) {
+    const auto index = Find(name);
+    if (!index || experiments_[*index]->context_dim() == 0) continue;
+    Experiment& e = *experiments_[*index];
+    BANDITD_RETURN_IF_ERROR(e.contexts().Deserialize(state, e.context_dim()));
+  }
+  for (const auto& [issued_s, key] : snap.ledger) ledger_.Record(key, issued_s);
+  ledger_.RaiseHorizon(snap.horizon_s);
   return Status::Ok();
 }
 

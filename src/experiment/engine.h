@@ -80,8 +80,10 @@ class Engine {
   // Forgets a prepared reward that could not be made durable.
   void Abandon(const PendingReward& reward);
 
-  // Replays a reward read back from the WAL: like Prepare + Commit, but a
-  // duplicate or expired one is skipped silently (it was checked when logged).
+  // Replays a reward read back from the WAL: like Prepare + Commit, but only
+  // a duplicate (its decision already in the ledger) is skipped. The window
+  // and the ledger's horizon are not applied: the reward was checked when it
+  // was logged, and records after a snapshot are not in its state.
   void Replay(const PendingReward& reward);
 
   // Periodic work: allocation refresh, stopping rules, guardrails, ledger and
@@ -89,8 +91,19 @@ class Engine {
   std::vector<size_t> Tick();
 
   // The whole learned state, and back (same experiments by name and arm count).
+  // Restore checks every field's type and size before it changes anything: a
+  // malformed snapshot is kCorruption naming the field (an arm-count mismatch
+  // or an unsupported format kInvalidArgument), and the engine is unchanged.
   std::string Snapshot() const;
   Status Restore(std::string_view bytes);
+
+  // The engine's time in seconds since the Unix epoch (DecisionTime: the wall
+  // clock read at Create plus the monotonic time elapsed since), so a step of
+  // the wall clock while running moves neither decision times nor the reward
+  // window. Threads that issue decisions for the engine stamp them with
+  // decision_time().
+  uint32_t NowSeconds() const { return time_.Seconds(clock_.MonoNanos()); }
+  const DecisionTime& decision_time() const { return time_; }
 
   // The id text of a decision (for the decision log).
   DecisionIdText IdOf(const DecisionRef& ref) const {
@@ -113,7 +126,6 @@ class Engine {
 
  private:
   Engine(const EngineOptions& options, Clock& clock);
-  uint32_t NowSeconds() const { return static_cast<uint32_t>(clock_.WallNanos() / 1'000'000'000); }
 
   Clock& clock_;
   Rng rng_;
@@ -125,6 +137,7 @@ class Engine {
   uint32_t seq_ = 0;
   std::unordered_map<uint64_t, uint32_t> in_flight_;  // decision key -> issued_s
   uint32_t last_expire_s_ = 0;
+  DecisionTime time_;
 };
 
 }  // namespace banditd::experiment

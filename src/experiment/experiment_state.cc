@@ -2,6 +2,7 @@
 //   {epoch, state, winner (-1: none), reason, stale,
 //    counters: [[requests, errors, forced, n, sum, sum_sq], ...],
 //    policy: bin (Policy::Snapshot), stopping: bin or nil}
+#include <algorithm>
 #include <cmath>
 
 #include <msgpack.hpp>
@@ -11,12 +12,150 @@
 namespace banditd::experiment {
 namespace {
 
-msgpack::unpack_limit Limits() {
-  return msgpack::unpack_limit(1u << 16, 64, 1u << 16, 1u << 28, 0, 8);
+msgpack::unpack_limit Limits(size_t bytes) {
+  // Counts bounded by the input's size too: the unpacker allocates what a
+  // header claims before it reads the elements.
+  const auto bound = static_cast<uint32_t>(std::min<size_t>(bytes, 1u << 16));
+  return msgpack::unpack_limit(bound, 64, 1u << 16, 1u << 28, 0, 8);
 }
 
 Status Corrupt(const std::string& what) {
   return Status(Code::kCorruption, "experiment snapshot: " + what);
+}
+
+Status BadField(const std::string& field, const std::string& why) {
+  return Corrupt("field '" + field + "' " + why);
+}
+
+Result<int64_t> IntField(const msgpack::object& o, const std::string& field, int64_t min,
+                         int64_t max) {
+  int64_t v;
+  if (o.type == msgpack::type::POSITIVE_INTEGER) {
+    if (o.via.u64 > static_cast<uint64_t>(max)) return BadField(field, "is out of range");
+    v = static_cast<int64_t>(o.via.u64);
+  } else if (o.type == msgpack::type::NEGATIVE_INTEGER) {
+    v = o.via.i64;
+  } else {
+    return BadField(field, "is not an integer");
+  }
+  if (v < min || v > max) return BadField(field, "is out of range");
+  return v;
+}
+
+Result<uint64_t> UintField(const msgpack::object& o, const std::string& field) {
+  if (o.type != msgpack::type::POSITIVE_INTEGER) {
+    return BadField(field, "is not a non-negative integer");
+  }
+  return o.via.u64;
+}
+
+// Counters' sums: finite; n and the sum of squares also non-negative.
+Result<double> NumberField(const msgpack::object& o, const std::string& field, bool nonneg) {
+  double v;
+  if (o.type == msgpack::type::FLOAT32 || o.type == msgpack::type::FLOAT64) {
+    v = o.via.f64;
+  } else if (o.type == msgpack::type::POSITIVE_INTEGER) {
+    v = static_cast<double>(o.via.u64);
+  } else if (o.type == msgpack::type::NEGATIVE_INTEGER) {
+    v = static_cast<double>(o.via.i64);
+  } else {
+    return BadField(field, "is not a number");
+  }
+  if (!std::isfinite(v) || (nonneg && v < 0)) return BadField(field, "is out of range");
+  return v;
+}
+
+Result<ArmCounters> CountersRow(const msgpack::object& row, const std::string& field) {
+  if (row.type != msgpack::type::ARRAY || row.via.array.size != 6) {
+    return BadField(field, "is not an array of 6 counters");
+  }
+  const msgpack::object* v = row.via.array.ptr;
+  ArmCounters c;
+  uint64_t* ints[] = {&c.requests, &c.errors, &c.forced};
+  for (size_t i = 0; i < 3; ++i) {
+    auto x = UintField(v[i], field + "[" + std::to_string(i) + "]");
+    if (!x.ok()) return x.status();
+    *ints[i] = *x;
+  }
+  double* sums[] = {&c.n, &c.reward_sum, &c.reward_sum_sq};
+  for (size_t i = 0; i < 3; ++i) {
+    auto x = NumberField(v[3 + i], field + "[" + std::to_string(3 + i) + "]", i != 1);
+    if (!x.ok()) return x.status();
+    *sums[i] = *x;
+  }
+  return c;
+}
+
+// The fields of an experiment snapshot, type-checked.
+struct Parsed {
+  uint16_t epoch = 0;
+  int state = 0;
+  int64_t winner = -1;
+  std::string reason;
+  uint64_t stale = 0;
+  std::vector<ArmCounters> counters;
+  std::string_view policy_bytes, stopping_bytes;
+  bool has_policy = false;
+};
+
+Status ParseField(std::string_view key, const msgpack::object& val, Parsed& p) {
+  const std::string field(key);
+  if (key == "epoch") {
+    auto v = IntField(val, field, 0, UINT16_MAX);
+    if (!v.ok()) return v.status();
+    p.epoch = static_cast<uint16_t>(*v);
+  } else if (key == "state") {
+    auto v = IntField(val, field, 0, static_cast<int>(State::kRolledBack));
+    if (!v.ok()) return v.status();
+    p.state = static_cast<int>(*v);
+  } else if (key == "winner") {
+    auto v = IntField(val, field, -1, INT64_MAX);
+    if (!v.ok()) return v.status();
+    p.winner = *v;
+  } else if (key == "reason") {
+    if (val.type != msgpack::type::STR) return BadField(field, "is not a string");
+    p.reason.assign(val.via.str.ptr, val.via.str.size);
+  } else if (key == "stale") {
+    auto v = UintField(val, field);
+    if (!v.ok()) return v.status();
+    p.stale = *v;
+  } else if (key == "counters") {
+    if (val.type != msgpack::type::ARRAY) return BadField(field, "is not an array");
+    for (uint32_t a = 0; a < val.via.array.size; ++a) {
+      auto c = CountersRow(val.via.array.ptr[a], "counters[" + std::to_string(a) + "]");
+      if (!c.ok()) return c.status();
+      p.counters.push_back(std::move(c).value());
+    }
+  } else if (key == "policy") {
+    if (val.type != msgpack::type::BIN) return BadField(field, "is not binary");
+    p.policy_bytes = std::string_view(val.via.bin.ptr, val.via.bin.size);
+    p.has_policy = true;
+  } else if (key == "stopping") {
+    if (val.type == msgpack::type::BIN) {
+      p.stopping_bytes = std::string_view(val.via.bin.ptr, val.via.bin.size);
+    } else if (val.type != msgpack::type::NIL) {
+      return BadField(field, "is neither binary nor nil");
+    }
+  }
+  return Status::Ok();
+}
+
+// Each key once, a string; the values by ParseField.
+Status ParseFields(const msgpack::object& root, Parsed& p) {
+  std::vector<std::string_view> seen;
+  for (uint32_t i = 0; i < root.via.map.size; ++i) {
+    const auto& kv = root.via.map.ptr[i];
+    if (kv.key.type != msgpack::type::STR) {
+      return BadField("key #" + std::to_string(i), "is not a string");
+    }
+    const std::string_view key(kv.key.via.str.ptr, kv.key.via.str.size);
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+      return BadField(std::string(key), "appears twice");
+    }
+    seen.push_back(key);
+    BANDITD_RETURN_IF_ERROR(ParseField(key, kv.val, p));
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -64,60 +203,16 @@ std::string Experiment::Snapshot() const {
 Status Experiment::Restore(std::string_view bytes) {
   msgpack::object_handle oh;
   try {
-    oh = msgpack::unpack(bytes.data(), bytes.size(), nullptr, nullptr, Limits());
+    oh = msgpack::unpack(bytes.data(), bytes.size(), nullptr, nullptr, Limits(bytes.size()));
   } catch (const std::exception& e) {
     return Corrupt(std::string("not msgpack: ") + e.what());
   }
   const msgpack::object& root = oh.get();
   if (root.type != msgpack::type::MAP) return Corrupt("not a map");
-  uint16_t epoch = 0;
-  int state = 0;
-  int64_t winner = -1;
-  std::string reason;
-  uint64_t stale = 0;
-  std::vector<ArmCounters> counters;
-  std::string_view policy_bytes, stopping_bytes;
-  bool has_policy = false;
-  try {
-    for (uint32_t i = 0; i < root.via.map.size; ++i) {
-      const auto& kv = root.via.map.ptr[i];
-      const std::string key = kv.key.as<std::string>();
-      if (key == "epoch")
-        epoch = kv.val.as<uint16_t>();
-      else if (key == "state")
-        state = kv.val.as<int>();
-      else if (key == "winner")
-        winner = kv.val.as<int64_t>();
-      else if (key == "reason")
-        reason = kv.val.as<std::string>();
-      else if (key == "stale")
-        stale = kv.val.as<uint64_t>();
-      else if (key == "counters") {
-        if (kv.val.type != msgpack::type::ARRAY) return Corrupt("counters is not an array");
-        for (uint32_t a = 0; a < kv.val.via.array.size; ++a) {
-          const auto& row = kv.val.via.array.ptr[a];
-          if (row.type != msgpack::type::ARRAY || row.via.array.size != 6) {
-            return Corrupt("bad counters row");
-          }
-          ArmCounters c;
-          c.requests = row.via.array.ptr[0].as<uint64_t>();
-          c.errors = row.via.array.ptr[1].as<uint64_t>();
-          c.forced = row.via.array.ptr[2].as<uint64_t>();
-          c.n = row.via.array.ptr[3].as<double>();
-          c.reward_sum = row.via.array.ptr[4].as<double>();
-          c.reward_sum_sq = row.via.array.ptr[5].as<double>();
-          counters.push_back(std::move(c));
-        }
-      } else if (key == "policy" && kv.val.type == msgpack::type::BIN) {
-        policy_bytes = std::string_view(kv.val.via.bin.ptr, kv.val.via.bin.size);
-        has_policy = true;
-      } else if (key == "stopping" && kv.val.type == msgpack::type::BIN) {
-        stopping_bytes = std::string_view(kv.val.via.bin.ptr, kv.val.via.bin.size);
-      }
-    }
-  } catch (const std::exception& e) {
-    return Corrupt(std::string("field of the wrong type: ") + e.what());
-  }
+  Parsed p;
+  BANDITD_RETURN_IF_ERROR(ParseFields(root, p));
+  auto& [epoch, state, winner, reason, stale, counters, policy_bytes, stopping_bytes, has_policy] =
+      p;
   if (counters.size() != counters_.size()) {
     return InvalidArgument("snapshot of experiment '" + options_.name + "' has " +
                            std::to_string(counters.size()) + " arms, the config has " +

@@ -45,6 +45,7 @@ Status Daemon::StartIoThreads() {
     // thread's and the other threads' (DecisionRef::key).
     o.boot = engine_->boot() + static_cast<uint32_t>(i) + 1;
     std::copy(store_->decision_key().begin(), store_->decision_key().end(), o.key.begin());
+    o.decision_time = engine_->decision_time();
     o.seed = seed + 0x9E3779B97F4A7C15ull * (i + 1);
     o.experiments = names;
     o.limits = decoder_.limits();

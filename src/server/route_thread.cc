@@ -145,9 +145,10 @@ bool RouteThread::OnClientMessage() {
     Forward(n);
     return true;
   }
-  const int64_t wall_ns = clock_.WallNanos();
+  const int64_t wall_ns = clock_.WallNanos();  // for the decision log
+  const int64_t issued_ns = options_.decision_time.Nanos(clock_.MonoNanos());
   ViewDecision d;
-  if (!DecideFromView(*view, r.unit, r.arm, options_.boot, seq_ + 1, wall_ns, rng_, codec_, &d)) {
+  if (!DecideFromView(*view, r.unit, r.arm, options_.boot, seq_ + 1, issued_ns, rng_, codec_, &d)) {
     Forward(n);  // no such arm: the main thread explains the error
     return true;
   }

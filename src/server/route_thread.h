@@ -43,6 +43,7 @@ struct RouteThreadOptions {
   size_t reader = 0;  // this thread's reader index on the ViewBoard
   uint32_t boot = 0;  // boot id of its decisions (distinct per thread)
   experiment::DecisionKey key{};
+  experiment::DecisionTime decision_time;  // the engine's: decisions' issued_s
   uint64_t seed = 0;
   std::vector<std::string> experiments;  // names; index = view index
   wire::DecodeLimits limits;

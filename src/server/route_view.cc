@@ -35,7 +35,7 @@ void RouteView::Fold(experiment::Experiment& e) {
 
 bool DecideFromView(const RouteView& view, std::optional<std::string_view> unit,
                     std::optional<std::string_view> forced_arm, uint32_t boot, uint32_t seq,
-                    int64_t wall_ns, Rng& rng, const experiment::DecisionCodec& codec,
+                    int64_t issued_ns, Rng& rng, const experiment::DecisionCodec& codec,
                     ViewDecision* out) {
   experiment::DecisionRef& ref = out->ref;
   ref = experiment::DecisionRef{};
@@ -59,7 +59,7 @@ bool DecideFromView(const RouteView& view, std::optional<std::string_view> unit,
   ref.arm = static_cast<uint8_t>(arm);
   ref.boot = boot;
   ref.seq = seq;
-  ref.issued_s = static_cast<uint32_t>(wall_ns / 1'000'000'000);
+  ref.issued_s = static_cast<uint32_t>(issued_ns / 1'000'000'000);
   ref.propensity = static_cast<float>(p);
   codec.Encode(ref, out->id);
   return true;

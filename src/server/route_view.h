@@ -84,7 +84,8 @@ class RouteView {
 // A route-only decision made from a view, as the extra I/O threads make it
 // (the same draw as Experiment::Route): a forced arm (propensity 1), the
 // unit's sticky slot, or a draw from the weights. False when the forced arm
-// does not exist (the main thread then answers the error).
+// does not exist (the main thread then answers the error). `issued_ns` is
+// the engine's time (Engine::decision_time), not the wall clock.
 struct ViewDecision {
   experiment::DecisionRef ref;
   experiment::DecisionIdText id;
@@ -92,7 +93,7 @@ struct ViewDecision {
 };
 bool DecideFromView(const RouteView& view, std::optional<std::string_view> unit,
                     std::optional<std::string_view> forced_arm, uint32_t boot, uint32_t seq,
-                    int64_t wall_ns, Rng& rng, const experiment::DecisionCodec& codec,
+                    int64_t issued_ns, Rng& rng, const experiment::DecisionCodec& codec,
                     ViewDecision* out);
 
 class ViewBoard {

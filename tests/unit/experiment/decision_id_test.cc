@@ -62,5 +62,21 @@ TEST(DecisionIdTest, TagsAreStable) {
   EXPECT_NE(ExperimentTag("ctr"), ExperimentTag("ctr2"));
 }
 
+// Decision time follows the monotonic clock from the wall clock it was built
+// at: a later step of the wall clock does not move it.
+TEST(DecisionTimeTest, FollowsTheMonotonicClockNotWallSteps) {
+  ManualClock clock(int64_t{1'700'000'000} * 1'000'000'000);
+  clock.Advance(5'000'000'000);
+  const DecisionTime time(clock);
+  EXPECT_EQ(time.Seconds(clock.MonoNanos()), 1'700'000'005u);
+  clock.Advance(61'000'000'000);
+  EXPECT_EQ(time.Seconds(clock.MonoNanos()), 1'700'000'066u);
+  ManualClock stepped(int64_t{1'900'000'000} * 1'000'000'000);  // same monotonic time, wall ahead
+  stepped.Advance(66'000'000'000);
+  EXPECT_EQ(time.Seconds(stepped.MonoNanos()), 1'700'000'066u);
+  EXPECT_EQ(DecisionTime(stepped).Seconds(stepped.MonoNanos()), 1'900'000'066u);
+  EXPECT_EQ(time.Seconds(-int64_t{1'800'000'000} * 1'000'000'000), 0u);  // clamped
+}
+
 }  // namespace
 }  // namespace banditd::experiment
