@@ -21,6 +21,12 @@ class WritableFile {
   virtual Status Close() = 0;
 };
 
+// What Env::Stat reports about a file.
+struct FileInfo {
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;  // last modification, nanoseconds since the Unix epoch
+};
+
 class Env {
  public:
   virtual ~Env() = default;
@@ -38,6 +44,10 @@ class Env {
   virtual bool Exists(const std::string& path) = 0;
   // File names (not paths) in `dir`, sorted.
   virtual Result<std::vector<std::string>> List(const std::string& dir) = 0;
+  virtual Result<FileInfo> Stat(const std::string& path) = 0;
+  // Bytes an unprivileged writer can still write on the filesystem that
+  // holds `dir` (statvfs: f_bavail × f_frsize).
+  virtual Result<uint64_t> FreeBytes(const std::string& dir) = 0;
 
   // The real file system (POSIX).
   static Env& Posix();
@@ -63,6 +73,8 @@ class EnvWrapper : public Env {
   Status CreateDir(const std::string& d) override { return target_.CreateDir(d); }
   bool Exists(const std::string& p) override { return target_.Exists(p); }
   Result<std::vector<std::string>> List(const std::string& d) override { return target_.List(d); }
+  Result<FileInfo> Stat(const std::string& p) override { return target_.Stat(p); }
+  Result<uint64_t> FreeBytes(const std::string& d) override { return target_.FreeBytes(d); }
 
  protected:
   Env& target_;
