@@ -1,6 +1,7 @@
 #include "src/state/decision_log.h"
 
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -419,6 +420,77 @@ TEST_F(DecisionLogStopTest, ItStopsBeforeAWriteWouldCrossTheReserve) {
   EXPECT_EQ(log_->state(), DecisionLogState::kStoppedDiskReserve);
   EXPECT_EQ(log_->stats().dropped_disk_reserve, 20u);
   EXPECT_EQ(ReadAll(dir_.path()).size(), 3u);
+}
+
+// An Env whose appends, while `fail` is set, write the start of a line and
+// then fail (a disk filling up mid-write); truncation can be made to fail.
+class HalfWriteEnv : public EnvWrapper {
+ public:
+  HalfWriteEnv() : EnvWrapper(Env::Posix()) {}
+  bool fail = false;
+  bool fail_truncate = false;
+
+  Result<std::unique_ptr<WritableFile>> OpenAppendable(const std::string& p) override {
+    auto f = target_.OpenAppendable(p);
+    if (!f.ok()) return f.status();
+    return std::unique_ptr<WritableFile>(std::make_unique<File>(*this, std::move(*f)));
+  }
+  Status Truncate(const std::string& p, uint64_t n) override {
+    if (fail_truncate) return Status(Code::kIoError, "injected truncate failure");
+    return target_.Truncate(p, n);
+  }
+
+ private:
+  class File : public WritableFile {
+   public:
+    File(HalfWriteEnv& env, std::unique_ptr<WritableFile> f) : env_(env), f_(std::move(f)) {}
+    Status Append(std::string_view d) override {
+      if (!env_.fail) return f_->Append(d);
+      (void)f_->Append(d.substr(0, std::min<size_t>(3, d.size())));
+      return Status(Code::kIoError, "injected: no space left on device (after a partial write)");
+    }
+    Status Sync() override { return f_->Sync(); }
+    Status Close() override { return f_->Close(); }
+
+   private:
+    HalfWriteEnv& env_;
+    std::unique_ptr<WritableFile> f_;
+  };
+};
+
+// A partial write is cut off, so every file still parses after the log
+// resumes; if cutting it off fails, the log goes on in a new file and the
+// torn line is the old file's last (skipped by the reader).
+TEST(DecisionLogWriteErrorTest, APartialWriteLeavesEveryFileReadable) {
+  for (bool fail_truncate : {false, true}) {
+    SCOPED_TRACE(fail_truncate ? "truncate fails" : "truncate works");
+    TempDir dir;
+    HalfWriteEnv env;
+    ManualClock clock;
+    DecisionLogOptions o = Small(1 << 30, 1 << 20);
+    o.buffer_bytes = 1 << 20;
+    auto log = DecisionLog::Open(env, dir.path(), o, clock);
+    ASSERT_TRUE(log.ok());
+    for (int i = 0; i < 10; ++i) (*log)->Reward(i, "ctr", "ID", "a", 1.0);
+    ASSERT_TRUE((*log)->Flush().ok());
+    env.fail = true;
+    env.fail_truncate = fail_truncate;
+    for (int i = 10; i < 20; ++i) (*log)->Reward(i, "ctr", "ID", "a", 1.0);
+    EXPECT_FALSE((*log)->Flush().ok());
+    EXPECT_EQ((*log)->state(), DecisionLogState::kStoppedWriteError);
+    env.fail = false;
+    clock.Advance(o.retry_interval_ns);
+    ASSERT_TRUE((*log)->Flush().ok());
+    EXPECT_EQ((*log)->state(), DecisionLogState::kWriting);
+    for (int i = 20; i < 25; ++i) (*log)->Reward(i, "ctr", "ID", "a", 1.0);
+    ASSERT_TRUE((*log)->Flush().ok());
+    EXPECT_EQ(Usage(dir.path()).files.size(), fail_truncate ? 2u : 1u);
+    const auto rows = ReadAll(dir.path());
+    ASSERT_EQ(rows.size(), 15u);
+    EXPECT_EQ(rows[9].wall_ns, 9);
+    EXPECT_EQ(rows[10].wall_ns, 20);
+    EXPECT_EQ((*log)->stats().dropped_write_error, 10u);
+  }
 }
 
 TEST(DecisionLogTest, MalformedLinesAreReportedTornLastLineSkipped) {
