@@ -160,7 +160,7 @@ bool DecisionLog::HasReserve(uint64_t incoming, uint64_t margin) {
 bool DecisionLog::ReadyToResume() {
   const int64_t now = clock_.MonoNanos();
   if (now < next_retry_ns_) return false;
-  next_retry_ns_ = now + options_.retry_interval_ns;
+  next_retry_ns_ = now + retry_backoff_ns_;
   if (!HasReserve(buf_.text().size(), options_.resume_margin())) return false;
   if (!file_ || file_torn_) {
     Status s = OpenNext();
@@ -169,19 +169,22 @@ bool DecisionLog::ReadyToResume() {
       return false;
     }
   }
-  gap_note_ = "# " + std::to_string(dropped_since_stop_) + " lines dropped from " +
-              std::to_string(stopped_at_ns_) + " to " + std::to_string(clock_.WallNanos()) +
+  gap_note_ = "# " + std::to_string(gap_dropped_) + " lines dropped from " +
+              std::to_string(gap_from_ns_) + " to " + std::to_string(clock_.WallNanos()) +
               " ns: " + std::string(DecisionLogStateName(state_)) + "\n";
   return true;
 }
 
 void DecisionLog::SetState(DecisionLogState state, std::string message) {
   if (state != DecisionLogState::kWriting) {
-    stopped_at_ns_ = clock_.WallNanos();
+    gap_from_ns_ = clock_.WallNanos();
+    gap_dropped_ = 0;
     dropped_since_stop_ = 0;
-    next_retry_ns_ = clock_.MonoNanos() + options_.retry_interval_ns;
+    retry_backoff_ns_ = options_.retry_interval_ns;
+    next_retry_ns_ = clock_.MonoNanos() + retry_backoff_ns_;
   }
   state_ = state;
+  on_probation_ = false;
   // Changes are rate-limited by the retry interval; the cap only guards a
   // caller that never takes them.
   if (events_.size() < 64) events_.push_back(DecisionLogEvent{state, std::move(message)});
@@ -190,6 +193,7 @@ void DecisionLog::SetState(DecisionLogState state, std::string message) {
 void DecisionLog::DropLines(uint64_t n) {
   stats_.lines += n;
   dropped_since_stop_ += n;
+  gap_dropped_ += n;
   (state_ == DecisionLogState::kStoppedDiskReserve ? stats_.dropped_disk_reserve
                                                    : stats_.dropped_write_error) += n;
 }
@@ -303,21 +307,31 @@ Status DecisionLog::Flush() {
     return Status::Ok();
   }
   const DecisionLogState was = state_;
+  const bool has_lines = pending_lines() > 0;
   Status s = Write();
   if (!s.ok()) {
-    if (was != DecisionLogState::kStoppedWriteError) {
+    if (was == DecisionLogState::kWriting && !on_probation_) {
       SetState(DecisionLogState::kStoppedWriteError,
                "decision log stopped: " + s.ToString() +
                    "; lines are dropped and counted until a write succeeds");
+    } else {  // a failed retry, or the error is back: stopped, quietly, retried less often
+      state_ = DecisionLogState::kStoppedWriteError;
+      on_probation_ = false;
+      if (was == DecisionLogState::kWriting) gap_from_ns_ = clock_.WallNanos();
+      retry_backoff_ns_ = std::min(retry_backoff_ns_ * 2, 32 * options_.retry_interval_ns);
+      next_retry_ns_ = clock_.MonoNanos() + retry_backoff_ns_;
     }
     DropBuffer();
     return s;
   }
-  if (was != DecisionLogState::kWriting) {
-    const uint64_t dropped = dropped_since_stop_;
-    SetState(DecisionLogState::kWriting, "decision log writing again after " +
-                                             std::string(DecisionLogStateName(was)) + ": " +
-                                             std::to_string(dropped) + " lines were dropped");
+  if (was == DecisionLogState::kStoppedDiskReserve) {
+    SetState(DecisionLogState::kWriting, ResumedMessage(was));
+  } else if (was == DecisionLogState::kStoppedWriteError) {
+    state_ = DecisionLogState::kWriting;
+    on_probation_ = true;
+  }
+  if (on_probation_ && has_lines) {
+    SetState(DecisionLogState::kWriting, ResumedMessage(DecisionLogState::kStoppedWriteError));
   }
   if (file_bytes_ >= options_.file_bytes()) {
     Status r = OpenNext();
@@ -330,6 +344,11 @@ Status DecisionLog::Flush() {
     }
   }
   return Status::Ok();
+}
+
+std::string DecisionLog::ResumedMessage(DecisionLogState was) const {
+  return "decision log writing again after " + std::string(DecisionLogStateName(was)) + ": " +
+         std::to_string(dropped_since_stop_) + " lines were dropped";
 }
 
 // Writes the header (new file), the gap note and the buffer. A failed write
@@ -347,7 +366,10 @@ Status DecisionLog::Write() {
     return s;
   }
   file_bytes_ += prefix.size() + buf_.text().size();
-  gap_note_.clear();
+  if (!gap_note_.empty()) {
+    gap_note_.clear();
+    gap_dropped_ = 0;
+  }
   stats_.lines += pending_lines();
   buf_.Clear();
   appended_lines_ = 0;

@@ -50,7 +50,8 @@ struct DecisionLogOptions {
   // the write itself), and resumes at min_free_bytes + resume_margin().
   uint64_t min_free_bytes = 256ull << 20;
   // While stopped, free space (or the failed file) is re-checked at most this
-  // often; flushes in between only drop.
+  // often; flushes in between only drop. After a write error the interval
+  // doubles with each failed retry, up to 32 times this.
   int64_t retry_interval_ns = 1'000'000'000;
 
   uint64_t file_bytes() const {
@@ -195,6 +196,7 @@ class DecisionLog {
   // Drops the buffered lines, counted under the current stop's reason.
   void DropBuffer();
   void SetState(DecisionLogState state, std::string message);
+  std::string ResumedMessage(DecisionLogState was) const;
 
   Env& env_;
   std::string dir_;
@@ -211,9 +213,15 @@ class DecisionLog {
   LineBuffer buf_;
   uint64_t appended_lines_ = 0;  // in buf_, appended whole by Append
   DecisionLogState state_ = DecisionLogState::kWriting;
-  int64_t stopped_at_ns_ = 0;  // wall time of the stop
-  uint64_t dropped_since_stop_ = 0;
-  int64_t next_retry_ns_ = 0;  // monotonic
+  uint64_t dropped_since_stop_ = 0;  // for the message when it resumes
+  int64_t gap_from_ns_ = 0;          // wall time: the gap the next note describes
+  uint64_t gap_dropped_ = 0;
+  // Writing again after a write error, announced once a write of lines
+  // succeeds: a disk that takes a short note but not a buffer does not make
+  // the log flap between stopped and writing.
+  bool on_probation_ = false;
+  int64_t retry_backoff_ns_ = 0;  // doubles while retries fail, up to 32 intervals
+  int64_t next_retry_ns_ = 0;     // monotonic
   DecisionLogStats stats_;
   std::vector<DecisionLogEvent> events_;
 };

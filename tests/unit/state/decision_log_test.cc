@@ -381,31 +381,73 @@ TEST_F(DecisionLogStopTest, AFailedWriteStopsItUntilAWriteSucceeds) {
   ASSERT_EQ(stop.size(), 1u);
   EXPECT_NE(stop[0].message.find("no space left on device"), std::string::npos) << stop[0].message;
   Lines(15, 5);
-  // Retries after the interval fail again: counted, no new events.
+  // Retries fail again: counted, no new events, and the next retry waits
+  // twice as long (1 s, then 2 s, then 4 s).
   clock_.Advance(kSecond);
   EXPECT_FALSE(log_->Flush().ok());
+  EXPECT_EQ(log_->write_errors(), 2u);
+  clock_.Advance(kSecond);
+  EXPECT_TRUE(log_->Flush().ok());  // not yet retried
+  EXPECT_EQ(log_->write_errors(), 2u);
   clock_.Advance(kSecond);
   EXPECT_FALSE(log_->Flush().ok());
+  EXPECT_EQ(log_->write_errors(), 3u);
   EXPECT_EQ(log_->state(), DecisionLogState::kStoppedWriteError);
   EXPECT_TRUE(EventStates().empty());
-  EXPECT_EQ(log_->write_errors(), 3u);
 
   env_.disk_full = false;
   Lines(20, 2);
-  EXPECT_TRUE(log_->Flush().ok());  // before the retry interval: dropped
+  clock_.Advance(3 * kSecond);
+  EXPECT_TRUE(log_->Flush().ok());  // before the retry: dropped
   EXPECT_EQ(log_->state(), DecisionLogState::kStoppedWriteError);
   clock_.Advance(kSecond);
-  EXPECT_TRUE(log_->Flush().ok());
+  EXPECT_TRUE(log_->Flush().ok());  // the retry writes the gap note
   EXPECT_EQ(log_->state(), DecisionLogState::kWriting);
-  EXPECT_EQ(EventStates(), std::vector{DecisionLogState::kWriting});
+  EXPECT_TRUE(EventStates().empty());  // announced once lines are written
   Lines(22, 3);
   ASSERT_TRUE(log_->Flush().ok());
+  const auto resumed = log_->TakeEvents();
+  ASSERT_EQ(resumed.size(), 1u);
+  EXPECT_EQ(resumed[0].state, DecisionLogState::kWriting);
+  EXPECT_NE(resumed[0].message.find("after write_error: 12 lines were dropped"), std::string::npos)
+      << resumed[0].message;
 
   EXPECT_EQ(log_->stats().dropped_write_error, 12u);
   EXPECT_EQ(log_->stats().dropped_disk_reserve, 0u);
   const auto rows = ReadAll(dir_.path());  // every file parses
   ASSERT_EQ(rows.size(), 13u);
   EXPECT_EQ(rows[10].wall_ns, 22);
+}
+
+// A disk that takes the short gap note but fails the next buffer: the log
+// goes back to stopped without announcing anything, so it logs one stop and
+// one resume however often that happens.
+TEST_F(DecisionLogStopTest, AWriteErrorThatComesBackDoesNotMakeItFlap) {
+  log_ = std::move(DecisionLog::Open(env_, dir_.path(), options_, clock_)).value();
+  env_.disk_full = true;
+  Lines(0, 5);
+  EXPECT_FALSE(log_->Flush().ok());
+  for (int round = 0; round < 3; ++round) {
+    env_.disk_full = false;
+    clock_.Advance(kSecond);
+    EXPECT_TRUE(log_->Flush().ok());  // the note goes through
+    EXPECT_EQ(log_->state(), DecisionLogState::kWriting);
+    env_.disk_full = true;
+    Lines(100 * (round + 1), 5);
+    EXPECT_FALSE(log_->Flush().ok());  // the lines do not
+    EXPECT_EQ(log_->state(), DecisionLogState::kStoppedWriteError);
+    clock_.Advance(64 * kSecond);  // past any backoff
+  }
+  env_.disk_full = false;
+  EXPECT_TRUE(log_->Flush().ok());
+  Lines(1000, 2);
+  ASSERT_TRUE(log_->Flush().ok());
+  EXPECT_EQ(EventStates(),
+            (std::vector{DecisionLogState::kStoppedWriteError, DecisionLogState::kWriting}));
+  EXPECT_EQ(log_->stats().dropped_write_error, 20u);
+  const auto rows = ReadAll(dir_.path());
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].wall_ns, 1000);
 }
 
 TEST_F(DecisionLogStopTest, ItStopsBeforeAWriteWouldCrossTheReserve) {
