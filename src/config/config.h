@@ -64,6 +64,15 @@ struct LimitsConfig {
   int64_t max_pending_inference = 1024;  // beyond this, route requests get `overloaded`
 };
 
+// The decision log's share of state_dir (docs/operations.md, "Behaviour on a
+// full disk"): retention of its files and the free space it leaves the WAL.
+struct DecisionLogConfig {
+  uint64_t max_bytes = uint64_t{1} << 30;                         // all decisions-*.tsv together
+  std::chrono::milliseconds max_age{std::chrono::hours(24 * 7)};  // 0: no age limit
+  uint64_t min_free_bytes = uint64_t{256} << 20;  // below this free space, stop writing
+  uint64_t rotate_bytes = uint64_t{256} << 20;    // at most max_bytes / 4 in effect
+};
+
 enum class Mode { kBandit, kAb, kShadow, kCanary };
 enum class OnDecision { kHold, kPromote };
 
@@ -136,6 +145,7 @@ struct Config {
   InferenceConfig inference;
   LimitsConfig limits;
   std::string log_level = "info";  // trace | debug | info | warn | error | critical | off
+  DecisionLogConfig decision_log;
   std::vector<ExperimentConfig> experiments;
 };
 

@@ -1,5 +1,6 @@
 #include "src/config/loader.h"
 
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -104,12 +105,56 @@ Status LoadSecurity(const YamlNode& node, const std::string& base, bool check_fi
   return Status::Ok();
 }
 
+// decision_log: sizes are a number of bytes or a string with a binary unit.
+Status ReadBytes(const YamlNode& node, std::string_view key, uint64_t lo, uint64_t hi,
+                 uint64_t* out) {
+  if (!node.Has(key)) return Status::Ok();
+  const YamlNode v = node.Child(key);
+  std::string s;
+  BANDITD_RETURN_IF_ERROR(v.AsString(&s));
+  static constexpr std::pair<std::string_view, uint64_t> kUnits[] = {{"TiB", uint64_t{1} << 40},
+                                                                     {"GiB", uint64_t{1} << 30},
+                                                                     {"MiB", uint64_t{1} << 20},
+                                                                     {"KiB", uint64_t{1} << 10},
+                                                                     {"B", 1},
+                                                                     {"", 1}};
+  for (const auto& [unit, scale] : kUnits) {
+    if (!s.ends_with(unit)) continue;
+    const std::string number = s.substr(0, s.size() - unit.size());
+    uint64_t n = 0;
+    auto r = std::from_chars(number.data(), number.data() + number.size(), n);
+    if (number.empty() || r.ec != std::errc() || r.ptr != number.data() + number.size()) break;
+    if (n > hi / scale || n * scale < lo || n * scale > hi) {
+      return v.Error("must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                     " bytes");
+    }
+    *out = n * scale;
+    return Status::Ok();
+  }
+  return v.Error("must be a size like 1048576, 512KiB, 256MiB or 1GiB, got '" + s + "'");
+}
+
+Status LoadDecisionLog(const YamlNode& node, DecisionLogConfig* out) {
+  BANDITD_RETURN_IF_ERROR(
+      node.CheckMap({"max_bytes", "max_age", "min_free_bytes", "rotate_bytes"}));
+  constexpr uint64_t kMiB = uint64_t{1} << 20, kMax = uint64_t{1} << 50;
+  BANDITD_RETURN_IF_ERROR(ReadBytes(node, "max_bytes", 4 * kMiB, kMax, &out->max_bytes));
+  BANDITD_RETURN_IF_ERROR(ReadBytes(node, "min_free_bytes", 0, kMax, &out->min_free_bytes));
+  BANDITD_RETURN_IF_ERROR(ReadBytes(node, "rotate_bytes", 64 << 10, kMax, &out->rotate_bytes));
+  if (node.Has("max_age")) {
+    int64_t ms = 0;
+    BANDITD_RETURN_IF_ERROR(node.Child("max_age").AsDurationMs(1000, &ms));  // bare: seconds
+    out->max_age = std::chrono::milliseconds(ms);
+  }
+  return Status::Ok();
+}
+
 Status LoadTop(const YamlNode& root, const std::string& base, const LoadOptions& options,
                Config* cfg) {
   if (root.IsNull()) return InvalidArgument(cfg->source + ": the configuration is empty");
   BANDITD_RETURN_IF_ERROR(
       root.CheckMap({"sockets", "security", "state_dir", "model_dir", "durability", "reward_window",
-                     "inference", "limits", "logging", "experiments"}));
+                     "inference", "limits", "logging", "experiments", "decision_log"}));
   if (root.Has("sockets"))
     BANDITD_RETURN_IF_ERROR(LoadSockets(root.Child("sockets"), &cfg->sockets));
   if (root.Has("security")) {
@@ -183,6 +228,9 @@ Status LoadTop(const YamlNode& root, const std::string& base, const LoadOptions&
           &level));
       cfg->log_level = std::string(kLevels[level]);
     }
+  }
+  if (root.Has("decision_log")) {
+    BANDITD_RETURN_IF_ERROR(LoadDecisionLog(root.Child("decision_log"), &cfg->decision_log));
   }
   if (!root.Has("experiments")) return root.Error("missing key 'experiments'");
   const YamlNode exps = root.Child("experiments");

@@ -249,8 +249,16 @@ void Daemon::Periodic() {
   }
   if (now - last_flush_ns_ >= 1000 * kMs) {
     last_flush_ns_ = now;
-    Status s = decision_log_->Flush();
-    if (!s.ok()) spdlog::error("decision log write failed: {}", s.ToString());
+    // Failed writes are reported as state changes: once when the log stops,
+    // once when it resumes.
+    (void)decision_log_->Flush();
+    for (const auto& e : decision_log_->TakeEvents()) {
+      if (e.state == state::DecisionLogState::kWriting) {
+        spdlog::warn("{}", e.message);
+      } else {
+        spdlog::error("{}", e.message);
+      }
+    }
   }
   if (now - last_metrics_ns_ >= 1000 * kMs) {
     last_metrics_ns_ = now;

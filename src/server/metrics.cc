@@ -98,6 +98,38 @@ void Daemon::PublishMetrics() {
   t.Sample("banditd_wal_resumed_total", {}, static_cast<double>(store_->wal().recoveries()));
   t.Family("banditd_snapshot_failures_total", "counter", "Snapshots that could not be written.");
   t.Sample("banditd_snapshot_failures_total", {}, static_cast<double>(snapshot_failures_));
+  const state::DecisionLogStats dl = decision_log_->stats();
+  const state::DecisionLogState dl_state = decision_log_->state();
+  t.Family("banditd_decision_log_writing", "gauge",
+           "1 while the decision log writes; 0 while it is stopped (see ..._stopped).");
+  t.Sample("banditd_decision_log_writing", {},
+           dl_state == state::DecisionLogState::kWriting ? 1 : 0);
+  t.Family("banditd_decision_log_stopped", "gauge",
+           "1 for the reason the decision log is stopped: disk_reserve (free space below "
+           "decision_log.min_free_bytes) or write_error.");
+  t.Family("banditd_decision_log_dropped_total", "counter",
+           "Decision-log lines dropped while stopped, by reason.");
+  for (auto [state, dropped] :
+       {std::pair{state::DecisionLogState::kStoppedDiskReserve, dl.dropped_disk_reserve},
+        std::pair{state::DecisionLogState::kStoppedWriteError, dl.dropped_write_error}}) {
+    const std::string reason(state::DecisionLogStateName(state));
+    t.Sample("banditd_decision_log_stopped", {{"reason", reason}}, dl_state == state ? 1 : 0);
+    t.Sample("banditd_decision_log_dropped_total", {{"reason", reason}},
+             static_cast<double>(dropped));
+  }
+  t.Family("banditd_decision_log_lines_total", "counter",
+           "Lines handed to the decision log (written or dropped).");
+  t.Sample("banditd_decision_log_lines_total", {}, static_cast<double>(dl.lines));
+  t.Family("banditd_decision_log_write_errors_total", "counter", "Failed decision-log writes.");
+  t.Sample("banditd_decision_log_write_errors_total", {}, static_cast<double>(dl.write_errors));
+  t.Family("banditd_decision_log_bytes", "gauge", "Size of the decision-log files in state_dir.");
+  t.Sample("banditd_decision_log_bytes", {}, static_cast<double>(dl.bytes));
+  t.Family("banditd_decision_log_removed_files_total", "counter",
+           "Decision-log files removed by retention (max_bytes, max_age).");
+  t.Sample("banditd_decision_log_removed_files_total", {}, static_cast<double>(dl.files_removed));
+  t.Family("banditd_decision_log_removed_bytes_total", "counter",
+           "Bytes of the decision-log files removed by retention.");
+  t.Sample("banditd_decision_log_removed_bytes_total", {}, static_cast<double>(dl.bytes_removed));
   t.Family("banditd_pending", "gauge", "Work in flight, by kind.");
   t.Sample("banditd_pending", {{"kind", "inference"}}, static_cast<double>(routes_.size()));
   t.Sample("banditd_pending", {{"kind", "reward_writes"}}, static_cast<double>(unapplied_.size()));

@@ -105,7 +105,12 @@ Status Daemon::Init() {
 
   BANDITD_RETURN_IF_ERROR(Recover());
 
-  auto log = state::DecisionLog::Open(state::Env::Posix(), config_.state_dir);
+  state::DecisionLogOptions lo;
+  lo.max_bytes = config_.decision_log.max_bytes;
+  lo.max_age_ns = config_.decision_log.max_age.count() * 1'000'000;
+  lo.min_free_bytes = config_.decision_log.min_free_bytes;
+  lo.rotate_bytes = config_.decision_log.rotate_bytes;
+  auto log = state::DecisionLog::Open(state::Env::Posix(), config_.state_dir, lo, clock_);
   if (!log.ok()) return log.status().WithContext("decision log");
   decision_log_ = std::move(log).value();
 

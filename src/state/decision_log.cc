@@ -64,16 +64,28 @@ bool ParseIndex(std::string_view name, uint64_t* index) {
 }  // namespace
 
 Result<std::unique_ptr<DecisionLog>> DecisionLog::Open(Env& env, std::string dir,
-                                                       DecisionLogOptions options) {
-  std::unique_ptr<DecisionLog> log(new DecisionLog(env, std::move(dir), options));
+                                                       DecisionLogOptions options, Clock& clock) {
+  std::unique_ptr<DecisionLog> log(new DecisionLog(env, std::move(dir), options, clock));
   auto files = DecisionLogFiles(env, log->dir_);
   if (!files.ok()) return files.status();
   // Always start a new file: a crash may have left the last one mid-line.
+  // The files of earlier runs count towards retention, oldest first.
+  std::vector<std::pair<uint64_t, std::string>> old;
   for (const auto& f : *files) {
     uint64_t index = 0;
-    if (ParseIndex(f, &index)) log->file_index_ = std::max(log->file_index_, index + 1);
+    if (!ParseIndex(f, &index)) continue;
+    log->file_index_ = std::max(log->file_index_, index + 1);
+    old.emplace_back(index, f);
+  }
+  std::sort(old.begin(), old.end());
+  for (const auto& [index, name] : old) {
+    auto info = env.Stat(log->dir_ + "/" + name);
+    if (!info.ok()) continue;  // gone meanwhile, or unreadable: not ours to manage
+    log->closed_.push_back(ClosedFile{name, info->size, info->mtime_ns});
+    log->closed_bytes_ += info->size;
   }
   BANDITD_RETURN_IF_ERROR(log->OpenNext());
+  log->ApplyRetention(0);
   log->buf_.text().reserve(options.buffer_bytes + 4096);
   return log;
 }
@@ -83,14 +95,121 @@ DecisionLog::~DecisionLog() {
   if (file_) (void)file_->Close();
 }
 
+std::string_view DecisionLogStateName(DecisionLogState state) {
+  static constexpr std::string_view kNames[] = {"writing", "disk_reserve", "write_error"};
+  return kNames[static_cast<size_t>(state)];
+}
+
+// Closes the current file (it joins the closed files retention manages) and
+// opens the next one. The new file is written to only in Write.
 Status DecisionLog::OpenNext() {
-  if (file_) (void)file_->Close();
-  auto f = env_.OpenWritable(dir_ + "/" + FileName(file_index_++));
+  if (file_) {
+    (void)file_->Close();
+    file_.reset();
+    uint64_t bytes = file_bytes_;
+    if (file_torn_) {  // a partial write could not be cut off: its true size
+      auto info = env_.Stat(dir_ + "/" + file_name_);
+      if (info.ok()) bytes = info->size;
+    }
+    closed_.push_back(ClosedFile{file_name_, bytes, clock_.WallNanos()});
+    closed_bytes_ += bytes;
+  }
+  file_name_ = FileName(file_index_++);
+  file_bytes_ = 0;
+  file_torn_ = false;
+  // A fresh name: appending and creating are the same, and after cutting off
+  // a failed write the next one lands at the new end.
+  auto f = env_.OpenAppendable(dir_ + "/" + file_name_);
   if (!f.ok()) return f.status();
   file_ = std::move(f).value();
-  file_bytes_ = 0;
-  buf_.text() += "# banditd decision log v1\n";
   return Status::Ok();
+}
+
+void DecisionLog::ApplyRetention(uint64_t incoming) {
+  const int64_t now = clock_.WallNanos();
+  while (!closed_.empty()) {
+    const ClosedFile& oldest = closed_.front();
+    const bool too_old = options_.max_age_ns > 0 && now - oldest.mtime_ns > options_.max_age_ns;
+    const bool too_big = total_bytes() + incoming > options_.max_bytes;
+    if (!too_old && !too_big) return;
+    if (!RemoveOldest()) return;  // tried again at the next flush
+  }
+}
+
+bool DecisionLog::RemoveOldest() {
+  const ClosedFile& oldest = closed_.front();
+  const std::string path = dir_ + "/" + oldest.name;
+  // A file someone else deleted is forgotten, not counted.
+  const bool gone = env_.Stat(path).status().code() == Code::kNotFound;
+  if (!gone) {
+    if (!env_.Remove(path).ok()) return false;
+    ++stats_.files_removed;
+    stats_.bytes_removed += oldest.bytes;
+  }
+  closed_bytes_ -= oldest.bytes;
+  closed_.erase(closed_.begin());
+  return true;
+}
+
+bool DecisionLog::HasReserve(uint64_t incoming, uint64_t margin) {
+  auto free = env_.FreeBytes(dir_);
+  // Unknown free space does not stop the log: a write that fails does.
+  return !free.ok() || *free >= options_.min_free_bytes + margin + incoming;
+}
+
+bool DecisionLog::ReadyToResume() {
+  const int64_t now = clock_.MonoNanos();
+  if (now < next_retry_ns_) return false;
+  next_retry_ns_ = now + retry_backoff_ns_;
+  if (!HasReserve(buf_.text().size(), options_.resume_margin())) return false;
+  if (!file_ || file_torn_) {
+    Status s = OpenNext();
+    if (!s.ok()) {
+      ++stats_.write_errors;
+      return false;
+    }
+  }
+  gap_note_ = "# " + std::to_string(gap_dropped_) + " lines dropped from " +
+              std::to_string(gap_from_ns_) + " to " + std::to_string(clock_.WallNanos()) +
+              " ns: " + std::string(DecisionLogStateName(state_)) + "\n";
+  return true;
+}
+
+void DecisionLog::SetState(DecisionLogState state, std::string message) {
+  if (state != DecisionLogState::kWriting) {
+    gap_from_ns_ = clock_.WallNanos();
+    gap_dropped_ = 0;
+    dropped_since_stop_ = 0;
+    retry_backoff_ns_ = options_.retry_interval_ns;
+    next_retry_ns_ = clock_.MonoNanos() + retry_backoff_ns_;
+  }
+  state_ = state;
+  on_probation_ = false;
+  // Changes are rate-limited by the retry interval; the cap only guards a
+  // caller that never takes them.
+  if (events_.size() < 64) events_.push_back(DecisionLogEvent{state, std::move(message)});
+}
+
+void DecisionLog::DropLines(uint64_t n) {
+  stats_.lines += n;
+  dropped_since_stop_ += n;
+  gap_dropped_ += n;
+  (state_ == DecisionLogState::kStoppedDiskReserve ? stats_.dropped_disk_reserve
+                                                   : stats_.dropped_write_error) += n;
+}
+
+void DecisionLog::DropBuffer() {
+  DropLines(pending_lines());
+  buf_.Clear();
+  appended_lines_ = 0;
+}
+
+DecisionLogStats DecisionLog::stats() const {
+  DecisionLogStats s = stats_;
+  s.lines = lines();
+  s.bytes = total_bytes();
+  s.files = closed_.size() + (file_ ? 1 : 0);
+  return s;
 }
 
 void LineBuffer::Head(char kind, int64_t wall_ns, std::string_view exp) {
@@ -160,23 +279,100 @@ void LineBuffer::Shadow(int64_t wall_ns, std::string_view exp, std::string_view 
 }
 
 void DecisionLog::Append(std::string_view text, uint64_t lines) {
+  if (state_ != DecisionLogState::kWriting) return DropLines(lines);
   buf_.text().append(text);
-  lines_ += lines;
+  appended_lines_ += lines;
   MaybeFlush();
 }
 
 Status DecisionLog::Flush() {
-  if (buf_.text().empty() || !file_) return Status::Ok();
-  lines_ += buf_.lines();
-  Status s = file_->Append(buf_.text());
+  // Room for the file header and a gap note besides the buffer.
+  constexpr uint64_t kPrefixSlack = 256;
+  ApplyRetention(buf_.text().empty() ? 0 : buf_.text().size() + kPrefixSlack);
+  if (state_ == DecisionLogState::kWriting) {
+    if (buf_.text().empty()) return Status::Ok();
+    if (!HasReserve(buf_.text().size(), 0)) {
+      auto free = env_.FreeBytes(dir_);
+      SetState(DecisionLogState::kStoppedDiskReserve,
+               "decision log stopped: " + std::to_string(free.ok() ? *free : 0) +
+                   " bytes free in " + dir_ + ", below the reserve of " +
+                   std::to_string(options_.min_free_bytes) +
+                   " bytes (decision_log.min_free_bytes) kept for the WAL; lines are dropped "
+                   "and counted until space is back");
+      DropBuffer();
+      return Status::Ok();
+    }
+  } else if (!ReadyToResume()) {
+    DropBuffer();
+    return Status::Ok();
+  }
+  const DecisionLogState was = state_;
+  const bool has_lines = pending_lines() > 0;
+  Status s = Write();
   if (!s.ok()) {
-    ++write_errors_;
-    buf_.Clear();  // best effort: never grow without bound on a broken disk
+    if (was == DecisionLogState::kWriting && !on_probation_) {
+      SetState(DecisionLogState::kStoppedWriteError,
+               "decision log stopped: " + s.ToString() +
+                   "; lines are dropped and counted until a write succeeds");
+    } else {  // a failed retry, or the error is back: stopped, quietly, retried less often
+      state_ = DecisionLogState::kStoppedWriteError;
+      on_probation_ = false;
+      if (was == DecisionLogState::kWriting) gap_from_ns_ = clock_.WallNanos();
+      retry_backoff_ns_ = std::min(retry_backoff_ns_ * 2, 32 * options_.retry_interval_ns);
+      next_retry_ns_ = clock_.MonoNanos() + retry_backoff_ns_;
+    }
+    DropBuffer();
     return s;
   }
-  file_bytes_ += buf_.text().size();
+  if (was == DecisionLogState::kStoppedDiskReserve) {
+    SetState(DecisionLogState::kWriting, ResumedMessage(was));
+  } else if (was == DecisionLogState::kStoppedWriteError) {
+    state_ = DecisionLogState::kWriting;
+    on_probation_ = true;
+  }
+  if (on_probation_ && has_lines) {
+    SetState(DecisionLogState::kWriting, ResumedMessage(DecisionLogState::kStoppedWriteError));
+  }
+  if (file_bytes_ >= options_.file_bytes()) {
+    Status r = OpenNext();
+    if (!r.ok()) {
+      file_torn_ = true;  // no file: the next write attempt opens one
+      SetState(DecisionLogState::kStoppedWriteError,
+               "decision log stopped: " + r.ToString() +
+                   "; lines are dropped and counted until a write succeeds");
+      return r;
+    }
+  }
+  return Status::Ok();
+}
+
+std::string DecisionLog::ResumedMessage(DecisionLogState was) const {
+  return "decision log writing again after " + std::string(DecisionLogStateName(was)) + ": " +
+         std::to_string(dropped_since_stop_) + " lines were dropped";
+}
+
+// Writes the header (new file), the gap note and the buffer. A failed write
+// is cut off so the file still ends with a whole line.
+Status DecisionLog::Write() {
+  std::string prefix;
+  if (file_bytes_ == 0) prefix = "# banditd decision log v1\n";
+  prefix += gap_note_;
+  Status s = file_ ? Status::Ok() : Status(Code::kIoError, "no decision log file open");
+  if (s.ok() && !prefix.empty()) s = file_->Append(prefix);
+  if (s.ok()) s = file_->Append(buf_.text());
+  if (!s.ok()) {
+    ++stats_.write_errors;
+    if (file_ && !env_.Truncate(dir_ + "/" + file_name_, file_bytes_).ok()) file_torn_ = true;
+    return s;
+  }
+  file_bytes_ += prefix.size() + buf_.text().size();
+  if (!gap_note_.empty()) {
+    gap_note_.clear();
+    gap_dropped_ = 0;
+  }
+  stats_.lines += pending_lines();
   buf_.Clear();
-  if (file_bytes_ >= options_.rotate_bytes) return OpenNext();
+  appended_lines_ = 0;
   return Status::Ok();
 }
 

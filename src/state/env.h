@@ -35,6 +35,12 @@ class FileLock {
   virtual ~FileLock() = default;
 };
 
+// What Env::Stat reports about a file.
+struct FileInfo {
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;  // last modification, nanoseconds since the Unix epoch
+};
+
 class Env {
  public:
   virtual ~Env() = default;
@@ -56,6 +62,10 @@ class Env {
   // writes this process's pid into it. When another process holds it:
   // kFailedPrecondition naming the holder's pid as the file records it.
   virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) = 0;
+  virtual Result<FileInfo> Stat(const std::string& path) = 0;
+  // Bytes an unprivileged writer can still write on the filesystem that
+  // holds `dir` (statvfs: f_bavail × f_frsize).
+  virtual Result<uint64_t> FreeBytes(const std::string& dir) = 0;
 
   // The real file system (POSIX).
   static Env& Posix();
@@ -84,6 +94,8 @@ class EnvWrapper : public Env {
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& p) override {
     return target_.LockFile(p);
   }
+  Result<FileInfo> Stat(const std::string& p) override { return target_.Stat(p); }
+  Result<uint64_t> FreeBytes(const std::string& d) override { return target_.FreeBytes(d); }
 
  protected:
   Env& target_;

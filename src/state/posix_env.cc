@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -138,6 +139,20 @@ class PosixEnv final : public Env {
     ::closedir(d);
     std::sort(names.begin(), names.end());
     return names;
+  }
+  Result<FileInfo> Stat(const std::string& path) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      return errno == ENOENT ? Status(Code::kNotFound, path + " does not exist")
+                             : IoError("stat", path, errno);
+    }
+    return FileInfo{static_cast<uint64_t>(st.st_size),
+                    int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec};
+  }
+  Result<uint64_t> FreeBytes(const std::string& dir) override {
+    struct statvfs st;
+    if (::statvfs(dir.c_str(), &st) != 0) return IoError("statvfs", dir, errno);
+    return static_cast<uint64_t>(st.f_bavail) * static_cast<uint64_t>(st.f_frsize);
   }
 
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {

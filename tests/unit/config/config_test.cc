@@ -241,5 +241,48 @@ TEST(ConfigTest, MissingFileIsNotFound) {
   EXPECT_EQ(cfg.status().code(), Code::kNotFound);
 }
 
+// decision_log: retention and the disk reserve (docs/config.md).
+TEST(ConfigTest, DecisionLogKeysHaveSafeDefaultsAndTakeUnits) {
+  auto defaults = ParseConfig(kMinimal, "/etc/banditd", NoFiles());
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(defaults->decision_log.max_bytes, uint64_t{1} << 30);
+  EXPECT_EQ(defaults->decision_log.max_age, std::chrono::hours(24 * 7));
+  EXPECT_EQ(defaults->decision_log.min_free_bytes, uint64_t{256} << 20);
+  EXPECT_EQ(defaults->decision_log.rotate_bytes, uint64_t{256} << 20);
+
+  auto cfg = ParseConfig(std::string("decision_log:\n  max_bytes: 20GiB\n  max_age: 36h\n"
+                                     "  min_free_bytes: 4096\n  rotate_bytes: 512KiB\n") +
+                             kMinimal,
+                         "/etc/banditd", NoFiles());
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->decision_log.max_bytes, uint64_t{20} << 30);
+  EXPECT_EQ(cfg->decision_log.max_age, std::chrono::hours(36));
+  EXPECT_EQ(cfg->decision_log.min_free_bytes, 4096u);
+  EXPECT_EQ(cfg->decision_log.rotate_bytes, 512u << 10);
+  auto no_age =
+      ParseConfig(std::string("decision_log: {max_age: 0, min_free_bytes: 0B}\n") + kMinimal,
+                  "/etc/banditd", NoFiles());
+  ASSERT_TRUE(no_age.ok()) << no_age.status().ToString();
+  EXPECT_EQ(no_age->decision_log.max_age.count(), 0);
+  EXPECT_EQ(no_age->decision_log.min_free_bytes, 0u);
+
+  for (auto [yaml, error] : {
+           std::pair{"decision_log: {max_bytes: 1MiB}\n",
+                     "decision_log.max_bytes (line 1): must be between 4194304"},
+           std::pair{"decision_log: {max_bytes: 10MB}\n",
+                     "decision_log.max_bytes (line 1): must be a size like"},
+           std::pair{"decision_log: {min_free_bytes: -1}\n",
+                     "decision_log.min_free_bytes (line 1): must be a size"},
+           std::pair{"decision_log: {max_bytes: 99999999999TiB}\n", "must be between"},
+           std::pair{"decision_log: {max_age: soon}\n",
+                     "decision_log.max_age (line 1): must be a duration"},
+           std::pair{"decision_log: {max_files: 3}\n", "max_files"},
+       }) {
+    auto bad = ParseConfig(std::string(yaml) + kMinimal, "/etc/banditd", NoFiles());
+    ASSERT_FALSE(bad.ok()) << yaml;
+    EXPECT_NE(bad.status().message().find(error), std::string::npos) << bad.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace banditd::config

@@ -22,6 +22,9 @@ class FaultEnv : public state::EnvWrapper {
   std::atomic<bool> partial_append{false};
   // Every sync waits while this is set (a slow disk).
   std::atomic<bool> hold_sync{false};
+  // >= 0: FreeBytes reports this many bytes free (a filling or full disk);
+  // -1: the real filesystem's figure.
+  std::atomic<int64_t> free_bytes{-1};
 
   static bool Trip(std::atomic<int>& counter) {
     int v = counter.load();
@@ -46,6 +49,11 @@ class FaultEnv : public state::EnvWrapper {
   Status Rename(const std::string& from, const std::string& to) override {
     if (Trip(fail_rename)) return Status(Code::kIoError, "injected rename failure");
     return target_.Rename(from, to);
+  }
+  Result<uint64_t> FreeBytes(const std::string& d) override {
+    const int64_t simulated = free_bytes.load();
+    if (simulated >= 0) return static_cast<uint64_t>(simulated);
+    return target_.FreeBytes(d);
   }
   Status SyncDir(const std::string& d) override {
     if (Trip(fail_syncdir)) return Status(Code::kIoError, "injected directory fsync failure");
