@@ -215,13 +215,13 @@ void Daemon::Send(zmq::socket_t& socket, const Envelope& env, const std::string&
   for (size_t s = 0; s < sockets_.size(); ++s) {
     if (sockets_[s] == &socket) try_recv_[s] = true;
   }
+  std::array<std::string_view, Envelope::kMaxFrames> frames;
+  const char* p = env.bytes.data();
+  for (uint32_t i = 0; i < env.count; p += env.sizes[i++]) frames[i] = {p, env.sizes[i]};
   try {
-    const char* p = env.bytes.data();
-    for (uint32_t i = 0; i < env.count; p += env.sizes[i++]) {
-      socket.send(zmq::const_buffer(p, env.sizes[i]),
-                  zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-    }
-    socket.send(zmq::buffer(payload), zmq::send_flags::dontwait);
+    // Over the memory bound for unsent replies the reply is dropped; the
+    // budget counts it (reply_budget.h).
+    (void)replies_.Send(socket, std::span(frames.data(), env.count), payload);
   } catch (const zmq::error_t& e) {
     spdlog::warn("send failed: {}", e.what());
   }
@@ -239,6 +239,7 @@ void Daemon::Periodic() {
   const int64_t now = clock_.MonoNanos();
   if (now - last_tick_ns_ >= 100 * kMs) {
     last_tick_ns_ = now;
+    replies_.Sweep();
     CollectFromIoThreads();
     for (size_t e : engine_->Tick()) LogStateChange(e);
   }

@@ -35,6 +35,7 @@
 #include "src/experiment/engine.h"
 #include "src/protocol/decoder.h"
 #include "src/server/mailbox.h"
+#include "src/server/reply_budget.h"
 #include "src/server/route_thread.h"
 #include "src/server/route_view.h"
 #include "src/server/zap.h"
@@ -186,6 +187,8 @@ class Daemon {
   std::unique_ptr<state::DecisionLog> decision_log_;
   telemetry::MetricsServer metrics_;
 
+  // Before the context: libzmq releases the last replies while it closes.
+  ReplyBudget reply_budget_{config_.limits.max_unsent_reply_bytes};
   zmq::context_t ctx_;
   zmq::socket_t api_, pull_, admin_;
   std::string api_endpoint_, rewards_endpoint_, admin_endpoint_;
@@ -193,7 +196,8 @@ class Daemon {
   // after they are closed (see zap.h).
   std::unique_ptr<ZapHandler> zap_;
   protocol::Decoder decoder_;
-  std::string out_;  // reused reply buffer
+  std::string out_;                     // reused reply buffer
+  ReplySender replies_{reply_budget_};  // the main I/O thread's replies
   // Receive buffers, reused: a request's frames (routing frames + body), and
   // where frames beyond them are dropped.
   std::array<zmq::message_t, Envelope::kMaxFrames + 1> parts_;

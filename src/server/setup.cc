@@ -11,6 +11,7 @@ namespace banditd::server {
 namespace {
 
 constexpr uint8_t kRewardRecord = 1;
+constexpr int kRcvHwm = 1000;
 
 model::ModelOptions ModelOptionsFor(const config::ExperimentConfig& e, const config::ArmConfig& a) {
   model::ModelOptions m;
@@ -252,7 +253,11 @@ Status Daemon::BindSockets() {
       // bad_request; larger ones make libzmq drop the peer's connection.
       s.set(zmq::sockopt::maxmsgsize, max_msg);
       s.set(zmq::sockopt::linger, 0);
-      s.set(zmq::sockopt::rcvhwm, 100000);
+      // Requests waiting to be read: at most kRcvHwm per connection, then
+      // libzmq stops reading it (the client waits; nothing is lost). Replies
+      // are bounded in bytes (reply_budget.h); the message count per peer
+      // stays high so that only that bound drops replies, counted.
+      s.set(zmq::sockopt::rcvhwm, kRcvHwm);
       s.set(zmq::sockopt::sndhwm, 100000);
       if (s.get(zmq::sockopt::type) == static_cast<int>(zmq::socket_type::router)) {
         s.set(zmq::sockopt::router_mandatory, false);
