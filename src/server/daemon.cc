@@ -178,9 +178,11 @@ bool Daemon::OnApiMessage(zmq::socket_t& socket, bool admin_socket) {
 
 bool Daemon::OnPullMessage() {
   zmq::message_t& msg = parts_[0];
+  bool multipart = false;
   try {
     if (!pull_.recv(msg, zmq::recv_flags::dontwait)) return false;
-    for (bool more = msg.more(); more;) {  // one frame per message: drop the rest
+    multipart = msg.more();
+    for (bool more = multipart; more;) {
       if (!pull_.recv(excess_, zmq::recv_flags::dontwait)) break;
       more = excess_.more();
     }
@@ -189,6 +191,12 @@ bool Daemon::OnPullMessage() {
     return true;
   }
   ++frames_;
+  if (multipart) {
+    // A request is one frame and PUSH adds no routing frames: a message of
+    // several is refused whole (nothing applied), as bad_request.
+    ++errors_by_code_[std::string(CodeName(Code::kBadRequest))];
+    return true;
+  }
   wire::Request req;
   Status s =
       decoder_.Decode(std::string_view(static_cast<const char*>(msg.data()), msg.size()), &req);
@@ -240,6 +248,7 @@ void Daemon::Periodic() {
   if (now - last_tick_ns_ >= 100 * kMs) {
     last_tick_ns_ = now;
     replies_.Sweep();
+    for (auto& c : connections_) c->Poll();
     CollectFromIoThreads();
     for (size_t e : engine_->Tick()) LogStateChange(e);
   }

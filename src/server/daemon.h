@@ -34,6 +34,7 @@
 #include "src/config/config.h"
 #include "src/experiment/engine.h"
 #include "src/protocol/decoder.h"
+#include "src/server/connection_counter.h"
 #include "src/server/mailbox.h"
 #include "src/server/reply_budget.h"
 #include "src/server/route_thread.h"
@@ -195,6 +196,9 @@ class Daemon {
   // With CURVE: authenticates clients of the three sockets. Stopped only
   // after they are closed (see zap.h).
   std::unique_ptr<ZapHandler> zap_;
+  // Without CURVE: the sockets' connections, counted from socket monitors
+  // (with CURVE each socket's one monitor is the ZAP handler's).
+  std::vector<std::unique_ptr<ConnectionCounter>> connections_;
   protocol::Decoder decoder_;
   std::string out_;                     // reused reply buffer
   ReplySender replies_{reply_budget_};  // the main I/O thread's replies

@@ -269,6 +269,21 @@ Status Daemon::BindSockets() {
     }
     return Status::Ok();
   };
+  // Connections accepted and closed per socket; a frame over ZMQ_MAXMSGSIZE
+  // shows only as a disconnect (connection_counter.h). With CURVE the ZAP
+  // handler holds each socket's monitor.
+  if (!zap_) {
+    std::vector<std::pair<zmq::socket_t*, std::string>> watched = {
+        {&api_, "api"}, {&pull_, "rewards"}, {&admin_, "admin"}};
+    for (size_t i = 0; i < extra_routers_.size(); ++i) {
+      watched.emplace_back(&extra_routers_[i], "api_extra_" + std::to_string(i + 1));
+    }
+    for (auto& [socket, name] : watched) {
+      auto c = ConnectionCounter::Watch(ctx_, *socket, name);
+      if (!c.ok()) return c.status();
+      connections_.push_back(std::move(c).value());
+    }
+  }
   if (!extra_routers_.empty()) {
     try {
       api_.set(zmq::sockopt::affinity, uint64_t{1});
