@@ -3,6 +3,11 @@
 
 #include <spdlog/spdlog.h>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -235,6 +240,22 @@ void Daemon::Send(zmq::socket_t& socket, const Envelope& env, const std::string&
   }
 }
 
+void Daemon::TrimAfterReplyBurst() {
+  // The replies of a burst (clients that stopped reading) were allocated
+  // here and freed on libzmq's threads, tens of MiB in small blocks: glibc
+  // keeps those pages unless asked. malloc_trim takes a few ms for such a
+  // heap, so only after a burst of at least kTrimAfterBytes that has drained
+  // to an eighth of its peak.
+  constexpr int64_t kTrimAfterBytes = int64_t{16} << 20;
+  const int64_t charged = reply_budget_.bytes();
+  reply_peak_ = std::max(reply_peak_, charged);
+  if (reply_peak_ < kTrimAfterBytes || charged > reply_peak_ / 8) return;
+  reply_peak_ = charged;
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
 void Daemon::SendError(zmq::socket_t& socket, const Envelope& env, std::string_view id, Code code,
                        std::string_view message) {
   code = WireCode(code);
@@ -248,6 +269,7 @@ void Daemon::Periodic() {
   if (now - last_tick_ns_ >= 100 * kMs) {
     last_tick_ns_ = now;
     replies_.Sweep();
+    TrimAfterReplyBurst();
     for (auto& c : connections_) c->Poll();
     CollectFromIoThreads();
     for (size_t e : engine_->Tick()) LogStateChange(e);

@@ -173,6 +173,9 @@ class Daemon {
   void Shutdown();
 
   void Send(zmq::socket_t& socket, const Envelope& env, const std::string& payload);
+  // Gives the allocator's free pages back to the OS once a burst of unsent
+  // replies has drained.
+  void TrimAfterReplyBurst();
   void CountRewardRefusal(const wire::Request& req, const Status& decode_status);
   void SendError(zmq::socket_t& socket, const Envelope& env, std::string_view id, Code code,
                  std::string_view message);
@@ -202,6 +205,7 @@ class Daemon {
   protocol::Decoder decoder_;
   std::string out_;                     // reused reply buffer
   ReplySender replies_{reply_budget_};  // the main I/O thread's replies
+  int64_t reply_peak_ = 0;              // most bytes charged since the last trim
   // Receive buffers, reused: a request's frames (routing frames + body), and
   // where frames beyond them are dropped.
   std::array<zmq::message_t, Envelope::kMaxFrames + 1> parts_;
