@@ -62,6 +62,9 @@ struct InferenceConfig {
 struct LimitsConfig {
   size_t max_frame_bytes = 1 << 20;      // ZMQ_MAXMSGSIZE and wire::DecodeLimits::max_frame_bytes
   int64_t max_pending_inference = 1024;  // beyond this, route requests get `overloaded`
+  // Memory for replies libzmq has not written to their clients yet, all peers
+  // together (src/server/reply_budget.h); replies beyond it are dropped.
+  size_t max_unsent_reply_bytes = size_t{64} << 20;
 };
 
 // The decision log's share of state_dir (docs/operations.md, "Behaviour on a

@@ -209,12 +209,18 @@ Status LoadTop(const YamlNode& root, const std::string& base, const LoadOptions&
   }
   if (root.Has("limits")) {
     const YamlNode l = root.Child("limits");
-    BANDITD_RETURN_IF_ERROR(l.CheckMap({"max_frame_bytes", "max_pending_inference"}));
+    BANDITD_RETURN_IF_ERROR(
+        l.CheckMap({"max_frame_bytes", "max_pending_inference", "max_unsent_reply_bytes"}));
     int64_t frame = static_cast<int64_t>(cfg->limits.max_frame_bytes);
     BANDITD_RETURN_IF_ERROR(l.Read("max_frame_bytes", &frame, 1024, int64_t{64} << 20));
     cfg->limits.max_frame_bytes = static_cast<size_t>(frame);
     BANDITD_RETURN_IF_ERROR(
         l.Read("max_pending_inference", &cfg->limits.max_pending_inference, 1, 1'000'000));
+    // Unsent replies: 1 MiB – 64 GiB.
+    int64_t unsent = static_cast<int64_t>(cfg->limits.max_unsent_reply_bytes);
+    BANDITD_RETURN_IF_ERROR(
+        l.Read("max_unsent_reply_bytes", &unsent, int64_t{1} << 20, int64_t{64} << 30));
+    cfg->limits.max_unsent_reply_bytes = static_cast<size_t>(unsent);
   }
   if (root.Has("logging")) {
     const YamlNode g = root.Child("logging");

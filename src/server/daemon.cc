@@ -3,6 +3,11 @@
 
 #include <spdlog/spdlog.h>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -183,9 +188,11 @@ bool Daemon::OnApiMessage(zmq::socket_t& socket, bool admin_socket) {
 
 bool Daemon::OnPullMessage() {
   zmq::message_t& msg = parts_[0];
+  bool multipart = false;
   try {
     if (!pull_.recv(msg, zmq::recv_flags::dontwait)) return false;
-    for (bool more = msg.more(); more;) {  // one frame per message: drop the rest
+    multipart = msg.more();
+    for (bool more = multipart; more;) {
       if (!pull_.recv(excess_, zmq::recv_flags::dontwait)) break;
       more = excess_.more();
     }
@@ -194,6 +201,12 @@ bool Daemon::OnPullMessage() {
     return true;
   }
   ++frames_;
+  if (multipart) {
+    // A request is one frame and PUSH adds no routing frames: a message of
+    // several is refused whole (nothing applied), as bad_request.
+    ++errors_by_code_[std::string(CodeName(Code::kBadRequest))];
+    return true;
+  }
   wire::Request req;
   Status s =
       decoder_.Decode(std::string_view(static_cast<const char*>(msg.data()), msg.size()), &req);
@@ -220,16 +233,32 @@ void Daemon::Send(zmq::socket_t& socket, const Envelope& env, const std::string&
   for (size_t s = 0; s < sockets_.size(); ++s) {
     if (sockets_[s] == &socket) try_recv_[s] = true;
   }
+  std::array<std::string_view, Envelope::kMaxFrames> frames;
+  const char* p = env.bytes.data();
+  for (uint32_t i = 0; i < env.count; p += env.sizes[i++]) frames[i] = {p, env.sizes[i]};
   try {
-    const char* p = env.bytes.data();
-    for (uint32_t i = 0; i < env.count; p += env.sizes[i++]) {
-      socket.send(zmq::const_buffer(p, env.sizes[i]),
-                  zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-    }
-    socket.send(zmq::buffer(payload), zmq::send_flags::dontwait);
+    // Over the memory bound for unsent replies the reply is dropped; the
+    // budget counts it (reply_budget.h).
+    (void)replies_.Send(socket, std::span(frames.data(), env.count), payload);
   } catch (const zmq::error_t& e) {
     spdlog::warn("send failed: {}", e.what());
   }
+}
+
+void Daemon::TrimAfterReplyBurst() {
+  // The replies of a burst (clients that stopped reading) were allocated
+  // here and freed on libzmq's threads, tens of MiB in small blocks: glibc
+  // keeps those pages unless asked. malloc_trim takes a few ms for such a
+  // heap, so only after a burst of at least kTrimAfterBytes that has drained
+  // to an eighth of its peak.
+  constexpr int64_t kTrimAfterBytes = int64_t{16} << 20;
+  const int64_t charged = reply_budget_.bytes();
+  reply_peak_ = std::max(reply_peak_, charged);
+  if (reply_peak_ < kTrimAfterBytes || charged > reply_peak_ / 8) return;
+  reply_peak_ = charged;
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
 }
 
 void Daemon::SendError(zmq::socket_t& socket, const Envelope& env, std::string_view id, Code code,
@@ -244,6 +273,9 @@ void Daemon::Periodic() {
   const int64_t now = clock_.MonoNanos();
   if (now - last_tick_ns_ >= 100 * kMs) {
     last_tick_ns_ = now;
+    replies_.Sweep();
+    TrimAfterReplyBurst();
+    for (auto& c : connections_) c->Poll();
     CollectFromIoThreads();
     for (size_t e : engine_->Tick()) LogStateChange(e);
   }

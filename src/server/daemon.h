@@ -34,7 +34,9 @@
 #include "src/config/config.h"
 #include "src/experiment/engine.h"
 #include "src/protocol/decoder.h"
+#include "src/server/connection_counter.h"
 #include "src/server/mailbox.h"
+#include "src/server/reply_budget.h"
 #include "src/server/route_thread.h"
 #include "src/server/route_view.h"
 #include "src/server/zap.h"
@@ -176,6 +178,9 @@ class Daemon {
   bool Shutdown();
 
   void Send(zmq::socket_t& socket, const Envelope& env, const std::string& payload);
+  // Gives the allocator's free pages back to the OS once a burst of unsent
+  // replies has drained.
+  void TrimAfterReplyBurst();
   void CountRewardRefusal(const wire::Request& req, const Status& decode_status);
   void SendError(zmq::socket_t& socket, const Envelope& env, std::string_view id, Code code,
                  std::string_view message);
@@ -191,14 +196,21 @@ class Daemon {
   std::unique_ptr<state::DecisionLog> decision_log_;
   telemetry::MetricsServer metrics_;
 
+  // Before the context: libzmq releases the last replies while it closes.
+  ReplyBudget reply_budget_{config_.limits.max_unsent_reply_bytes};
   zmq::context_t ctx_;
   zmq::socket_t api_, pull_, admin_;
   std::string api_endpoint_, rewards_endpoint_, admin_endpoint_;
   // With CURVE: authenticates clients of the three sockets. Stopped only
   // after they are closed (see zap.h).
   std::unique_ptr<ZapHandler> zap_;
+  // Without CURVE: the sockets' connections, counted from socket monitors
+  // (with CURVE each socket's one monitor is the ZAP handler's).
+  std::vector<std::unique_ptr<ConnectionCounter>> connections_;
   protocol::Decoder decoder_;
-  std::string out_;  // reused reply buffer
+  std::string out_;                     // reused reply buffer
+  ReplySender replies_{reply_budget_};  // the main I/O thread's replies
+  int64_t reply_peak_ = 0;              // most bytes charged since the last trim
   // Receive buffers, reused: a request's frames (routing frames + body), and
   // where frames beyond them are dropped.
   std::array<zmq::message_t, Envelope::kMaxFrames + 1> parts_;

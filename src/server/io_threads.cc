@@ -49,6 +49,7 @@ Status Daemon::StartIoThreads() {
     o.seed = seed + 0x9E3779B97F4A7C15ull * (i + 1);
     o.experiments = names;
     o.limits = decoder_.limits();
+    o.reply_budget = &reply_budget_;
     sockets_.push_back(main_end.get());
     relays_.push_back(std::move(main_end));
     io_threads_.push_back(std::make_unique<RouteThread>(std::move(o), std::move(extra_routers_[i]),

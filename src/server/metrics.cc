@@ -43,6 +43,32 @@ void Daemon::PublishMetrics() {
     }
   }
 
+  t.Family("banditd_replies_dropped_total", "counter",
+           "Replies dropped, by reason: reply_memory (over limits.max_unsent_reply_bytes).");
+  t.Sample("banditd_replies_dropped_total", {{"reason", "reply_memory"}},
+           static_cast<double>(reply_budget_.dropped()));
+  t.Family("banditd_unsent_reply_bytes", "gauge",
+           "Memory charged to replies libzmq has not written to their clients yet.");
+  t.Sample("banditd_unsent_reply_bytes", {}, static_cast<double>(reply_budget_.bytes()));
+  t.Family("banditd_unsent_reply_max_bytes", "gauge",
+           "The bound of banditd_unsent_reply_bytes (limits.max_unsent_reply_bytes).");
+  t.Sample("banditd_unsent_reply_max_bytes", {}, static_cast<double>(reply_budget_.max_bytes()));
+
+  if (!connections_.empty()) {
+    t.Family("banditd_connections_accepted_total", "counter",
+             "Connections accepted, by socket (without CURVE).");
+    t.Family("banditd_disconnects_total", "counter",
+             "Connections closed, by socket (without CURVE): by the peer, or by libzmq for a "
+             "frame over ZMQ_MAXMSGSIZE (libzmq reports both alike).");
+    for (const auto& c : connections_) {
+      c->Poll();
+      t.Sample("banditd_connections_accepted_total", {{"socket", c->name()}},
+               static_cast<double>(c->accepted()));
+      t.Sample("banditd_disconnects_total", {{"socket", c->name()}},
+               static_cast<double>(c->disconnected()));
+    }
+  }
+
   t.Family("banditd_errors_total", "counter", "Requests refused, by error code.");
   bool bad_request_seen = false;
   for (const auto& [code, n] : errors_by_code_) {

@@ -3,7 +3,10 @@
 #include <poll.h>
 
 #include <spdlog/spdlog.h>
+
+#include <array>
 #include <chrono>
+#include <tuple>
 
 #include "src/protocol/encoder.h"
 #include "src/server/receive.h"
@@ -14,6 +17,7 @@ namespace {
 constexpr int64_t kHandOverNs = 100'000'000;  // decision-log lines, at least this often
 constexpr size_t kHandOverBytes = 64 << 10;   // ... or this much text
 constexpr int kBurst = 256;                   // client messages per round, as the main thread
+constexpr int64_t kSweepNs = 100'000'000;     // forget peers with no replies queued this often
 
 }  // namespace
 
@@ -27,7 +31,8 @@ RouteThread::RouteThread(RouteThreadOptions options, zmq::socket_t router, zmq::
       log_(log),
       rng_(options_.seed),
       codec_(options_.key),
-      decoder_(options_.limits) {}
+      decoder_(options_.limits),
+      replies_(*options_.reply_budget) {}
 
 RouteThread::~RouteThread() {
   if (thread_.joinable()) Join();
@@ -97,6 +102,10 @@ void RouteThread::Run() {
       return;
     }
     HandOverLog(/*force=*/false);
+    if (const int64_t now = clock_.MonoNanos(); now - last_sweep_ns_ >= kSweepNs) {
+      last_sweep_ns_ = now;
+      replies_.Sweep();
+    }
     const bool busy = (phase == kServing && try_router) || try_relay;
     const int n = ::poll(fds, 3, busy ? 0 : 50);
     if (n < 0) continue;  // EINTR: go round again
@@ -180,12 +189,14 @@ void RouteThread::Forward(size_t frames) {
 }
 
 void RouteThread::SendReply(size_t envelope_frames, const std::string& payload) {
+  std::array<std::string_view, std::tuple_size_v<decltype(parts_)>> frames;
+  for (size_t i = 0; i < envelope_frames; ++i) {
+    frames[i] = {static_cast<const char*>(parts_[i].data()), parts_[i].size()};
+  }
   try {
-    for (size_t i = 0; i < envelope_frames; ++i) {
-      router_.send(zmq::const_buffer(parts_[i].data(), parts_[i].size()),
-                   zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-    }
-    router_.send(zmq::buffer(payload), zmq::send_flags::dontwait);
+    // Over the memory bound for unsent replies the reply is dropped and
+    // counted (reply_budget.h).
+    (void)replies_.Send(router_, std::span(frames.data(), envelope_frames), payload);
   } catch (const zmq::error_t& e) {
     spdlog::warn("io thread {}: send failed: {}", options_.reader + 1, e.what());
   }

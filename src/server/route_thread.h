@@ -29,6 +29,7 @@
 #include "src/experiment/decision_id.h"
 #include "src/protocol/decoder.h"
 #include "src/server/mailbox.h"
+#include "src/server/reply_budget.h"
 #include "src/server/route_view.h"
 #include "src/state/decision_log.h"
 
@@ -47,6 +48,9 @@ struct RouteThreadOptions {
   uint64_t seed = 0;
   std::vector<std::string> experiments;  // names; index = view index
   wire::DecodeLimits limits;
+  // The daemon's bound for unsent replies, shared with the main I/O thread
+  // (required). Replies relayed from the main thread were charged there.
+  ReplyBudget* reply_budget = nullptr;
 };
 
 // Written by the thread, read by the main thread's metrics.
@@ -101,8 +105,10 @@ class RouteThread {
   std::array<zmq::message_t, 4> parts_;  // routing frames + body, as the main thread
   zmq::message_t excess_;
   std::string out_;
+  ReplySender replies_;
   state::LineBuffer lines_;
   int64_t last_handover_ns_ = 0;
+  int64_t last_sweep_ns_ = 0;
   RouteThreadStats stats_;
   Mailbox<int> wake_;
   std::atomic<int> phase_{kServing};

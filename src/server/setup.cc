@@ -11,6 +11,7 @@ namespace banditd::server {
 namespace {
 
 constexpr uint8_t kRewardRecord = 1;
+constexpr int kRcvHwm = 1000;
 
 model::ModelOptions ModelOptionsFor(const config::ExperimentConfig& e, const config::ArmConfig& a) {
   model::ModelOptions m;
@@ -266,7 +267,11 @@ Status Daemon::BindSockets() {
       // bad_request; larger ones make libzmq drop the peer's connection.
       s.set(zmq::sockopt::maxmsgsize, max_msg);
       s.set(zmq::sockopt::linger, 0);
-      s.set(zmq::sockopt::rcvhwm, 100000);
+      // Requests waiting to be read: at most kRcvHwm per connection, then
+      // libzmq stops reading it (the client waits; nothing is lost). Replies
+      // are bounded in bytes (reply_budget.h); the message count per peer
+      // stays high so that only that bound drops replies, counted.
+      s.set(zmq::sockopt::rcvhwm, kRcvHwm);
       s.set(zmq::sockopt::sndhwm, 100000);
       if (s.get(zmq::sockopt::type) == static_cast<int>(zmq::socket_type::router)) {
         s.set(zmq::sockopt::router_mandatory, false);
@@ -278,6 +283,21 @@ Status Daemon::BindSockets() {
     }
     return Status::Ok();
   };
+  // Connections accepted and closed per socket; a frame over ZMQ_MAXMSGSIZE
+  // shows only as a disconnect (connection_counter.h). With CURVE the ZAP
+  // handler holds each socket's monitor.
+  if (!zap_) {
+    std::vector<std::pair<zmq::socket_t*, std::string>> watched = {
+        {&api_, "api"}, {&pull_, "rewards"}, {&admin_, "admin"}};
+    for (size_t i = 0; i < extra_routers_.size(); ++i) {
+      watched.emplace_back(&extra_routers_[i], "api_extra_" + std::to_string(i + 1));
+    }
+    for (auto& [socket, name] : watched) {
+      auto c = ConnectionCounter::Watch(ctx_, *socket, name);
+      if (!c.ok()) return c.status();
+      connections_.push_back(std::move(c).value());
+    }
+  }
   if (!extra_routers_.empty()) {
     try {
       api_.set(zmq::sockopt::affinity, uint64_t{1});

@@ -1,5 +1,7 @@
 // Hostile input against the real daemon: malformed frames each get their
 // code, the daemon keeps answering, and its memory stays flat.
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -280,15 +282,37 @@ TEST_F(HostileTest, EachMalformedFrameGetsItsCode) {
   EXPECT_EQ(d_.Stop(), 0) << d_.LogTail();
 }
 
+// Polls /metrics (published once a second) until `series` reaches `want`
+// or 5 s passed; its last value (-1 when absent).
+double WaitMetric(const DaemonProcess& d, const std::string& series, double want) {
+  double v = -1;
+  for (int i = 0; i < 50; ++i) {
+    if (auto text = HttpGet(d.endpoints().metrics, "/metrics")) v = MetricValue(*text, series);
+    if (v >= want) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return v;
+}
+
 TEST_F(HostileTest, FramesOverFourTimesTheLimitDropOnlyThatPeer) {
   Client api(ctx_, d_.endpoints().api);
   ASSERT_TRUE(Healthy(api));
+  // libzmq reports a frame over ZMQ_MAXMSGSIZE only as the disconnect of its
+  // peer: counted per socket while the peer itself keeps its end open.
+  const std::string api_closed = "banditd_disconnects_total{socket=\"api\"}";
+  const std::string pull_closed = "banditd_disconnects_total{socket=\"rewards\"}";
+  ASSERT_EQ(WaitMetric(d_, api_closed, 0), 0);
+  ASSERT_EQ(WaitMetric(d_, pull_closed, 0), 0);
   {
     // Over ZMQ_MAXMSGSIZE (4x max_frame_bytes + 4 KiB): libzmq closes that
     // peer's connection without handing the frame to the daemon.
     Client hog(ctx_, d_.endpoints().api);
     hog.Send(std::string(kMaxFrame * 5, '\x91'));
     EXPECT_FALSE(hog.Recv(500).has_value());
+    EXPECT_EQ(WaitMetric(d_, api_closed, 1), 1);
+    Client push_hog(ctx_, d_.endpoints().rewards, zmq::socket_type::push);
+    push_hog.Send(std::string(kMaxFrame * 5, '\x91'));
+    EXPECT_EQ(WaitMetric(d_, pull_closed, 1), 1);
   }
   EXPECT_TRUE(Healthy(api));
   // Many short-lived peers, each with one hostile frame: all answered.
@@ -303,6 +327,40 @@ TEST_F(HostileTest, FramesOverFourTimesTheLimitDropOnlyThatPeer) {
   std::printf("[ hostile ] RSS %ld KiB -> %ld KiB over 300 short-lived peers\n", before, after);
   EXPECT_LT(after - before, 10 * 1024);
   EXPECT_TRUE(Healthy(api));
+  EXPECT_EQ(d_.Stop(), 0) << d_.LogTail();
+}
+
+// A message of several frames on the PULL socket is refused whole: its first
+// frame, a valid reward, is not applied, and the refusal is counted.
+TEST_F(HostileTest, MultipartMessageOnPullIsRefusedWhole) {
+  Client api(ctx_, d_.endpoints().api);
+  auto first = api.Route({"ctr", "u1", std::vector<float>(8, 0.2f)});
+  auto second = api.Route({"ctr", "u2", std::vector<float>(8, 0.2f)});
+  ASSERT_TRUE(first.ok() && second.ok());
+  const std::string bad = "banditd_errors_total{code=\"bad_request\"}";
+  const double bad_before = std::max(0.0, WaitMetric(d_, bad, 0));
+  Client push(ctx_, d_.endpoints().rewards, zmq::socket_type::push);
+  push.SendParts({RewardFrame(first->decision, 1.0), "tail"});
+  push.SendParts({RewardFrame(first->decision, 1.0), RewardFrame(second->decision, 1.0)});
+  // A single-frame reward on the same connection, read after the two.
+  push.Send(RewardFrame(second->decision, 1.0));
+  auto rewards_applied = [&] {
+    auto st = api.GetStatus("ctr");
+    if (!st.ok()) return -1.0;
+    double n = 0;
+    for (const auto& arm : FindReport(*st, "ctr")->arms) n += arm.n;
+    return n;
+  };
+  double applied = 0;
+  for (int i = 0; i < 50 && applied < 1; ++i) {
+    applied = rewards_applied();
+    if (applied < 1) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(applied, 1) << "only the single-frame reward is applied";
+  EXPECT_EQ(WaitMetric(d_, bad, bad_before + 2), bad_before + 2);
+  // The first decision was never rewarded: an acked reward for it is accepted.
+  EXPECT_TRUE(api.Reward(first->decision, 0.5).ok());
+  EXPECT_EQ(rewards_applied(), 2);
   EXPECT_EQ(d_.Stop(), 0) << d_.LogTail();
 }
 

@@ -118,6 +118,8 @@ std::vector<BadCase> Cases() {
        "inference.batching.enabled (line 2): must be true or false"},
       {"tiny frame limit", "limits:\n  max_frame_bytes: 10\n" + Exp(""),
        "limits.max_frame_bytes (line 2): must be in [1024, 67108864], got 10"},
+      {"tiny unsent reply bound", "limits:\n  max_unsent_reply_bytes: 1000\n" + Exp(""),
+       "limits.max_unsent_reply_bytes (line 2): must be in [1048576, 68719476736], got 1000"},
       {"bad log level", "logging: {level: verbose}\n" + Exp(""),
        "logging.level (line 1): must be one of trace, debug, info, warn, error, critical, off"},
       {"unset variable", "model_dir: ${NO_SUCH_VARIABLE_X}\n" + Exp(""),

@@ -49,6 +49,7 @@ TEST(ConfigTest, MinimalConfigGetsTheDocumentedDefaults) {
   EXPECT_EQ(cfg->inference.spin, std::chrono::microseconds(0));
   EXPECT_TRUE(cfg->sockets.api_extra.empty());
   EXPECT_EQ(cfg->limits.max_frame_bytes, 1u << 20);
+  EXPECT_EQ(cfg->limits.max_unsent_reply_bytes, size_t{64} << 20);
   EXPECT_EQ(cfg->log_level, "info");
   ASSERT_EQ(cfg->experiments.size(), 1u);
   const auto& e = cfg->experiments[0];
