@@ -58,6 +58,13 @@ struct InferenceConfig {
 struct LimitsConfig {
   size_t max_frame_bytes = 1 << 20;      // ZMQ_MAXMSGSIZE and wire::DecodeLimits::max_frame_bytes
   int64_t max_pending_inference = 1024;  // beyond this, route requests get `overloaded`
+  // The /metrics HTTP endpoint (src/telemetry/metrics_server.h): open
+  // connections beyond the cap are closed at once; each deadline is absolute.
+  int64_t http_max_connections = 64;
+  std::chrono::milliseconds http_request_timeout{5000};  // request line + headers
+  std::chrono::milliseconds http_idle_timeout{10000};    // keep-alive pause
+  std::chrono::milliseconds http_write_timeout{10000};   // one whole response
+  int64_t http_max_request_bytes = 8192;                 // request line + headers
 };
 
 enum class Mode { kBandit, kAb, kShadow, kCanary };

@@ -206,6 +206,7 @@ void Daemon::PublishMetrics() {
       }
     }
   }
+  metrics_.AppendMetrics(&t);
   metrics_.Publish(t.Take());
 }
 

@@ -6,6 +6,7 @@
 
 #include "src/server/daemon.h"
 #include "src/server/engine_options.h"
+#include "src/telemetry/fd_limit.h"
 
 namespace banditd::server {
 namespace {
@@ -152,7 +153,20 @@ Status Daemon::Init() {
     const auto colon = m.rfind(':');
     return {m.substr(0, colon), std::stoi(m.substr(colon + 1))};
   }();
-  BANDITD_RETURN_IF_ERROR(metrics_.Start(host, port).WithContext("metrics endpoint"));
+  const config::LimitsConfig& lim = config_.limits;
+  telemetry::HttpLimits http;
+  // A quarter of RLIMIT_NOFILE at most: HTTP clients never starve ZeroMQ or the WAL.
+  http.max_connections =
+      telemetry::HttpConnectionCap(static_cast<size_t>(lim.http_max_connections));
+  if (http.max_connections < static_cast<size_t>(lim.http_max_connections)) {
+    spdlog::warn("metrics endpoint: {} connections at most (a quarter of RLIMIT_NOFILE)",
+                 http.max_connections);
+  }
+  http.request_timeout = lim.http_request_timeout;
+  http.idle_timeout = lim.http_idle_timeout;
+  http.write_timeout = lim.http_write_timeout;
+  http.max_request_bytes = static_cast<size_t>(lim.http_max_request_bytes);
+  BANDITD_RETURN_IF_ERROR(metrics_.Start(host, port, http).WithContext("metrics endpoint"));
 
   // Tools and tests read the bound endpoints here; written atomically so a
   // reader never sees half a file, and removed at a clean shutdown.
