@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -354,7 +355,7 @@ TEST_F(HttpAttackTest, SlowlorisIdleFloodAndRangesDoNotDenyService) {
   EXPECT_EQ(d_.Stop(), 0) << d_.LogTail();
 }
 
-TEST(HttpLimitsConfigTest, ConfiguredCapAndDeadlineApply) {
+TEST(MetricsEndpointConfigTest, ConfiguredCapAndDeadlineApply) {
   TempDir dir;
   DaemonProcess d;
   ConfigOptions o;
@@ -391,6 +392,28 @@ TEST(HttpLimitsConfigTest, ConfiguredCapAndDeadlineApply) {
   EXPECT_EQ(MetricValue(*text, "banditd_http_max_connections"), 3);
   EXPECT_EQ(MetricValue(*text, "banditd_http_connections_refused_total{reason=\"limit\"}"), 1);
   EXPECT_EQ(MetricValue(*text, "banditd_http_connections_timed_out_total{phase=\"request\"}"), 3);
+  EXPECT_EQ(d.Stop(), 0) << d.LogTail();
+}
+
+TEST(MetricsEndpointConfigTest, EmptyMetricsAddressTurnsTheEndpointOff) {
+  TempDir dir;
+  const std::string path = WriteConfig(dir.path(), kExperiments);
+  std::string yaml;
+  {
+    std::ifstream in(path);
+    yaml.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const std::string metrics_line = "  metrics: 127.0.0.1:0\n";
+  const auto at = yaml.find(metrics_line);
+  ASSERT_NE(at, std::string::npos) << yaml;
+  yaml.replace(at, metrics_line.size(), "  metrics: \"\"\n");
+  std::ofstream(path) << yaml;
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start(path, dir.path()));
+  EXPECT_EQ(d.endpoints().metrics, "");
+  zmq::context_t ctx;
+  Client api(ctx, d.endpoints().api);
+  EXPECT_TRUE(api.Route(RouteArgs("web", "u")).ok());
   EXPECT_EQ(d.Stop(), 0) << d.LogTail();
 }
 
