@@ -22,6 +22,7 @@ using Clock = std::chrono::steady_clock;
 // accept() failed for want of descriptors: the listening socket stays
 // readable, so it is left out of poll() this long instead of spinning.
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
+constexpr auto kDrainTime = std::chrono::milliseconds(500);
 
 const char* Reason(int status) {
   switch (status) {
@@ -54,7 +55,10 @@ std::string Head(int status, const char* type, size_t length, bool keep_alive) {
   return h;
 }
 
-enum class Phase { kRequest, kIdle, kWrite };
+// kDrain: the answer was sent and the write side shut down; the client's
+// leftover input is read and dropped until it closes or kDrainTime passes,
+// so that closing with unread input (a reset) cannot destroy the answer.
+enum class Phase { kRequest, kIdle, kWrite, kDrain };
 
 struct Conn {
   int fd = -1;
@@ -137,6 +141,8 @@ class MetricsServer::Loop {
     if (c.fd < 0) return;
     if (c.phase == Phase::kWrite) {
       Write(c, now);
+    } else if (c.phase == Phase::kDrain) {
+      Drain(c);
     } else {
       Read(c, now);
     }
@@ -227,7 +233,9 @@ class MetricsServer::Loop {
     }
     if (c.close_after) {
       ::shutdown(c.fd, SHUT_WR);
-      return Close(c);
+      c.phase = Phase::kDrain;
+      c.deadline = now + std::min<Clock::duration>(kDrainTime, lim_.write_timeout);
+      return Drain(c);
     }
     c.head.clear();
     c.body.reset();
@@ -240,9 +248,24 @@ class MetricsServer::Loop {
     }
   }
 
+  void Drain(Conn& c) {
+    char buf[4096];
+    for (int reads = 0; reads < 16; ++reads) {  // a fast sender cannot hold the thread
+      const ssize_t n = ::recv(c.fd, buf, sizeof(buf), 0);
+      if (n > 0) continue;
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      return Close(c);  // the client closed too
+    }
+  }
+
   void Expire(Clock::time_point now) {
     for (Conn& c : conns_) {
       if (c.fd < 0 || c.deadline > now) continue;
+      if (c.phase == Phase::kDrain) {  // the answer was sent: no timeout
+        Close(c);
+        continue;
+      }
       auto& counter = c.phase == Phase::kWrite  ? st_.timed_out_write
                       : c.phase == Phase::kIdle ? st_.timed_out_idle
                                                 : st_.timed_out_request;
