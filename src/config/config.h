@@ -65,6 +65,13 @@ struct LimitsConfig {
   // Memory for replies libzmq has not written to their clients yet, all peers
   // together (src/server/reply_budget.h); replies beyond it are dropped.
   size_t max_unsent_reply_bytes = size_t{64} << 20;
+  // The /metrics HTTP endpoint (src/telemetry/metrics_server.h): open
+  // connections beyond the cap are closed at once; each deadline is absolute.
+  int64_t http_max_connections = 64;
+  std::chrono::milliseconds http_request_timeout{5000};  // request line + headers
+  std::chrono::milliseconds http_idle_timeout{10000};    // keep-alive pause
+  std::chrono::milliseconds http_write_timeout{10000};   // one whole response
+  int64_t http_max_request_bytes = 8192;                 // request line + headers
 };
 
 // The decision log's share of state_dir (docs/operations.md, "Behaviour on a

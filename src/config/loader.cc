@@ -210,7 +210,9 @@ Status LoadTop(const YamlNode& root, const std::string& base, const LoadOptions&
   if (root.Has("limits")) {
     const YamlNode l = root.Child("limits");
     BANDITD_RETURN_IF_ERROR(
-        l.CheckMap({"max_frame_bytes", "max_pending_inference", "max_unsent_reply_bytes"}));
+        l.CheckMap({"max_frame_bytes", "max_pending_inference", "max_unsent_reply_bytes",
+                    "http_max_connections", "http_request_timeout_ms", "http_idle_timeout_ms",
+                    "http_write_timeout_ms", "http_max_request_bytes"}));
     int64_t frame = static_cast<int64_t>(cfg->limits.max_frame_bytes);
     BANDITD_RETURN_IF_ERROR(l.Read("max_frame_bytes", &frame, 1024, int64_t{64} << 20));
     cfg->limits.max_frame_bytes = static_cast<size_t>(frame);
@@ -221,6 +223,18 @@ Status LoadTop(const YamlNode& root, const std::string& base, const LoadOptions&
     BANDITD_RETURN_IF_ERROR(
         l.Read("max_unsent_reply_bytes", &unsent, int64_t{1} << 20, int64_t{64} << 30));
     cfg->limits.max_unsent_reply_bytes = static_cast<size_t>(unsent);
+    BANDITD_RETURN_IF_ERROR(
+        l.Read("http_max_connections", &cfg->limits.http_max_connections, 1, 10'000));
+    for (auto [key, value] :
+         {std::pair{"http_request_timeout_ms", &cfg->limits.http_request_timeout},
+          std::pair{"http_idle_timeout_ms", &cfg->limits.http_idle_timeout},
+          std::pair{"http_write_timeout_ms", &cfg->limits.http_write_timeout}}) {
+      int64_t ms = value->count();
+      BANDITD_RETURN_IF_ERROR(l.Read(key, &ms, 100, 600'000));
+      *value = std::chrono::milliseconds(ms);
+    }
+    BANDITD_RETURN_IF_ERROR(
+        l.Read("http_max_request_bytes", &cfg->limits.http_max_request_bytes, 1024, 1 << 20));
   }
   if (root.Has("logging")) {
     const YamlNode g = root.Child("logging");

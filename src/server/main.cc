@@ -10,6 +10,7 @@
 #include "src/config/loader.h"
 #include "src/server/curve_keys.h"
 #include "src/server/daemon.h"
+#include "src/telemetry/fd_limit.h"
 
 namespace {
 
@@ -82,6 +83,15 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  // The descriptor budget (docs/operations.md, Metrics): as many descriptors
+  // as the hard limit allows, so ZeroMQ, the WAL and snapshots keep room.
+  const auto fds = banditd::telemetry::RaiseFdLimit();
+  if (fds.error.empty()) {
+    spdlog::info("RLIMIT_NOFILE: soft {} (was {}), hard {}", fds.soft, fds.soft_before, fds.hard);
+  } else {
+    spdlog::warn("RLIMIT_NOFILE: soft {}, hard {}; cannot raise: {}", fds.soft, fds.hard,
+                 fds.error);
+  }
   auto daemon = banditd::server::Daemon::Create(*config, flags, banditd::SystemClock::Instance());
   if (!daemon.ok()) {
     spdlog::critical("cannot start: {}", daemon.status().ToString());

@@ -276,6 +276,7 @@ void Daemon::PublishMetrics() {
       }
     }
   }
+  metrics_.AppendMetrics(&t);
   metrics_.Publish(t.Take());
 }
 

@@ -6,6 +6,7 @@
 
 #include "src/server/daemon.h"
 #include "src/server/engine_options.h"
+#include "src/telemetry/fd_limit.h"
 
 namespace banditd::server {
 namespace {
@@ -153,12 +154,28 @@ Status Daemon::Init() {
   }
 
   BANDITD_RETURN_IF_ERROR(BindSockets());
-  auto [host, port] = [&]() -> std::pair<std::string, int> {
-    const std::string& m = config_.sockets.metrics;
-    const auto colon = m.rfind(':');
-    return {m.substr(0, colon), std::stoi(m.substr(colon + 1))};
-  }();
-  BANDITD_RETURN_IF_ERROR(metrics_.Start(host, port).WithContext("metrics endpoint"));
+  // sockets.metrics "" turns the endpoint off (then the endpoints file says "metrics=").
+  std::string metrics_bound;
+  if (const std::string& m = config_.sockets.metrics; !m.empty()) {
+    const auto colon = m.rfind(':');  // host:port, checked by the config loader
+    const std::string host = m.substr(0, colon);
+    const config::LimitsConfig& lim = config_.limits;
+    telemetry::HttpLimits http;
+    // A quarter of RLIMIT_NOFILE at most: HTTP clients never starve ZeroMQ or the WAL.
+    http.max_connections =
+        telemetry::HttpConnectionCap(static_cast<size_t>(lim.http_max_connections));
+    if (http.max_connections < static_cast<size_t>(lim.http_max_connections)) {
+      spdlog::warn("metrics endpoint: {} connections at most (a quarter of RLIMIT_NOFILE)",
+                   http.max_connections);
+    }
+    http.request_timeout = lim.http_request_timeout;
+    http.idle_timeout = lim.http_idle_timeout;
+    http.write_timeout = lim.http_write_timeout;
+    http.max_request_bytes = static_cast<size_t>(lim.http_max_request_bytes);
+    BANDITD_RETURN_IF_ERROR(
+        metrics_.Start(host, std::stoi(m.substr(colon + 1)), http).WithContext("metrics endpoint"));
+    metrics_bound = host + ":" + std::to_string(metrics_.port());
+  }
 
   // Tools and tests read the bound endpoints here; written atomically so a
   // reader never sees half a file, and removed at a clean shutdown.
@@ -171,7 +188,7 @@ Status Daemon::Init() {
     }
     endpoints += "\n";
   }
-  endpoints += "metrics=" + host + ":" + std::to_string(metrics_.port()) + "\n";
+  endpoints += "metrics=" + metrics_bound + "\n";
   BANDITD_RETURN_IF_ERROR(StartIoThreads());
   BANDITD_RETURN_IF_ERROR(
       state::WriteFileAtomically(state::Env::Posix(), config_.state_dir + "/endpoints", endpoints));
