@@ -44,6 +44,16 @@ std::vector<BadCase> Cases() {
        "'multivariate'"},
       {"bad metric", Exp("    metric: poisson\n"),
        "experiments[0].metric (line 6): must be one of bernoulli, gaussian"},
+      {"gaussian metric with a Beta-Bernoulli policy",
+       Exp("    metric: gaussian\n    policy: thompson\n"),
+       "experiments[0].policy (line 7): thompson takes rewards in [0, 1]; metric gaussian sends "
+       "any finite value: use a policy for real-valued rewards (thompson_gaussian, "
+       "epsilon_greedy, static, linucb, lin_thompson) or metric bernoulli"},
+      {"gaussian metric with a bounded index policy",
+       Exp("    metric: gaussian\n    policy: {name: ucb1}\n"),
+       "experiments[0].policy.name (line 7): ucb1 takes rewards in [0, 1]; metric gaussian"},
+      {"gaussian metric with the default policy", Exp("    metric: gaussian\n"),
+       "experiments[0].metric (line 6): the default policy thompson takes rewards in [0, 1]"},
       {"champion floor above 1", Exp("    traffic:\n      champion_floor: 1.5\n"),
        "experiments[0].traffic.champion_floor (line 7): must be in [0, 1], got 1.5"},
       {"floor is text", Exp("    traffic: {challenger_ceiling: half}\n"),
