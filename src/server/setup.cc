@@ -147,12 +147,16 @@ Status Daemon::Init() {
   }
 
   BANDITD_RETURN_IF_ERROR(BindSockets());
-  auto [host, port] = [&]() -> std::pair<std::string, int> {
-    const std::string& m = config_.sockets.metrics;
+  // The loader checked sockets.metrics: "" (no endpoint: no thread, no port)
+  // or host:port with a decimal port.
+  std::string metrics_bound;
+  if (const std::string& m = config_.sockets.metrics; !m.empty()) {
     const auto colon = m.rfind(':');
-    return {m.substr(0, colon), std::stoi(m.substr(colon + 1))};
-  }();
-  BANDITD_RETURN_IF_ERROR(metrics_.Start(host, port).WithContext("metrics endpoint"));
+    const std::string host = m.substr(0, colon);
+    BANDITD_RETURN_IF_ERROR(
+        metrics_.Start(host, std::stoi(m.substr(colon + 1))).WithContext("sockets.metrics " + m));
+    metrics_bound = host + ":" + std::to_string(metrics_.port());
+  }
 
   // Tools and tests read the bound endpoints here; written atomically so a
   // reader never sees half a file, and removed at a clean shutdown.
@@ -165,7 +169,9 @@ Status Daemon::Init() {
     }
     endpoints += "\n";
   }
-  endpoints += "metrics=" + host + ":" + std::to_string(metrics_.port()) + "\n";
+  // Always the last line (a reader's sign the file is complete); empty when
+  // there is no metrics endpoint.
+  endpoints += "metrics=" + metrics_bound + "\n";
   BANDITD_RETURN_IF_ERROR(StartIoThreads());
   BANDITD_RETURN_IF_ERROR(
       state::WriteFileAtomically(state::Env::Posix(), config_.state_dir + "/endpoints", endpoints));
@@ -287,7 +293,7 @@ Status Daemon::BindSockets() {
     api_extra_endpoints_.push_back(bound);
   }
   spdlog::info("listening: api {} rewards {} admin {} metrics {}", api_endpoint_, rewards_endpoint_,
-               admin_endpoint_, config_.sockets.metrics);
+               admin_endpoint_, config_.sockets.metrics.empty() ? "off" : config_.sockets.metrics);
   return Status::Ok();
 }
 
