@@ -69,7 +69,8 @@ int main(int argc, char** argv) {
       // The key files are part of what --check promises: the same loaders
       // the daemon uses at start-up.
       const auto& sec = config->security;
-      banditd::Status s = banditd::server::LoadSecretKeyFile(sec.server_secret_key_file).status();
+      banditd::Status s =
+          banditd::server::LoadServerSecretKeyFile(sec.server_secret_key_file).status();
       if (s.ok()) s = banditd::server::LoadAllowlist(sec.api_client_keys_dir).status();
       if (s.ok()) s = banditd::server::LoadAllowlist(sec.admin_client_keys_dir).status();
       if (!s.ok()) {

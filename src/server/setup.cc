@@ -219,7 +219,7 @@ Status Daemon::SetUpCurve() {
         Code::kInvalidArgument,
         "security is configured but this libzmq has no CURVE support (zmq_has(\"curve\"))");
   }
-  auto keys = LoadSecretKeyFile(sec.server_secret_key_file);
+  auto keys = LoadServerSecretKeyFile(sec.server_secret_key_file);
   if (!keys.ok()) return keys.status().WithContext("security.server_secret_key_file");
   auto zap = ZapHandler::Create(ctx_, {sec.api_client_keys_dir, sec.admin_client_keys_dir});
   if (!zap.ok()) return zap.status();
