@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "src/server/config_models.h"
 #include "src/server/daemon.h"
 #include "src/server/engine_options.h"
 
@@ -11,15 +12,6 @@ namespace banditd::server {
 namespace {
 
 constexpr uint8_t kRewardRecord = 1;
-
-model::ModelOptions ModelOptionsFor(const config::ExperimentConfig& e, const config::ArmConfig& a) {
-  model::ModelOptions m;
-  m.name = e.name + "/" + a.name;
-  m.path = a.model->path;
-  m.input_shape = a.model->input_shape;
-  m.sha256 = a.model->sha256;
-  return m;
-}
 
 // tcp://host:* endpoints resolve to the port the OS chose.
 std::string LastEndpoint(zmq::socket_t& s) { return s.get(zmq::sockopt::last_endpoint); }
@@ -116,7 +108,8 @@ Status Daemon::Init() {
   for (size_t e = 0; e < config_.experiments.size(); ++e) {
     const auto& ec = config_.experiments[e];
     outputs_[e].resize(ec.arms.size());
-    for (const auto& a : ec.arms) {
+    for (size_t ai = 0; ai < ec.arms.size(); ++ai) {
+      const auto& a = ec.arms[ai];
       if (!a.model) {
         slots_[e].push_back(nullptr);
         continue;
@@ -126,9 +119,8 @@ Status Daemon::Init() {
             model::SetTorchThreads(static_cast<int>(config_.inference.intra_op_threads)));
         any_model = true;
       }
-      auto m = model::LoadModel(ModelOptionsFor(ec, a));
-      if (!m.ok())
-        return m.status().WithContext("experiment '" + ec.name + "' arm '" + a.name + "'");
+      auto m = LoadArmModel(config_, e, ai);  // its errors name the config key
+      if (!m.ok()) return m.status();
       spdlog::info("loaded model {}/{} from {} (sha256 {})", ec.name, a.name, a.model->path,
                    (*m)->sha256().substr(0, 12));
       slots_[e].push_back(std::make_shared<model::ModelSlot>(std::move(m).value()));
