@@ -20,7 +20,7 @@ Status Corrupt(const std::string& what) {
 }
 
 // What an operator can do when an experiment's saved state does not fit its
-// config: the engine drops the state of experiments no longer configured
+// config: the engine drops the saved state of experiments not in the config
 // (Engine::Restore), so a new name starts fresh.
 std::string FreshStartRemedy(const std::string& name) {
   return "give the experiment a new name to start it with fresh state (the state saved "

@@ -1,8 +1,7 @@
-// Configurations that used to pass `banditd --check` and then crash or brick
-// the daemon: each is refused with the config key to fix (or, for state that
-// no longer fits the config, with what to do), and `metrics: ""` runs the
-// daemon without a metrics endpoint.
-#include <dirent.h>
+// Configurations that would crash the daemon or leave it unable to restart:
+// `banditd --check` and start-up refuse each with the config key to fix (or,
+// for saved state that does not fit the config, with what to do), and
+// `metrics: ""` runs the daemon without a metrics endpoint.
 #include <unistd.h>
 
 #include <filesystem>

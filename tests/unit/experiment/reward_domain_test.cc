@@ -1,6 +1,6 @@
 // The rewards an experiment learns from lie in its metric's domain and its
-// policy's (the registry's statement, PolicyRewardRange); state that no longer
-// fits the experiment is refused with what to do about it.
+// policy's (the registry's statement, PolicyRewardRange); saved state that
+// does not fit the experiment is refused with what to do about it.
 #include <cmath>
 #include <string>
 
