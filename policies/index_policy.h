@@ -23,7 +23,6 @@ class IndexPolicy : public Policy {
   explicit IndexPolicy(size_t arms) : counts_(arms) {}
 
   size_t num_arms() const override { return counts_.n.size(); }
-  RewardRange reward_range() const override { return RewardRange::Unit(); }
 
   size_t Choose(Rng&, std::span<const double>) const override { return Pick(); }
 

@@ -57,7 +57,6 @@ class Limited final : public Policy {
   std::string_view name() const override { return inner_->name(); }
   size_t num_arms() const override { return inner_->num_arms(); }
   size_t context_dim() const override { return inner_->context_dim(); }
-  RewardRange reward_range() const override { return inner_->reward_range(); }
 
   size_t Choose(Rng& rng, std::span<const double> context) const override {
     if (context_dim() > 0) {

@@ -1,6 +1,12 @@
 // The one list of built-in policies. Adding a policy: write policies/NAME.cc
 // with a Make* factory, declare it in builtin.h, add a row here.
+//
+// The `rewards` column is the one statement of each policy's reward domain
+// (docs/policies.md "Reward domain"): Policy::reward_range() reads it, the
+// config loader refuses a metric it does not cover, and the daemon refuses a
+// reward outside it with invalid_value.
 #include <array>
+#include <optional>
 #include <string>
 
 #include "policies/builtin.h"
@@ -11,19 +17,26 @@ namespace {
 struct Entry {
   std::string_view name;
   Result<policies::PolicyPtr> (*make)(const PolicySpec&);
+  RewardRange rewards;
 };
 
+// [0, 1]: the Beta-Bernoulli family, and index policies whose confidence
+// bounds assume bounded rewards. Any finite value: Gaussian and
+// distribution-free policies.
+constexpr RewardRange kUnit = RewardRange::Unit();
+constexpr RewardRange kReal = RewardRange::Real();
+
 constexpr std::array kRegistry = {
-    Entry{"thompson", &policies::MakeThompson},
-    Entry{"thompson_gaussian", &policies::MakeThompsonGaussian},
-    Entry{"ucb1", &policies::MakeUcb1},
-    Entry{"kl_ucb", &policies::MakeKlUcb},
-    Entry{"epsilon_greedy", &policies::MakeEpsilonGreedy},
-    Entry{"static", &policies::MakeStatic},
-    Entry{"discounted_thompson", &policies::MakeDiscountedThompson},
-    Entry{"sliding_window_thompson", &policies::MakeSlidingWindowThompson},
-    Entry{"linucb", &policies::MakeLinUcb},
-    Entry{"lin_thompson", &policies::MakeLinThompson},
+    Entry{"thompson", &policies::MakeThompson, kUnit},
+    Entry{"thompson_gaussian", &policies::MakeThompsonGaussian, kReal},
+    Entry{"ucb1", &policies::MakeUcb1, kUnit},
+    Entry{"kl_ucb", &policies::MakeKlUcb, kUnit},
+    Entry{"epsilon_greedy", &policies::MakeEpsilonGreedy, kReal},
+    Entry{"static", &policies::MakeStatic, kReal},
+    Entry{"discounted_thompson", &policies::MakeDiscountedThompson, kUnit},
+    Entry{"sliding_window_thompson", &policies::MakeSlidingWindowThompson, kUnit},
+    Entry{"linucb", &policies::MakeLinUcb, kReal},
+    Entry{"lin_thompson", &policies::MakeLinThompson, kReal},
 };
 
 constexpr auto kNames = [] {
@@ -35,6 +48,17 @@ constexpr auto kNames = [] {
 }  // namespace
 
 std::span<const std::string_view> PolicyNames() { return kNames; }
+
+std::optional<RewardRange> PolicyRewardRange(std::string_view name) {
+  for (const auto& entry : kRegistry) {
+    if (entry.name == name) return entry.rewards;
+  }
+  return std::nullopt;
+}
+
+RewardRange Policy::reward_range() const {
+  return PolicyRewardRange(name()).value_or(RewardRange::Real());
+}
 
 Result<std::unique_ptr<Policy>> MakePolicy(const PolicySpec& spec) {
   if (spec.num_arms == 0) return InvalidArgument("policy '" + spec.name + "': empty arm list");

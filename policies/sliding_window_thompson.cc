@@ -67,7 +67,6 @@ class SlidingWindowThompson final : public Policy {
 
   std::string_view name() const override { return "sliding_window_thompson"; }
   size_t num_arms() const override { return s_.size(); }
-  RewardRange reward_range() const override { return RewardRange::Unit(); }
 
   size_t Choose(Rng& rng, std::span<const double>) const override {
     return ChooseBeta(alpha_, beta_, rng);

@@ -82,7 +82,6 @@ class Thompson final : public Policy {
 
   std::string_view name() const override { return "thompson"; }
   size_t num_arms() const override { return alpha_.size(); }
-  RewardRange reward_range() const override { return RewardRange::Unit(); }
 
   size_t Choose(Rng& rng, std::span<const double>) const override {
     return ChooseBeta(alpha_, beta_, rng);

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -71,10 +72,11 @@ class Policy {
   // Length of the context a request must carry (0: the policy ignores context).
   virtual size_t context_dim() const { return 0; }
 
-  // The rewards Update accepts: [0, 1] for the Beta-Bernoulli family and the
+  // The rewards Update accepts, as the registry states them for name()
+  // (PolicyRewardRange): [0, 1] for the Beta-Bernoulli family and the
   // bounded-reward index policies, any finite value for Gaussian or
-  // distribution-free ones. The default is any finite value.
-  virtual RewardRange reward_range() const { return RewardRange::Real(); }
+  // distribution-free ones. A name the registry does not know: any finite value.
+  RewardRange reward_range() const;
 
   // Picks an arm for one request.
   // REQUIRES: context.size() == context_dim().
@@ -110,5 +112,9 @@ Result<std::unique_ptr<Policy>> MakePolicy(const PolicySpec& spec);
 
 // The names MakePolicy accepts, in registry order.
 std::span<const std::string_view> PolicyNames();
+
+// The rewards the registry's policy `name` accepts (its one statement of its
+// reward domain), or nullopt for a name it does not know.
+std::optional<RewardRange> PolicyRewardRange(std::string_view name);
 
 }  // namespace banditd

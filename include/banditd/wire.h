@@ -105,10 +105,14 @@ struct RouteRequest {
   std::optional<std::string_view> arm;             // forced target arm (propensity 1)
 };
 
+// The range of a reward's `at`: Unix seconds an unsigned 32-bit count holds
+// (1970 to 2106), the range of the decision ids' issue times.
+inline constexpr double kMaxRewardAt = 4294967295.0;
+
 struct RewardRequest {
   std::string_view decision;
   double value = 0;          // finite
-  std::optional<double> at;  // when the outcome happened, Unix seconds, finite and >= 0
+  std::optional<double> at;  // when the outcome happened, Unix seconds in [0, kMaxRewardAt]
 };
 
 // One item of a `rewards` batch. A structurally valid item whose value is

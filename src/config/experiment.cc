@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <set>
@@ -132,6 +133,30 @@ Status LoadPolicy(const YamlNode& node, ExperimentConfig* exp) {
   return Status::Ok();
 }
 
+// A metric's rewards must lie in the policy's domain (the registry's
+// statement, PolicyRewardRange): a Beta-Bernoulli policy fed real values
+// learns nonsense and leaves a state no restart can load.
+Status CheckRewardDomain(const YamlNode& node, const ExperimentConfig& exp) {
+  if (exp.metric != Metric::kGaussian) return Status::Ok();  // bernoulli: [0, 1] fits all
+  const RewardRange range = PolicyRewardRange(exp.policy).value_or(RewardRange::Real());
+  if (!range.bounded()) return Status::Ok();
+  std::string real;
+  for (std::string_view name : PolicyNames()) {
+    if (auto r = PolicyRewardRange(name); r && !r->bounded()) {
+      real += (real.empty() ? "" : ", ") + std::string(name);
+    }
+  }
+  char bounds[64];
+  std::snprintf(bounds, sizeof bounds, "[%g, %g]", range.lo, range.hi);
+  const std::string why = exp.policy + " takes rewards in " + bounds +
+                          "; metric gaussian sends any finite value: use a policy for "
+                          "real-valued rewards (" +
+                          real + ") or metric bernoulli";
+  if (!node.Has("policy")) return node.Child("metric").Error("the default policy " + why);
+  const YamlNode p = node.Child("policy");
+  return (p.IsMap() && p.Has("name") ? p.Child("name") : p).Error(why);
+}
+
 Status LoadModeSpecific(const YamlNode& node, ExperimentConfig* exp) {
   if (node.Has("weights")) {
     const YamlNode w = node.Child("weights");
@@ -211,6 +236,7 @@ Status LoadExperiment(const YamlNode& node, const std::string& model_dir, bool c
     }
     return PolicyError(p, policy.status());
   }
+  BANDITD_RETURN_IF_ERROR(CheckRewardDomain(node, *exp));
 
   if (node.Has("stopping")) {
     const YamlNode s = node.Child("stopping");

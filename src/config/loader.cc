@@ -1,6 +1,8 @@
 #include "src/config/loader.h"
 
 #include <charconv>
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -22,14 +24,26 @@ Status CheckEndpoint(const YamlNode& node, const std::string& endpoint) {
       "'");
 }
 
+// host:port of the metrics endpoint: a host name or IPv4 address (no
+// spaces), or a bracketed IPv6 address, and a decimal port (0: any free port).
 Status CheckHostPort(const YamlNode& node, const std::string& address) {
   const size_t colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0) return node.Error("must be host:port");
-  const std::string port = address.substr(colon + 1);
-  char* end = nullptr;
-  const long p = std::strtol(port.c_str(), &end, 10);
-  if (port.empty() || *end != '\0' || p < 0 || p > 65535) {
-    return node.Error("port must be a number in [0, 65535]");
+  if (colon == std::string::npos || colon == 0) {
+    return node.Error("must be host:port (or \"\" for no metrics endpoint), got '" + address + "'");
+  }
+  const std::string host = address.substr(0, colon), port = address.substr(colon + 1);
+  const bool bracketed = host.size() > 2 && host.front() == '[' && host.back() == ']';
+  const std::string_view name =
+      bracketed ? std::string_view(host).substr(1, host.size() - 2) : std::string_view(host);
+  const bool host_ok = std::all_of(name.begin(), name.end(), [&](unsigned char c) {
+    return std::isalnum(c) || c == '.' || c == '-' || c == '_' || (bracketed && c == ':');
+  });
+  if (!host_ok) return node.Error("host '" + host + "' is not a host name or address");
+  const bool digits =
+      !port.empty() && port.size() <= 5 &&
+      std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); });
+  if (!digits || std::stol(port) > 65535) {
+    return node.Error("port must be a number in [0, 65535], got '" + port + "'");
   }
   return Status::Ok();
 }
@@ -71,7 +85,7 @@ Status LoadSockets(const YamlNode& node, SocketsConfig* out) {
     }
   }
   BANDITD_RETURN_IF_ERROR(node.Read("metrics", &out->metrics));
-  if (!out->metrics.empty()) {
+  if (!out->metrics.empty()) {  // "": no metrics endpoint
     BANDITD_RETURN_IF_ERROR(
         CheckHostPort(node.Has("metrics") ? node.Child("metrics") : node, out->metrics));
   }

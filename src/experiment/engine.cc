@@ -81,11 +81,7 @@ Result<PendingReward> Engine::Prepare(std::string_view decision_id, double value
     return Status(Code::kUnknownExperiment, "the decision's experiment is not configured");
   }
   const Experiment& e = *experiments_[it->second];
-  if (!std::isfinite(value)) return Status(Code::kInvalidValue, "reward value must be finite");
-  if (e.options().metric == Metric::kBernoulli && (value < 0.0 || value > 1.0)) {
-    return Status(Code::kInvalidValue,
-                  "experiment '" + e.name() + "' has a bernoulli metric: value must be in [0, 1]");
-  }
+  BANDITD_RETURN_IF_ERROR(e.CheckReward(value));  // never reaches the policy otherwise
   BANDITD_RETURN_IF_ERROR(ledger_.Check(ref->key(), ref->issued_s, NowSeconds()));
   if (!in_flight_.emplace(ref->key(), ref->issued_s).second) {
     return Status(Code::kDuplicateReward, "a reward for this decision is already being written");
@@ -101,7 +97,7 @@ Result<PendingReward> Engine::Prepare(std::string_view decision_id, double value
 void Engine::Commit(const PendingReward& r) {
   in_flight_.erase(r.ref.key());
   ledger_.Record(r.ref.key(), r.ref.issued_s);
-  // Prepare validated the value for this experiment's metric.
+  // Prepare validated the value for this experiment's metric and policy.
   Experiment& e = *experiments_[r.experiment];
   (void)e.ApplyReward(r.ref, r.value, r.context);
   e.contexts().Erase(r.ref.key());

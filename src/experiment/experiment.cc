@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 namespace banditd::experiment {
 namespace {
@@ -232,13 +233,25 @@ Result<RouteChoice> Experiment::Route(std::optional<std::string_view> unit,
   return c;
 }
 
-Status Experiment::ApplyReward(const DecisionRef& ref, double value,
-                               std::span<const double> context) {
+Status Experiment::CheckReward(double value) const {
   if (!std::isfinite(value)) return Status(Code::kInvalidValue, "reward value must be finite");
   if (options_.metric == Metric::kBernoulli && (value < 0.0 || value > 1.0)) {
     return Status(Code::kInvalidValue, "experiment '" + options_.name +
                                            "' has a bernoulli metric: reward must be in [0, 1]");
   }
+  if (const RewardRange range = policy_->reward_range(); !range.Contains(value)) {
+    char bounds[64];
+    std::snprintf(bounds, sizeof bounds, "[%g, %g]", range.lo, range.hi);
+    return Status(Code::kInvalidValue, "experiment '" + options_.name + "': policy " +
+                                           std::string(policy_->name()) + " takes rewards in " +
+                                           bounds);
+  }
+  return Status::Ok();
+}
+
+Status Experiment::ApplyReward(const DecisionRef& ref, double value,
+                               std::span<const double> context) {
+  BANDITD_RETURN_IF_ERROR(CheckReward(value));
   if (ref.arm >= counters_.size()) return Status(Code::kUnknownDecision, "no such arm");
   if (ref.epoch != epoch_) {
     ++stale_rewards_;

@@ -121,8 +121,13 @@ class Experiment {
     return Route(unit, forced_arm, std::nullopt, rng);
   }
 
+  // kInvalidValue for a reward this experiment cannot learn from: a
+  // non-finite value, or one outside the metric's domain ([0, 1] for
+  // bernoulli) or the policy's (Policy::reward_range, e.g. [0, 1] for thompson).
+  Status CheckReward(double value) const;
+
   // Applies a reward for a decision of this experiment. kInvalidValue for a
-  // non-finite value or one outside the metric's domain ([0,1] for bernoulli).
+  // value CheckReward refuses.
   // Rewards of forced decisions or of an older epoch are accepted and counted
   // but do not teach the policy or the stopping rule. A contextual policy
   // learns only from a reward that comes with its decision's `context`; one

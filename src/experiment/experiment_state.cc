@@ -158,6 +158,17 @@ Status ParseFields(const msgpack::object& root, Parsed& p) {
   return Status::Ok();
 }
 
+// What an operator can do when an experiment's saved state does not fit its
+// config: the engine drops the saved state of experiments not in the config
+// (Engine::Restore), so a new name starts fresh.
+std::string FreshStartRemedy(const std::string& name) {
+  return "give the experiment a new name to start it with fresh state (the state saved "
+         "under '" +
+         name +
+         "' is dropped at the next snapshot), or move state_dir aside to start every "
+         "experiment fresh";
+}
+
 }  // namespace
 
 std::string Experiment::Snapshot() const {
@@ -214,9 +225,12 @@ Status Experiment::Restore(std::string_view bytes) {
   auto& [epoch, state, winner, reason, stale, counters, policy_bytes, stopping_bytes, has_policy] =
       p;
   if (counters.size() != counters_.size()) {
-    return InvalidArgument("snapshot of experiment '" + options_.name + "' has " +
-                           std::to_string(counters.size()) + " arms, the config has " +
-                           std::to_string(counters_.size()));
+    return InvalidArgument(
+        "snapshot of experiment '" + options_.name + "' has " + std::to_string(counters.size()) +
+        " arms, the config has " + std::to_string(counters_.size()) +
+        ": the arms of an experiment with state cannot change; configure "
+        "its " +
+        std::to_string(counters.size()) + " arms again, or " + FreshStartRemedy(options_.name));
   }
   if (!has_policy) return Corrupt("missing policy state");
   if (state < 0 || state > static_cast<int>(State::kRolledBack)) return Corrupt("bad state");
@@ -228,7 +242,10 @@ Status Experiment::Restore(std::string_view bytes) {
     return spec;
   }());
   if (!policy.ok()) return policy.status();
-  BANDITD_RETURN_IF_ERROR((*policy)->Restore(policy_bytes).WithContext("policy"));
+  if (Status s = (*policy)->Restore(policy_bytes); !s.ok()) {
+    return Status(s.code(), "policy: " + s.message() + "; this state cannot be loaded: " +
+                                FreshStartRemedy(options_.name));
+  }
   std::unique_ptr<StoppingRule> stopping;
   if (stopping_) {
     StoppingSpec spec = *options_.stopping;

@@ -322,8 +322,9 @@ Status Decoder::DecodeReward(const object& root, wire::Request* out) {
   if (v[2] != nullptr) {
     if (!IsNumber(*v[2])) return Error(Code::kBadRequest, "reward: 'at' must be a number");
     const double at = NumberOf(*v[2]);
-    if (!std::isfinite(at) || at < 0) {
-      return Error(Code::kInvalidValue, "reward: 'at' must be finite Unix seconds >= 0");
+    if (!(at >= 0 && at <= wire::kMaxRewardAt)) {  // also refuses NaN
+      return Error(Code::kInvalidValue,
+                   "reward: 'at' must be Unix seconds in [0, 4294967295] (1970 to 2106)");
     }
     reward.at = at;
   }

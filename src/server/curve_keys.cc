@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -71,19 +72,36 @@ Result<CurveKeyPair> GenerateKeyPair() {
   return CurveKeyPair{pub, sec};
 }
 
-Result<std::string> ReadKeyFile(const std::string& path) {
+namespace {
+
+// The key line of a key file and the public key its comments name, if any
+// (`banditctl keygen` writes "# public key: <Z85>" into NAME.key).
+struct KeyFileText {
+  std::string key;
+  std::string commented_public;
+  bool secret_header = false;  // keygen's "# banditd CURVE secret key" line
+};
+
+Result<KeyFileText> ReadKeyFileText(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return Bad(path, "does not exist");
   if (!fs::is_regular_file(path, ec)) return Bad(path, "is not a regular file");
   std::ifstream in(path);
   if (!in) return Bad(path, std::string("cannot be read (") + std::strerror(errno) + ")");
-  std::string line, key;
+  std::string line, key, commented;
+  bool secret_header = false;
   int keys = 0;
   // A key file is tiny; a large one is not a key file (and not worth reading).
   for (size_t bytes = 0; std::getline(in, line);) {
     bytes += line.size() + 1;
     if (bytes > 4096) return Bad(path, "larger than 4096 bytes: not a key file");
     const std::string t = Trim(line);
+    if (!t.empty() && t[0] == '#') {
+      static constexpr std::string_view kPublicNote = "public key:";
+      const std::string note = Trim(t.substr(1));
+      if (note.starts_with(kPublicNote)) commented = Trim(note.substr(kPublicNote.size()));
+      if (note.starts_with("banditd CURVE secret key")) secret_header = true;
+    }
     if (t.empty() || t[0] == '#') continue;
     key = t;
     ++keys;
@@ -96,17 +114,71 @@ Result<std::string> ReadKeyFile(const std::string& path) {
     return Bad(path, "not a Z85 key (expected 40 characters of the Z85 alphabet, got " +
                          std::to_string(key.size()) + ")");
   }
-  return key;
+  return KeyFileText{key, commented, secret_header};
+}
+
+// The public key of a Z85 secret key, or an error naming `path`.
+Result<std::string> PublicOf(const std::string& path, const std::string& secret) {
+  char pub[kZ85KeyChars + 1] = {};
+  if (zmq_curve_public(pub, secret.c_str()) != 0) {
+    return Bad(path, std::string("cannot derive the public key: ") + zmq_strerror(zmq_errno()));
+  }
+  return std::string(pub);
+}
+
+// A *.pub file must hold a public key. A copy of a NAME.key file carries
+// keygen's secret-key header, or names in its "# public key:" comment the
+// public key of its key line: that line is a secret (and the directory of
+// public keys is no place for it).
+Status CheckNotSecret(const std::string& path, const KeyFileText& text) {
+  bool secret = text.secret_header;
+  if (!secret && !text.commented_public.empty() && text.commented_public != text.key) {
+    auto pub = PublicOf(path, text.key);
+    secret = pub.ok() && *pub == text.commented_public;
+  }
+  if (secret) {
+    return Bad(path,
+               "holds a SECRET key (a copy of a .key file), not a public key: put the "
+               "client's NAME.pub here instead");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::string> ReadKeyFile(const std::string& path) {
+  auto text = ReadKeyFileText(path);
+  if (!text.ok()) return text.status();
+  return text->key;
+}
+
+Status CheckSecretKeyFileMode(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return Bad(path, std::string("cannot stat (") + std::strerror(errno) + ")");
+  }
+  if ((st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return Bad(path, std::string("a secret key must be readable by its owner only, its mode is ") +
+                         mode + ": run chmod 600 " + path);
+  }
+  return Status::Ok();
 }
 
 Result<CurveKeyPair> LoadSecretKeyFile(const std::string& path) {
   auto secret = ReadKeyFile(path);
   if (!secret.ok()) return secret.status();
-  char pub[kZ85KeyChars + 1] = {};
-  if (zmq_curve_public(pub, secret->c_str()) != 0) {
-    return Bad(path, std::string("cannot derive the public key: ") + zmq_strerror(zmq_errno()));
-  }
-  return CurveKeyPair{pub, *secret};
+  auto pub = PublicOf(path, *secret);
+  if (!pub.ok()) return pub.status();
+  return CurveKeyPair{*pub, *secret};
+}
+
+Result<CurveKeyPair> LoadServerSecretKeyFile(const std::string& path) {
+  auto keys = LoadSecretKeyFile(path);
+  if (!keys.ok()) return keys.status();
+  BANDITD_RETURN_IF_ERROR(CheckSecretKeyFileMode(path));
+  return keys;
 }
 
 Result<Allowlist> LoadAllowlist(const std::string& dir) {
@@ -126,10 +198,11 @@ Result<Allowlist> LoadAllowlist(const std::string& dir) {
     if (ec) break;
     const fs::path p = it->path();
     if (p.extension() != ".pub" || p.filename().string()[0] == '.') continue;
-    auto key = ReadKeyFile(p.string());
-    if (!key.ok()) return key.status();
+    auto text = ReadKeyFileText(p.string());
+    if (!text.ok()) return text.status();
+    BANDITD_RETURN_IF_ERROR(CheckNotSecret(p.string(), *text));
     CurveKey bin;
-    DecodeZ85(*key, &bin);
+    DecodeZ85(text->key, &bin);
     const std::string name = p.stem().string();
     auto [pos, inserted] = out.emplace(bin, name);
     if (!inserted && pos->second != name) {

@@ -7,6 +7,12 @@
 // directory is every `*.pub` file in it (not recursive); a key's name is its
 // file name without `.pub`.
 //
+// A `.pub` file that is a copy of a NAME.key file (its "# public key:"
+// comment names the public key of its key line) is refused: it holds a
+// secret. A bare secret key line without that comment cannot be told from a
+// public key. The server's secret key file must be readable by its owner
+// only (mode 0600 or stricter), as ssh demands of its keys.
+//
 // Every loader fails closed: a missing, unreadable or malformed file, or an
 // allowlist directory without a single key, is an error (kInvalidArgument,
 // naming the file), never an empty or partial result.
@@ -43,7 +49,15 @@ Result<std::string> ReadKeyFile(const std::string& path);
 // A NAME.key file: the secret key and its derived public key.
 Result<CurveKeyPair> LoadSecretKeyFile(const std::string& path);
 
-// Every *.pub file of `dir`; an error when there is none or one is bad.
+// LoadSecretKeyFile, then CheckSecretKeyFileMode: the daemon's own key.
+Result<CurveKeyPair> LoadServerSecretKeyFile(const std::string& path);
+
+// kInvalidArgument naming `path` and `chmod 600` when the file's group or
+// others have any permission on it.
+Status CheckSecretKeyFileMode(const std::string& path);
+
+// Every *.pub file of `dir`; an error when there is none, one is bad, or one
+// holds a secret key.
 Result<Allowlist> LoadAllowlist(const std::string& dir);
 
 // Writes <dir>/<name>.key (mode 0600) and <dir>/<name>.pub (mode 0644).

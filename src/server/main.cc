@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "src/config/loader.h"
+#include "src/server/config_models.h"
 #include "src/server/curve_keys.h"
 #include "src/server/daemon.h"
 #include "src/telemetry/fd_limit.h"
@@ -35,7 +36,9 @@ int main(int argc, char** argv) {
   bool check = false;
   banditd::server::DaemonFlags flags;
   app.add_option("-c,--config", config_path, "YAML config file")->capture_default_str();
-  app.add_flag("--check", check, "validate the config (and model files) and exit");
+  app.add_flag("--check", check,
+               "validate the config, the key files and the models (each loaded and run once on its "
+               "input_shape) and exit");
   app.add_option(
       "--log-level", log_level,
       "trace|debug|info|warn|error|critical|off (default: config, or BANDITD_LOG_LEVEL)");
@@ -70,13 +73,20 @@ int main(int argc, char** argv) {
       // The key files are part of what --check promises: the same loaders
       // the daemon uses at start-up.
       const auto& sec = config->security;
-      banditd::Status s = banditd::server::LoadSecretKeyFile(sec.server_secret_key_file).status();
+      banditd::Status s =
+          banditd::server::LoadServerSecretKeyFile(sec.server_secret_key_file).status();
       if (s.ok()) s = banditd::server::LoadAllowlist(sec.api_client_keys_dir).status();
       if (s.ok()) s = banditd::server::LoadAllowlist(sec.admin_client_keys_dir).status();
       if (!s.ok()) {
         std::cerr << "banditd: " << s.message() << "\n";
         return 2;
       }
+    }
+    // The models too: each is loaded and run once on its input_shape, as
+    // start-up does.
+    if (banditd::Status s = banditd::server::CheckModels(*config); !s.ok()) {
+      std::cerr << "banditd: " << config->source << ": " << s.message() << "\n";
+      return 2;
     }
     std::cout << "banditd: " << config_path << " is valid (" << config->experiments.size()
               << " experiment(s))\n";

@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "src/server/config_models.h"
 #include "src/server/daemon.h"
 #include "src/server/engine_options.h"
 #include "src/telemetry/fd_limit.h"
@@ -13,15 +14,6 @@ namespace {
 
 constexpr uint8_t kRewardRecord = 1;
 constexpr int kRcvHwm = 1000;
-
-model::ModelOptions ModelOptionsFor(const config::ExperimentConfig& e, const config::ArmConfig& a) {
-  model::ModelOptions m;
-  m.name = e.name + "/" + a.name;
-  m.path = a.model->path;
-  m.input_shape = a.model->input_shape;
-  m.sha256 = a.model->sha256;
-  return m;
-}
 
 // tcp://host:* endpoints resolve to the port the OS chose.
 std::string LastEndpoint(zmq::socket_t& s) { return s.get(zmq::sockopt::last_endpoint); }
@@ -123,7 +115,8 @@ Status Daemon::Init() {
   for (size_t e = 0; e < config_.experiments.size(); ++e) {
     const auto& ec = config_.experiments[e];
     outputs_[e].resize(ec.arms.size());
-    for (const auto& a : ec.arms) {
+    for (size_t ai = 0; ai < ec.arms.size(); ++ai) {
+      const auto& a = ec.arms[ai];
       if (!a.model) {
         slots_[e].push_back(nullptr);
         continue;
@@ -133,9 +126,8 @@ Status Daemon::Init() {
             model::SetTorchThreads(static_cast<int>(config_.inference.intra_op_threads)));
         any_model = true;
       }
-      auto m = model::LoadModel(ModelOptionsFor(ec, a));
-      if (!m.ok())
-        return m.status().WithContext("experiment '" + ec.name + "' arm '" + a.name + "'");
+      auto m = LoadArmModel(config_, e, ai);  // its errors name the config key
+      if (!m.ok()) return m.status();
       spdlog::info("loaded model {}/{} from {} (sha256 {})", ec.name, a.name, a.model->path,
                    (*m)->sha256().substr(0, 12));
       slots_[e].push_back(std::make_shared<model::ModelSlot>(std::move(m).value()));
@@ -173,7 +165,7 @@ Status Daemon::Init() {
     http.write_timeout = lim.http_write_timeout;
     http.max_request_bytes = static_cast<size_t>(lim.http_max_request_bytes);
     BANDITD_RETURN_IF_ERROR(
-        metrics_.Start(host, std::stoi(m.substr(colon + 1)), http).WithContext("metrics endpoint"));
+        metrics_.Start(host, std::stoi(m.substr(colon + 1)), http).WithContext("sockets.metrics " + m));
     metrics_bound = host + ":" + std::to_string(metrics_.port());
   }
 
@@ -188,6 +180,8 @@ Status Daemon::Init() {
     }
     endpoints += "\n";
   }
+  // Always the last line (a reader's sign the file is complete); empty when
+  // there is no metrics endpoint.
   endpoints += "metrics=" + metrics_bound + "\n";
   BANDITD_RETURN_IF_ERROR(StartIoThreads());
   BANDITD_RETURN_IF_ERROR(
@@ -245,7 +239,7 @@ Status Daemon::SetUpCurve() {
         Code::kInvalidArgument,
         "security is configured but this libzmq has no CURVE support (zmq_has(\"curve\"))");
   }
-  auto keys = LoadSecretKeyFile(sec.server_secret_key_file);
+  auto keys = LoadServerSecretKeyFile(sec.server_secret_key_file);
   if (!keys.ok()) return keys.status().WithContext("security.server_secret_key_file");
   auto zap = ZapHandler::Create(ctx_, {sec.api_client_keys_dir, sec.admin_client_keys_dir});
   if (!zap.ok()) return zap.status();
@@ -338,7 +332,7 @@ Status Daemon::BindSockets() {
     api_extra_endpoints_.push_back(bound);
   }
   spdlog::info("listening: api {} rewards {} admin {} metrics {}", api_endpoint_, rewards_endpoint_,
-               admin_endpoint_, config_.sockets.metrics);
+               admin_endpoint_, config_.sockets.metrics.empty() ? "off" : config_.sockets.metrics);
   return Status::Ok();
 }
 

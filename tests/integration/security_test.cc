@@ -328,6 +328,16 @@ TEST(SecurityTest, StartUpIsRefusedWhenAKeyIsMissingMalformedOrTheListIsEmpty) {
       {"api key file unreadable (a directory)",
        [](const std::string& d) { fs::create_directory(d + "/keys/api/sub.pub"); },
        "is not a regular file"},
+      {"server key readable by the group",
+       [](const std::string& d) { fs::permissions(d + "/keys/server.key", fs::perms(0640)); },
+       "server.key: a secret key must be readable by its owner only, its mode is 0640: run "
+       "chmod 600",
+       true},
+      {"api list holds a secret key (a .key copied to .pub)",
+       [](const std::string& d) {
+         fs::copy_file(d + "/keys/api/app.key", d + "/keys/api/app-copy.pub");
+       },
+       "app-copy.pub: holds a SECRET key", true},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.what);

@@ -237,6 +237,35 @@ TEST(ConfigTest, WildcardTcpPortsMayRepeat) {
   EXPECT_EQ(cfg->sockets.rewards, "tcp://127.0.0.1:*");
 }
 
+TEST(ConfigTest, EmptyMetricsMeansNoMetricsEndpoint) {
+  auto cfg = ParseConfig("sockets:\n  metrics: \"\"\n" + std::string(kMinimal), "/cfg", NoFiles());
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->sockets.metrics, "");
+  for (const char* good : {"0.0.0.0:0", "localhost:9464", "[::1]:65535", "metrics-1.lan:80"}) {
+    auto c = ParseConfig("sockets:\n  metrics: '" + std::string(good) + "'\n" + kMinimal, "/cfg",
+                         NoFiles());
+    EXPECT_TRUE(c.ok()) << good << ": " << c.status().ToString();
+  }
+}
+
+// Every policy whose registry domain is unbounded takes a gaussian metric;
+// every policy takes a bernoulli one ([0, 1] is inside every domain).
+TEST(ConfigTest, MetricAndPolicyAgreeOnTheRewardDomain) {
+  for (std::string_view name : PolicyNames()) {
+    const bool contextual = name == "linucb" || name == "lin_thompson";
+    const std::string policy =
+        "    policy: {name: " + std::string(name) + (contextual ? ", context_dim: 2}\n" : "}\n");
+    for (const char* metric : {"bernoulli", "gaussian"}) {
+      const std::string yaml = "experiments:\n  - name: e\n    metric: " + std::string(metric) +
+                               "\n" + policy + "    arms:\n      - name: a\n      - name: b\n";
+      auto cfg = ParseConfig(yaml, "/cfg", NoFiles());
+      const bool real = !PolicyRewardRange(name)->bounded();
+      EXPECT_EQ(cfg.ok(), std::string(metric) == "bernoulli" || real)
+          << name << " / " << metric << ": " << cfg.status().ToString();
+    }
+  }
+}
+
 TEST(ConfigTest, MissingFileIsNotFound) {
   auto cfg = LoadConfigFile("config/no_such_file.yaml");
   EXPECT_EQ(cfg.status().code(), Code::kNotFound);

@@ -113,5 +113,27 @@ TEST(RegistryTest, RewardRangesMatchTheDocumentedDomains) {
   }
 }
 
+// The registry states each policy's reward domain in one place; the policy
+// object reports exactly that statement, and unknown names have none.
+TEST(RegistryTest, EachPolicyStatesItsRewardDomainInTheRegistry) {
+  EXPECT_FALSE(PolicyRewardRange("no_such_policy").has_value());
+  for (auto name : PolicyNames()) {
+    SCOPED_TRACE(std::string(name));
+    const auto stated = PolicyRewardRange(name);
+    ASSERT_TRUE(stated.has_value());
+    for (TrafficLimits limits : {TrafficLimits{}, TrafficLimits{0, 0.5, 1.0}}) {
+      auto r = MakePolicy(SpecFor(std::string(name), 2, limits));
+      ASSERT_TRUE(r.ok());
+      const RewardRange range = (*r)->reward_range();
+      EXPECT_EQ(range.lo, stated->lo);
+      EXPECT_EQ(range.hi, stated->hi);
+    }
+  }
+  const auto thompson = PolicyRewardRange("thompson");
+  EXPECT_EQ(thompson->lo, 0.0);
+  EXPECT_EQ(thompson->hi, 1.0);
+  EXPECT_FALSE(PolicyRewardRange("thompson_gaussian")->bounded());
+}
+
 }  // namespace
 }  // namespace banditd

@@ -199,7 +199,22 @@ std::vector<HostileCase> Cases() {
         .Int(1)
         .Str("at")
         .Double(-5);
-    c.push_back({"reward at negative", f.bytes(), kValue, "'at' must be finite Unix seconds"});
+    c.push_back({"reward at negative", f.bytes(), kValue, "'at' must be Unix seconds in [0, "});
+  }
+  // Beyond the range (and beyond any time the daemon's decision ids hold).
+  for (const double at : {1e308, double{INFINITY}, double{NAN}, 4294967296.0}) {
+    FrameBuilder f;
+    f.Map(4)
+        .Str("op")
+        .Str("reward")
+        .Str("decision")
+        .Str("d")
+        .Str("value")
+        .Int(1)
+        .Str("at")
+        .Double(at);
+    c.push_back({"reward at " + std::to_string(at), f.bytes(), kValue,
+                 "'at' must be Unix seconds in [0, 4294967295] (1970 to 2106)"});
   }
   c.push_back({"rewards items is a map",
                Hex("82 a2 6f 70 a7 72 65 77 61 72 64 73 a5 69 74 65 6d 73 80"), kBad,

@@ -129,5 +129,58 @@ TEST(CurveKeysTest, AllowlistReadsEveryPubFileAndFailsClosed) {
   EXPECT_TRUE(Mentions(s, "bad.pub")) << s.ToString();
 }
 
+// A .pub that is a copy of a .key file holds a secret: the allowlist refuses
+// it, naming the file, whether or not keygen's header is still there.
+TEST(CurveKeysTest, AllowlistRefusesAPubFileHoldingASecretKey) {
+  TempDir dir;
+  auto kp = GenerateKeyPair();
+  ASSERT_TRUE(kp.ok());
+  const std::string keys = dir.path() + "/keys", d = dir.path() + "/api";
+  fs::create_directory(keys);
+  fs::create_directory(d);
+  ASSERT_TRUE(WriteKeyPair(keys, "app", *kp).ok());
+  fs::copy_file(keys + "/app.pub", d + "/app.pub");
+  ASSERT_TRUE(LoadAllowlist(d).ok()) << "keygen's .pub is a public key";
+
+  fs::copy_file(keys + "/app.key", d + "/leak.pub");
+  Status s = LoadAllowlist(d).status();
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_TRUE(Mentions(s, d + "/leak.pub: holds a SECRET key")) << s.ToString();
+
+  // Without keygen's header, the "# public key:" comment still gives it away.
+  Write(d + "/leak.pub", "# public key: " + kp->public_z85 + "\n" + kp->secret_z85 + "\n");
+  s = LoadAllowlist(d).status();
+  EXPECT_TRUE(Mentions(s, d + "/leak.pub: holds a SECRET key")) << s.ToString();
+
+  // A public key that names itself in its comment is fine.
+  Write(d + "/leak.pub", "# public key: " + kp->public_z85 + "\n" + kp->public_z85 + "\n");
+  EXPECT_TRUE(LoadAllowlist(d).ok());
+}
+
+// The server's secret key file: owner-only, like ssh's keys.
+TEST(CurveKeysTest, ServerSecretKeyReadableByOthersIsRefused) {
+  TempDir dir;
+  auto kp = GenerateKeyPair();
+  ASSERT_TRUE(kp.ok());
+  ASSERT_TRUE(WriteKeyPair(dir.path(), "server", *kp).ok());
+  const std::string p = dir.path() + "/server.key";
+  auto loaded = LoadServerSecretKeyFile(p);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(loaded->public_z85, kp->public_z85);
+  ASSERT_EQ(::chmod(p.c_str(), 0400), 0);
+  EXPECT_TRUE(LoadServerSecretKeyFile(p).ok()) << "owner read-only is fine";
+  for (const mode_t mode : {0640, 0604, 0644, 0620, 0601}) {
+    SCOPED_TRACE(mode);
+    ASSERT_EQ(::chmod(p.c_str(), mode), 0);
+    const Status s = LoadServerSecretKeyFile(p).status();
+    EXPECT_EQ(s.code(), Code::kInvalidArgument);
+    EXPECT_TRUE(Mentions(s, p)) << s.ToString();
+    EXPECT_TRUE(Mentions(s, "run chmod 600 " + p)) << s.ToString();
+  }
+  // A malformed file is reported as such whatever its mode.
+  Write(p, "short\n");
+  EXPECT_TRUE(Mentions(LoadServerSecretKeyFile(p).status(), "not a Z85 key"));
+}
+
 }  // namespace
 }  // namespace banditd::server
