@@ -150,6 +150,12 @@ class Experiment {
   // A new epoch: learning starts afresh (e.g. after a model reload).
   void NewEpoch(std::string reason);
 
+  // The sha256 of each arm's model file ("" for a route-only arm), as the
+  // daemon loaded them; part of the snapshot, so a start-up can tell that a
+  // file changed between runs (restored ones are kept until replaced).
+  const std::vector<std::string>& model_sha256() const { return model_sha256_; }
+  void set_model_sha256(std::vector<std::string> sha) { model_sha256_ = std::move(sha); }
+
   // Lifecycle, counters, policy and stopping-rule state as bytes, and back.
   // Restore refuses a snapshot of another arm count or policy and then leaves
   // the experiment unchanged.
@@ -209,6 +215,7 @@ class Experiment {
   AllocationTable table_;
   std::vector<double> weights_;
   std::vector<ArmCounters> counters_;
+  std::vector<std::string> model_sha256_;  // empty: not known
   int64_t last_refresh_ns_ = 0;
   uint64_t rewards_since_refresh_ = 0;
   bool refreshed_once_ = false;

@@ -96,6 +96,7 @@ struct Parsed {
   std::vector<ArmCounters> counters;
   std::string_view policy_bytes, stopping_bytes;
   bool has_policy = false;
+  std::vector<std::string> models;  // each arm's model sha256 ("" route-only)
 };
 
 Status ParseField(std::string_view key, const msgpack::object& val, Parsed& p) {
@@ -130,6 +131,15 @@ Status ParseField(std::string_view key, const msgpack::object& val, Parsed& p) {
     if (val.type != msgpack::type::BIN) return BadField(field, "is not binary");
     p.policy_bytes = std::string_view(val.via.bin.ptr, val.via.bin.size);
     p.has_policy = true;
+  } else if (key == "models") {
+    if (val.type != msgpack::type::ARRAY) return BadField(field, "is not an array");
+    for (uint32_t a = 0; a < val.via.array.size; ++a) {
+      const msgpack::object& m = val.via.array.ptr[a];
+      if (m.type != msgpack::type::STR || m.via.str.size > 64) {
+        return BadField("models[" + std::to_string(a) + "]", "is not a sha256 string");
+      }
+      p.models.emplace_back(m.via.str.ptr, m.via.str.size);
+    }
   } else if (key == "stopping") {
     if (val.type == msgpack::type::BIN) {
       p.stopping_bytes = std::string_view(val.via.bin.ptr, val.via.bin.size);
@@ -174,7 +184,12 @@ std::string FreshStartRemedy(const std::string& name) {
 std::string Experiment::Snapshot() const {
   msgpack::sbuffer buf;
   msgpack::packer<msgpack::sbuffer> pk(buf);
-  pk.pack_map(8);
+  pk.pack_map(model_sha256_.empty() ? 8 : 9);
+  if (!model_sha256_.empty()) {
+    pk.pack("models");
+    pk.pack_array(static_cast<uint32_t>(model_sha256_.size()));
+    for (const auto& m : model_sha256_) pk.pack(m);
+  }
   pk.pack("epoch");
   pk.pack(epoch_);
   pk.pack("state");
@@ -222,8 +237,8 @@ Status Experiment::Restore(std::string_view bytes) {
   if (root.type != msgpack::type::MAP) return Corrupt("not a map");
   Parsed p;
   BANDITD_RETURN_IF_ERROR(ParseFields(root, p));
-  auto& [epoch, state, winner, reason, stale, counters, policy_bytes, stopping_bytes, has_policy] =
-      p;
+  auto& [epoch, state, winner, reason, stale, counters, policy_bytes, stopping_bytes, has_policy,
+         models] = p;
   if (counters.size() != counters_.size()) {
     return InvalidArgument(
         "snapshot of experiment '" + options_.name + "' has " + std::to_string(counters.size()) +
@@ -233,6 +248,7 @@ Status Experiment::Restore(std::string_view bytes) {
         std::to_string(counters.size()) + " arms again, or " + FreshStartRemedy(options_.name));
   }
   if (!has_policy) return Corrupt("missing policy state");
+  if (!models.empty() && models.size() != counters_.size()) return Corrupt("bad models");
   if (state < 0 || state > static_cast<int>(State::kRolledBack)) return Corrupt("bad state");
   if (winner >= static_cast<int64_t>(counters_.size())) return Corrupt("bad winner");
   // Restore into fresh objects first, so a failure leaves this one unchanged.
@@ -267,6 +283,7 @@ Status Experiment::Restore(std::string_view bytes) {
   reason_ = std::move(reason);
   stale_rewards_ = stale;
   counters_ = std::move(counters);
+  model_sha256_ = std::move(models);
   refreshed_once_ = false;
   Rng rng(0);
   ComputeWeights(rng);

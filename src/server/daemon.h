@@ -152,6 +152,9 @@ class Daemon {
   Status SetUpCurve();
   Status BindSockets();
   Status Recover();
+  // Records experiment e's model files' sha256 in its state; at start-up, a
+  // file that changed since the snapshot starts a new epoch (logged).
+  void NoteModelFiles(size_t e, bool at_start);
   Status StartIoThreads();
 
   // I/O loop pieces.

@@ -249,6 +249,7 @@ void Daemon::OnReloads() {
       reload_threads_.erase(t);
     }
     auto& x = engine_->experiment(d.experiment);
+    NoteModelFiles(d.experiment, /*at_start=*/false);  // what serves now, for the snapshot
     if (!d.status.ok()) {
       if (d.changed) x.NewEpoch("models partly reloaded");  // a swap refused after others
       spdlog::error("reload of '{}' failed: {}", x.name(), d.status.ToString());

@@ -132,6 +132,7 @@ Status Daemon::Init() {
                    (*m)->sha256().substr(0, 12));
       slots_[e].push_back(std::make_shared<model::ModelSlot>(std::move(m).value()));
     }
+    NoteModelFiles(e, /*at_start=*/true);
   }
   if (any_model) {
     model::PoolOptions po;
@@ -164,8 +165,8 @@ Status Daemon::Init() {
     http.idle_timeout = lim.http_idle_timeout;
     http.write_timeout = lim.http_write_timeout;
     http.max_request_bytes = static_cast<size_t>(lim.http_max_request_bytes);
-    BANDITD_RETURN_IF_ERROR(
-        metrics_.Start(host, std::stoi(m.substr(colon + 1)), http).WithContext("sockets.metrics " + m));
+    BANDITD_RETURN_IF_ERROR(metrics_.Start(host, std::stoi(m.substr(colon + 1)), http)
+                                .WithContext("sockets.metrics " + m));
     metrics_bound = host + ":" + std::to_string(metrics_.port());
   }
 
@@ -189,6 +190,28 @@ Status Daemon::Init() {
   last_snapshot_ns_ = clock_.MonoNanos();
   PublishMetrics();
   return Status::Ok();
+}
+
+void Daemon::NoteModelFiles(size_t e, bool at_start) {
+  auto& x = engine_->experiment(e);
+  std::vector<std::string> sha;
+  for (const auto& slot : slots_[e]) sha.push_back(slot ? slot->Get()->sha256() : "");
+  const auto& before = x.model_sha256();
+  if (at_start && !before.empty() && before != sha) {
+    // The statistics of the old files do not describe the new ones: start
+    // afresh, as a reload of the same change does.
+    std::string changed;
+    for (size_t a = 0; a < sha.size(); ++a) {
+      if (before[a] != sha[a]) {
+        changed += (changed.empty() ? "" : ", ") + x.options().arms[a].name + " (" +
+                   before[a].substr(0, 12) + " -> " + sha[a].substr(0, 12) + ")";
+      }
+    }
+    x.NewEpoch("model files changed since the last run: " + changed);
+    spdlog::warn("experiment '{}': model files changed since the last run ({}): new epoch {}",
+                 x.name(), changed, x.epoch());
+  }
+  x.set_model_sha256(std::move(sha));
 }
 
 Status Daemon::Recover() {

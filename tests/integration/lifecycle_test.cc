@@ -114,6 +114,51 @@ TEST(LifecycleTest, ReloadUnderLoadFailsNoRequest) {
   EXPECT_EQ(d.Stop(), 0) << d.LogTail();
 }
 
+// A model file replaced while the daemon was down: the next start-up sees its
+// sha256 differ from the snapshot's and starts a new epoch, as a reload of
+// the same change does; a start with the files unchanged keeps the epoch.
+TEST(LifecycleTest, ModelFileReplacedBetweenRestartsStartsANewEpoch) {
+  TempDir dir;
+  const fs::path models = dir.path() + "/models";
+  zmq::context_t ctx;
+  uint64_t epoch0 = 0;
+  {
+    DaemonProcess d;
+    ASSERT_TRUE(StartWithOwnModels(dir, models, d)) << d.LogTail();
+    Client api(ctx, d.endpoints().api);
+    for (int i = 0; i < 50; ++i) {
+      auto r = api.Route({"ctr", std::nullopt, Input(i)});
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      ASSERT_TRUE(api.Reward(r->decision, 1.0).ok());
+    }
+    epoch0 = FindReport(*api.GetStatus("ctr"), "ctr")->epoch;
+    ASSERT_EQ(d.Stop(), 0) << d.LogTail();
+  }
+  const std::string config = dir.path() + "/banditd.yaml";
+  {
+    DaemonProcess d;  // unchanged files: same epoch, counts kept
+    ASSERT_TRUE(d.Start(config, dir.path())) << d.LogTail();
+    Client api(ctx, d.endpoints().api);
+    const auto* r = FindReport(*api.GetStatus("ctr"), "ctr");
+    EXPECT_EQ(r->epoch, epoch0);
+    EXPECT_EQ(r->arms[0].n + r->arms[1].n, 50u);
+    ASSERT_EQ(d.Stop(), 0) << d.LogTail();
+  }
+  Install(ModelDir() + "/champion.pt", models / "challenger.pt");  // a different file
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start(config, dir.path())) << d.LogTail();
+  Client api(ctx, d.endpoints().api);
+  const auto status = api.GetStatus("ctr");
+  ASSERT_TRUE(status.ok());
+  const auto* r = FindReport(*status, "ctr");
+  EXPECT_EQ(r->epoch, epoch0 + 1);
+  EXPECT_EQ(r->arms[0].n + r->arms[1].n, 0u) << "the old file's statistics were kept";
+  const std::string log = d.LogTail(20000);
+  EXPECT_NE(log.find("model files changed since the last run (challenger"), std::string::npos)
+      << log;
+  ASSERT_EQ(d.Stop(), 0) << d.LogTail();
+}
+
 TEST(LifecycleTest, FailedReloadKeepsEveryOldModel) {
   TempDir dir;
   const fs::path models = dir.path() + "/models";
