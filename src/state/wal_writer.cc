@@ -115,13 +115,18 @@ void WalWriter::WriteBatch(std::unique_lock<std::mutex>& lock, std::string& batc
   // Take the batch: one record for `always`, everything for the others.
   const size_t take_records = options_.durability == Durability::kAlways ? 1 : pending_ends_.size();
   const size_t end = pending_ends_[take_records - 1];
-  batch.assign(pending_, pending_head_, end - pending_head_);
-  pending_head_ = end;
-  pending_ends_.erase(pending_ends_.begin(), pending_ends_.begin() + take_records);
-  if (pending_ends_.empty()) {
-    pending_.clear();
+  size_t skip = 0;  // bytes of `batch` before the records taken
+  if (take_records == pending_ends_.size()) {
+    // Everything: hand the buffer over instead of copying it under the lock.
+    batch.clear();
+    std::swap(batch, pending_);
+    skip = pending_head_;
     pending_head_ = 0;
+    pending_ends_.clear();
   } else {
+    batch.assign(pending_, pending_head_, end - pending_head_);
+    pending_head_ = end;
+    pending_ends_.erase(pending_ends_.begin(), pending_ends_.begin() + take_records);
     first_pending_ns_ = NowNs();
     if (pending_head_ >= kCompactBytes && 2 * pending_head_ > pending_.size()) {
       pending_.erase(0, pending_head_);
@@ -129,19 +134,20 @@ void WalWriter::WriteBatch(std::unique_lock<std::mutex>& lock, std::string& batc
       pending_head_ = 0;
     }
   }
+  const std::string_view data = std::string_view(batch).substr(skip);
   const uint64_t batch_last = written_seq_ + take_records;
   written_seq_ = batch_last;
   const uint64_t segment = segment_id_;
-  const uint64_t segment_bytes = segment_bytes_ + batch.size();
+  const uint64_t segment_bytes = segment_bytes_ + data.size();
   lock.unlock();
 
-  Status s = file_->Append(batch);
+  Status s = file_->Append(data);
   if (s.ok() && options_.durability != Durability::kNone) {
     s = file_->Sync();
     syncs_.fetch_add(1, std::memory_order_relaxed);
   }
   if (s.ok()) {
-    bytes_.fetch_add(batch.size(), std::memory_order_relaxed);
+    bytes_.fetch_add(data.size(), std::memory_order_relaxed);
     WriteMark(segment, segment_bytes);
   }
 
