@@ -82,7 +82,7 @@ class Replication {
           policy_->Allocation(alloc_rng_, ctx, alloc_);
         }
         if (rule_ && s_.route_by_weights) {
-          // As the daemon routes (DESIGN.md §6): the logged propensity is exact.
+          // As the daemon routes: the logged propensity is exact.
           arm = SampleDiscrete(rng_.Uniform(), alloc_);
           propensity = alloc_[arm];
         } else {

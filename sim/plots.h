@@ -1,4 +1,4 @@
-// PNG plots of a simulation, drawn by gnuplot (DESIGN.md §3): regret against
+// PNG plots of a simulation, drawn by gnuplot: regret against
 // T on a log axis with the Lai–Robbins slope line, and the best arm's share
 // of traffic over time. The data and the gnuplot scripts stay beside the PNGs
 // (plots/) so a figure can be redrawn or restyled.

@@ -34,7 +34,7 @@ struct ModelOptions {
   std::string path;                  // the .pt file; only configured paths are loaded
   std::vector<int64_t> input_shape;  // per example, without the batch dimension; e.g. {8}
   // Optional sha256 pin (64 hex digits, any case). A file whose digest differs
-  // is refused before torch parses it: model files are code (DESIGN.md §9).
+  // is refused before torch parses it: model files are code.
   std::string sha256;
   // Optional declared per-example output size; 0 = whatever the model returns.
   // An output of another size is a model_error.
@@ -132,7 +132,7 @@ class ModelSlot {
 };
 
 // ---------------------------------------------------------------------------
-// Inference worker pool (DESIGN.md §4): keeps torch off the I/O thread.
+// Inference worker pool: keeps torch off the I/O thread.
 // ---------------------------------------------------------------------------
 
 struct InferenceResult {

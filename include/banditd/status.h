@@ -2,7 +2,7 @@
 // paths reports failure. Nothing on those paths throws across this API.
 //
 // A Status is either OK or carries a stable Code (the wire code of
-// DESIGN.md §5, or a local code for config/IO/state failures) and a message
+// docs/protocol.md, or a local code for config/IO/state failures) and a message
 // meant for a human. The OK status holds no string, so returning it never
 // allocates.
 #pragma once

@@ -1,4 +1,4 @@
-// Value types of the wire protocol (DESIGN.md §5, docs/protocol.md).
+// Value types of the wire protocol (docs/protocol.md).
 //
 // Requests are decoded by banditd::protocol::Decoder (src/protocol/decoder.h)
 // into the *view* types below: their string_views and spans point into the

@@ -25,7 +25,7 @@ struct SocketsConfig {
   std::vector<std::string> api_extra;
 };
 
-// ZeroMQ CURVE (DESIGN.md §9). Empty server_secret_key_file: CURVE is off,
+// ZeroMQ CURVE. Empty server_secret_key_file: CURVE is off,
 // and only loopback/ipc/inproc endpoints may be bound without --insecure.
 struct SecurityConfig {
   std::string server_secret_key_file;  // Z85 secret key of the server
@@ -105,7 +105,7 @@ struct StoppingConfig {
   Params params;  // validated by MakeStoppingRule when the experiment starts
 };
 
-// Guardrails compare each challenger with the champion (DESIGN.md §7).
+// Guardrails compare each challenger with the champion.
 struct GuardrailsConfig {
   double max_error_rate_ratio = 2.0;   // challenger error rate / champion's
   double max_p99_latency_ratio = 3.0;  // challenger p99 model latency / champion's

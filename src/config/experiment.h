@@ -14,7 +14,7 @@ namespace banditd::config {
 Status LoadExperiment(const YamlNode& node, const std::string& model_dir, bool check_files,
                       ExperimentConfig* out);
 
-// Stopping-rule names the config accepts (DESIGN.md §7).
+// Stopping-rule names the config accepts.
 inline constexpr std::string_view kStoppingRules[] = {"fixed_horizon", "naive_peeking",
                                                       "sequential", "bayes", "bandit_cs"};
 

@@ -1,4 +1,4 @@
-// Sticky assignment (DESIGN.md §6): a unit's hash u = hash(salt, unit) picks
+// Sticky assignment: a unit's hash u = hash(salt, unit) picks
 // a slot of a fixed table of 2^16 slots, and each slot belongs to one arm.
 // When the weights change, Rebalance moves only as many slots as the change
 // needs (the total-variation distance between old and new shares, to within

@@ -2,7 +2,7 @@
 // decisions to rewards — decision ids, the reward ledger, snapshots. It knows
 // nothing of sockets or files: the server feeds it decoded requests, writes
 // what it returns to the WAL and the decision log, and replays the WAL into it
-// at start-up (DESIGN.md §6, §8).
+// at start-up.
 //
 // Not thread-safe: one owner.
 #pragma once

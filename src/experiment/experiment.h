@@ -1,6 +1,6 @@
 // One experiment: its arms, the policy that allocates traffic between them,
 // the stopping rule that ends it, the guardrails that protect the champion,
-// and its lifecycle (DESIGN.md §6–§7):
+// and its lifecycle:
 //
 //   running -> decided -> promoted        (stopping rule, or an operator)
 //   running <-> paused                    (operator)

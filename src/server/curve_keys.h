@@ -1,4 +1,4 @@
-// CURVE key files (DESIGN.md §9, docs/operations.md "Key management").
+// CURVE key files (docs/operations.md "Key management").
 //
 // Format, as `banditctl keygen` writes it: a text file holding one Z85 key
 // (40 characters) on a line of its own; blank lines and lines starting with

@@ -20,7 +20,7 @@ namespace {
 constexpr int64_t kMs = 1'000'000;
 constexpr int kShutdownQuietMs = 50;
 
-// Only the stable wire codes (DESIGN.md §5) go on the wire. Local codes from
+// Only the stable wire codes (docs/protocol.md) go on the wire. Local codes from
 // the engine, the models or the state store are mapped: a refused state
 // change or argument is the client's request at fault (bad_request); a file
 // or state problem is internal (the message keeps the detail).

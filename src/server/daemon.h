@@ -1,4 +1,4 @@
-// The banditd daemon (DESIGN.md §4): one I/O thread owns the ZeroMQ sockets,
+// The banditd daemon: one I/O thread owns the ZeroMQ sockets,
 // the Engine, the WAL and the decision log; inference runs on a worker pool;
 // the WAL writes on its own thread; /metrics is served by its own thread from
 // text the I/O thread publishes; with CURVE, a ZAP handler thread (zap.h)
@@ -87,8 +87,8 @@ class Daemon {
   // The routing frames of a request (at most kMaxFrames), echoed before its
   // reply. They are kept back to back in one string: ROUTER's own peer ids
   // are 5 bytes, and any envelope of up to 15 bytes in all fits std::string's
-  // inline buffer, so an ordinary request's envelope does not touch the heap
-  // (DESIGN.md §4). Longer client-chosen routing ids allocate once.
+  // inline buffer, so an ordinary request's envelope does not touch the heap.
+  // Longer client-chosen routing ids allocate once.
   struct Envelope {
     static constexpr size_t kMaxFrames = 3;
     std::string bytes;

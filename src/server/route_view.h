@@ -2,8 +2,8 @@
 // (route_thread.h). The main I/O thread owns the Engine; after every
 // allocation change (Experiment::allocation_version) it publishes a new
 // immutable RouteView of that experiment, and route threads read the current
-// one without taking a lock (DESIGN.md §4: "no locks taken by readers of
-// allocation weights; publish immutable snapshots").
+// one without taking a lock: readers of the allocation take no locks, the
+// owner publishes immutable snapshots.
 //
 // Old views are freed by quiescent-state-based reclamation (McKenney &
 // Slingwine's QSBR): each reader announces at the start of every round of

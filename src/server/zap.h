@@ -1,5 +1,5 @@
 // The daemon's ZAP handler (ZeroMQ RFC 27, ZAP 1.0) and CURVE handshake
-// watcher, on a thread of its own (DESIGN.md §9).
+// watcher, on a thread of its own.
 //
 // Each CURVE socket names its ZAP domain: "api" and "rewards" admit the
 // public keys of api_client_keys_dir, "admin" those of admin_client_keys_dir.

@@ -1,5 +1,5 @@
 // CURVE and the ZAP handler against the real banditd over loopback tcp
-// (DESIGN.md §9, docs/operations.md "Key management"): an allowed client is
+// (docs/operations.md "Key management"): an allowed client is
 // served; a client with an unlisted key, a NULL-mechanism client and a client
 // holding the api key on the admin socket are refused and served nothing; the
 // daemon refuses to start on a missing, malformed or empty key set.
