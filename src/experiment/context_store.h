@@ -1,6 +1,6 @@
 // The context store of a contextual experiment: each decision's context,
 // kept by decision key until its reward arrives, so a late reward updates the
-// policy's model with the context the decision was made on (issue 8).
+// policy's model with the context the decision was made on.
 //
 // Bounded by bytes: every kept context costs kEntryOverhead + 8 * dim bytes
 // (the values, plus an estimate of the hash-map node and queue slot that hold

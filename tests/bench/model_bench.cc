@@ -1,4 +1,4 @@
-// Model hosting against its physical limit (issue 7):
+// Model hosting against its physical limit:
 //   - RawForward: the same TorchScript forward called directly (no checks);
 //   - ModelForward: through banditd::model::Model (validation + guard);
 //   - PoolRoundTrip: submit to the inference pool and wait for the result on

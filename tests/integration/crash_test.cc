@@ -1,4 +1,4 @@
-// Crash test (issue 6, CI-sized): a client sends acked rewards as fast as it
+// Crash test (CI-sized): a client sends acked rewards as fast as it
 // can while banditd is SIGKILLed at random moments, 20 times, and restarted
 // on the same state dir each time. A reward whose ack did not arrive before
 // the kill is re-sent after the restart, as a client would after a timeout:

@@ -1,4 +1,4 @@
-// Restart equivalence (issue 6): a daemon restarted in the middle of its
+// Restart equivalence: a daemon restarted in the middle of its
 // traffic — once gracefully (SIGTERM: snapshot at shutdown), once by SIGKILL
 // (WAL replay) — ends with exactly the posterior an uninterrupted run of the
 // same acknowledged rewards gives. "Exactly": the policies' snapshot bytes

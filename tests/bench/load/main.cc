@@ -1,4 +1,4 @@
-// banditd-bench: the load generator of issue 7 (docs/PERFORMANCE.md).
+// banditd-bench: the load generator (docs/PERFORMANCE.md).
 // Starts banditd itself (or uses --api), measures route, route+inference and
 // reward ingest, and in the same run the baselines they are compared with: a
 // raw ZeroMQ ROUTER echo server / PULL sink, and the model's forward called

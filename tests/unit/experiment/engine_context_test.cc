@@ -1,4 +1,4 @@
-// The engine with a contextual policy (issue 8): context validation, the
+// The engine with a contextual policy: context validation, the
 // context store, late rewards, the WAL record's context, snapshot + replay.
 #include <cmath>
 #include <cstring>

@@ -1,5 +1,5 @@
 // Contextual scenarios: parsing, the environment's per-context truth, and a
-// CI-sized version of the issue 8 acceptance run (contextual_flip.yaml).
+// CI-sized version of the contextual acceptance run (contextual_flip.yaml).
 #include "sim/contextual.h"
 
 #include <cmath>
