@@ -62,7 +62,7 @@ double RawFsyncRate(const std::string& dir, int n) {
 }
 
 struct Drain {
-  double rate = 0;          // records per second, submit of the first to durable of the last
+  double rate = 0;           // records per second, submit of the first to durable of the last
   double submit_p50_ns = 0;  // one Submit while the backlog drains
   double submit_p999_ns = 0;
   double submit_max_ns = 0;

@@ -3,7 +3,6 @@
 // a snapshot moved away, a flipped byte in the WAL. In every case no
 // acknowledged reward is lost or counted twice, and what cannot be recovered
 // safely refuses start-up naming what is wrong.
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +23,7 @@
 #include "tests/integration/client.h"
 #include "tests/integration/daemon_process.h"
 #include "tests/integration/snippets.h"
+#include "tests/integration/tmpfs.h"
 
 namespace banditd::itest {
 namespace {
@@ -81,34 +81,16 @@ void ExpectCounts(Client& api, const Acked& acked) {
   EXPECT_EQ(n, acked.total);
 }
 
-// A tmpfs of `mib` MiB mounted on `dir` for the test's life.
-class SmallTmpfs {
- public:
-  SmallTmpfs(const std::string& dir, int mib) : dir_(dir) {
-    fs::create_directories(dir);
-    const std::string opts = "size=" + std::to_string(mib) + "m,mode=0750";
-    mounted_ = ::mount("tmpfs", dir.c_str(), "tmpfs", 0, opts.c_str()) == 0;
+// Writes a filler file into `dir` until its file system is full.
+void Fill(const std::string& dir) {
+  std::FILE* f = std::fopen((dir + "/filler").c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  const std::string chunk(4096, 'f');
+  while (std::fwrite(chunk.data(), 1, chunk.size(), f) == chunk.size()) {
   }
-  ~SmallTmpfs() {
-    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-  bool mounted() const { return mounted_; }
-
-  // Writes a filler file until the file system is full.
-  void Fill() {
-    std::FILE* f = std::fopen((dir_ + "/filler").c_str(), "wb");
-    ASSERT_NE(f, nullptr);
-    const std::string chunk(4096, 'f');
-    while (std::fwrite(chunk.data(), 1, chunk.size(), f) == chunk.size()) {
-    }
-    std::fclose(f);
-  }
-  void Free() { fs::remove(dir_ + "/filler"); }
-
- private:
-  std::string dir_;
-  bool mounted_ = false;
-};
+  std::fclose(f);
+}
+void Free(const std::string& dir) { fs::remove(dir + "/filler"); }
 
 // The metric once /metrics (republished every second) shows at least `min`;
 // the last value seen after 10 s otherwise.
@@ -179,8 +161,8 @@ TEST(StateDirTest, SecondDaemonIsRefusedAndTheFirstKeepsServing) {
 TEST(StateDirTest, FullDiskRefusesRetryablyAndResumesWhenFreed) {
   ASSERT_EQ(::geteuid(), 0u) << "mounting a tmpfs needs root (CI runs as root)";
   TempDir dir;
-  SmallTmpfs tmpfs(dir.path() + "/state", 16);
-  ASSERT_TRUE(tmpfs.mounted()) << "cannot mount a tmpfs";
+  SmallTmpfs tmpfs(dir.path() + "/state", uint64_t{16} << 20);
+  ASSERT_TRUE(tmpfs.mounted()) << tmpfs.error();
   const std::string config = WriteConfig(dir.path(), AbRouteOnly("ab", 0.5, 0.5));
   zmq::context_t ctx;
   Acked acked;
@@ -192,7 +174,7 @@ TEST(StateDirTest, FullDiskRefusesRetryablyAndResumesWhenFreed) {
     RewardAll(api, 100, &acked);
     ASSERT_TRUE(admin.Admin(wire::Op::kSnapshot).ok());
 
-    tmpfs.Fill();
+    Fill(tmpfs.dir());
     std::vector<Decision> refused;
     int internal = 0;
     for (int i = 0; i < 400; ++i) {
@@ -220,7 +202,7 @@ TEST(StateDirTest, FullDiskRefusesRetryablyAndResumesWhenFreed) {
     EXPECT_GE(WaitMetric(d.endpoints().metrics, "banditd_snapshot_failures_total", 2), 2);
     EXPECT_GE(WaitMetric(d.endpoints().metrics, "banditd_wal_dropped_records_total", 1), 1);
 
-    tmpfs.Free();
+    Free(tmpfs.dir());
     // The WAL resumes by itself: the refused rewards go through on retry.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     size_t next = 0;
@@ -241,9 +223,9 @@ TEST(StateDirTest, FullDiskRefusesRetryablyAndResumesWhenFreed) {
     EXPECT_EQ(WaitMetric(d.endpoints().metrics, "banditd_wal_healthy", 1), 1);
 
     // SIGTERM with the disk full again: the final snapshot fails: exit 1.
-    tmpfs.Fill();
+    Fill(tmpfs.dir());
     EXPECT_EQ(d.Stop(), 1) << d.LogTail();
-    tmpfs.Free();
+    Free(tmpfs.dir());
   }
   DaemonProcess d;
   ASSERT_TRUE(d.Start(config, dir.path())) << d.LogTail();
