@@ -1,5 +1,6 @@
 // banditd: the daemon. See docs/operations.md.
 //   banditd [--config FILE] [--check] [--log-level LEVEL] [--repair] [--insecure]
+#include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -15,14 +16,19 @@
 
 namespace {
 
-banditd::server::Daemon* g_daemon = nullptr;
+std::atomic<banditd::server::Daemon*> g_daemon{nullptr};
+// A SIGTERM/SIGINT that came while the daemon was starting: it stops as soon
+// as it can serve (after writing its endpoints file, a supervisor may signal
+// at any moment; the default action would kill it without a snapshot).
+std::atomic<bool> g_stop_requested{false};
 
 void OnSignal(int) {
-  if (g_daemon != nullptr) g_daemon->Stop();
+  g_stop_requested.store(true);
+  if (auto* d = g_daemon.load(); d != nullptr) d->Stop();
 }
 
 void OnHangup(int) {
-  if (g_daemon != nullptr) g_daemon->ReloadKeys();
+  if (auto* d = g_daemon.load(); d != nullptr) d->ReloadKeys();
 }
 
 }  // namespace
@@ -102,6 +108,12 @@ int main(int argc, char** argv) {
     spdlog::warn("RLIMIT_NOFILE: soft {}, hard {}; cannot raise: {}", fds.soft, fds.hard,
                  fds.error);
   }
+  // Handlers first: a signal during start-up is kept and honoured once the
+  // daemon runs.
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGHUP, OnHangup);  // re-read the CURVE client keys
   auto daemon = banditd::server::Daemon::Create(*config, flags, banditd::SystemClock::Instance());
   if (!daemon.ok()) {
     spdlog::critical("cannot start: {}", daemon.status().ToString());
@@ -112,11 +124,8 @@ int main(int argc, char** argv) {
                ? 2
                : 1;
   }
-  g_daemon = daemon->get();
-  std::signal(SIGTERM, OnSignal);
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGPIPE, SIG_IGN);
-  std::signal(SIGHUP, OnHangup);  // re-read the CURVE client keys
+  g_daemon.store(daemon->get());
+  if (g_stop_requested.load()) (*daemon)->Stop();
   const int rc = (*daemon)->Run();
   g_daemon = nullptr;
   return rc;

@@ -81,6 +81,22 @@ void ExpectCounts(Client& api, const Acked& acked) {
   EXPECT_EQ(n, acked.total);
 }
 
+// SIGKILL: the state directory as a crash leaves it.
+void Kill(DaemonProcess& d) {
+  d.Signal(SIGKILL);
+  EXPECT_EQ(d.Wait(std::chrono::seconds(5)), -(128 + SIGKILL));
+}
+
+// A fresh directory with an A/B experiment of two route-only arms.
+class StateDirTest : public ::testing::Test {
+ protected:
+  TempDir dir;
+  const std::string config = WriteConfig(dir.path(), AbRouteOnly("ab", 0.5, 0.5));
+  const std::string state_dir = dir.path() + "/state";
+  zmq::context_t ctx;
+  Acked acked;
+};
+
 // Writes a filler file into `dir` until its file system is full.
 void Fill(const std::string& dir) {
   std::FILE* f = std::fopen((dir + "/filler").c_str(), "wb");
@@ -116,15 +132,11 @@ int Banditctl(const std::vector<std::string>& args, const std::string& log) {
 // A second daemon on the same state_dir exits 2 naming the directory and the
 // first one's pid, touches nothing, and the first keeps serving; --check does
 // not take the lock.
-TEST(StateDirTest, SecondDaemonIsRefusedAndTheFirstKeepsServing) {
-  TempDir dir;
-  const std::string config = WriteConfig(dir.path(), AbRouteOnly("ab", 0.5, 0.5));
+TEST_F(StateDirTest, SecondDaemonIsRefusedAndTheFirstKeepsServing) {
   DaemonProcess first;
   ASSERT_TRUE(first.Start(config, dir.path())) << first.LogTail();
-  const std::string endpoints_before = ReadAll(dir.path() + "/state/endpoints");
-  zmq::context_t ctx;
+  const std::string endpoints_before = ReadAll(state_dir + "/endpoints");
   Client api(ctx, first.endpoints().api);
-  Acked acked;
   RewardAll(api, 50, &acked);
 
   const std::string log = dir.path() + "/second.log";
@@ -158,14 +170,10 @@ TEST(StateDirTest, SecondDaemonIsRefusedAndTheFirstKeepsServing) {
 // again by itself, the refused ones go through on retry, and the totals equal
 // exactly what was acked — also after a SIGTERM whose final snapshot failed
 // (exit 1) and a restart.
-TEST(StateDirTest, FullDiskRefusesRetryablyAndResumesWhenFreed) {
+TEST_F(StateDirTest, FullDiskRefusesRetryablyAndResumesWhenFreed) {
   ASSERT_EQ(::geteuid(), 0u) << "mounting a tmpfs needs root (CI runs as root)";
-  TempDir dir;
-  SmallTmpfs tmpfs(dir.path() + "/state", uint64_t{16} << 20);
+  SmallTmpfs tmpfs(state_dir, uint64_t{16} << 20);
   ASSERT_TRUE(tmpfs.mounted()) << tmpfs.error();
-  const std::string config = WriteConfig(dir.path(), AbRouteOnly("ab", 0.5, 0.5));
-  zmq::context_t ctx;
-  Acked acked;
   {
     DaemonProcess d;
     ASSERT_TRUE(d.Start(config, dir.path())) << d.LogTail();
@@ -237,12 +245,7 @@ TEST(StateDirTest, FullDiskRefusesRetryablyAndResumesWhenFreed) {
 // Snapshot moved away (as an operator might do with a damaged one): the
 // previous generation and its WAL bring everything back; with both
 // generations gone, start-up refuses instead of rolling back.
-TEST(StateDirTest, MovedSnapshotDoesNotRollBack) {
-  TempDir dir;
-  const std::string config = WriteConfig(dir.path(), AbRouteOnly("ab", 0.5, 0.5));
-  const std::string state = dir.path() + "/state";
-  zmq::context_t ctx;
-  Acked acked;
+TEST_F(StateDirTest, MovedSnapshotDoesNotRollBack) {
   {
     DaemonProcess d;
     ASSERT_TRUE(d.Start(config, dir.path())) << d.LogTail();
@@ -253,21 +256,19 @@ TEST(StateDirTest, MovedSnapshotDoesNotRollBack) {
       ASSERT_TRUE(admin.Admin(wire::Op::kSnapshot).ok());
     }
     RewardAll(api, 100, &acked);
-    d.Signal(SIGKILL);
-    EXPECT_EQ(d.Wait(std::chrono::seconds(5)), -(128 + SIGKILL));
+    Kill(d);
   }
-  fs::rename(state + "/snapshot", dir.path() + "/snapshot.moved");
+  fs::rename(state_dir + "/snapshot", dir.path() + "/snapshot.moved");
   {
     DaemonProcess d;
     ASSERT_TRUE(d.Start(config, dir.path())) << d.LogTail();
     EXPECT_NE(d.LogTail(20000).find("snapshot.prev"), std::string::npos);
     Client api(ctx, d.endpoints().api);
     ExpectCounts(api, acked);
-    d.Signal(SIGKILL);
-    EXPECT_EQ(d.Wait(std::chrono::seconds(5)), -(128 + SIGKILL));
+    Kill(d);
   }
-  fs::remove(state + "/snapshot");
-  fs::rename(state + "/snapshot.prev", dir.path() + "/snapshot.prev.moved");
+  fs::remove(state_dir + "/snapshot");
+  fs::rename(state_dir + "/snapshot.prev", dir.path() + "/snapshot.prev.moved");
   const std::string log = dir.path() + "/refused.log";
   EXPECT_EQ(RunBanditd({"--config", config}, log), 1);
   const std::string said = ReadAll(log);
@@ -279,22 +280,16 @@ TEST(StateDirTest, MovedSnapshotDoesNotRollBack) {
 // SIGKILL: start-up refuses naming the file and offset, cuts nothing; with
 // --repair it starts, keeps the dropped bytes in quarantine/ and says how
 // many records they hold.
-TEST(StateDirTest, FlippedLengthRefusesStartAndRepairQuarantines) {
-  TempDir dir;
-  const std::string config = WriteConfig(dir.path(), AbRouteOnly("ab", 0.5, 0.5));
-  const std::string state = dir.path() + "/state";
-  zmq::context_t ctx;
-  Acked acked;
+TEST_F(StateDirTest, FlippedLengthRefusesStartAndRepairQuarantines) {
   {
     DaemonProcess d;
     ASSERT_TRUE(d.Start(config, dir.path())) << d.LogTail();
     Client api(ctx, d.endpoints().api);
     RewardAll(api, 200, &acked);
-    d.Signal(SIGKILL);
-    EXPECT_EQ(d.Wait(std::chrono::seconds(5)), -(128 + SIGKILL));
+    Kill(d);
   }
   std::string segment;
-  for (const auto& e : fs::directory_iterator(state)) {
+  for (const auto& e : fs::directory_iterator(state_dir)) {
     uint64_t id;
     if (state::ParseWalSegmentName(e.path().filename().string(), &id) && fs::file_size(e) > 0) {
       segment = e.path().string();
@@ -323,11 +318,21 @@ TEST(StateDirTest, FlippedLengthRefusesStartAndRepairQuarantines) {
   const std::string tail = d.LogTail(20000);
   EXPECT_NE(tail.find("quarantine"), std::string::npos) << tail;
   EXPECT_NE(tail.find("intact record(s)"), std::string::npos) << tail;
-  ASSERT_TRUE(fs::exists(state + "/quarantine"));
+  ASSERT_TRUE(fs::exists(state_dir + "/quarantine"));
   uint64_t kept = 0;
-  for (const auto& e : fs::directory_iterator(state + "/quarantine")) kept += fs::file_size(e);
+  for (const auto& e : fs::directory_iterator(state_dir + "/quarantine")) kept += fs::file_size(e);
   EXPECT_EQ(kept, bytes.size() - victim);
   EXPECT_EQ(d.Stop(), 0) << d.LogTail();
+}
+
+// A SIGTERM the moment the endpoints file appears (as a supervisor may send
+// it) is a clean stop with a final snapshot, never death by the signal.
+TEST_F(StateDirTest, SigtermRightAfterStartIsACleanStop) {
+  for (int i = 0; i < 5; ++i) {
+    DaemonProcess d;
+    ASSERT_TRUE(d.Start(config, dir.path())) << d.LogTail();
+    EXPECT_EQ(d.Stop(), 0) << "start " << i << ": " << d.LogTail();
+  }
 }
 
 }  // namespace
