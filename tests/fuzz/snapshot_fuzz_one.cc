@@ -8,6 +8,7 @@
 
 #include "banditd/clock.h"
 #include "src/experiment/engine.h"
+#include "tests/unit/experiment/engine_fixture.h"
 
 namespace banditd::experiment::fuzz {
 namespace {
@@ -18,19 +19,13 @@ namespace {
 }
 
 EngineOptions Options() {
-  EngineOptions o;
-  ExperimentOptions e;
-  e.name = "ctr";
-  e.arms = {{"champion", false}, {"challenger", false}};
-  e.policy.name = "thompson";
+  ExperimentOptions e = fixture::ThompsonExperiment("ctr");
   // Few Monte Carlo draws: every engine built or restored computes an
   // allocation, and the fuzzer builds many.
   e.policy.params = Params{{"allocation_draws", int64_t{100}}};
-  e.refresh_interval_ns = 0;
   e.stopping = StoppingSpec{};
   e.stopping->name = "sequential";
   e.stopping->params = Params{{"mde", 0.05}};
-  o.experiments.push_back(e);
   ExperimentOptions g;
   g.name = "latency";
   g.metric = Metric::kGaussian;
@@ -38,25 +33,15 @@ EngineOptions Options() {
   g.policy.name = "thompson_gaussian";
   g.policy.params = Params{{"allocation_draws", int64_t{100}}};
   g.refresh_interval_ns = 0;
-  o.experiments.push_back(g);
-  ExperimentOptions c;
-  c.name = "ctx";
-  c.arms = {{"champion", false}, {"challenger", false}};
-  c.policy.name = "linucb";
-  c.policy.context_dim = 2;
-  c.refresh_interval_ns = 0;
+  ExperimentOptions c = fixture::ContextualExperiment("linucb", 2, "ctx");
   c.context_store_max_bytes = 1 << 16;
-  o.experiments.push_back(c);
-  o.reward_window_s = 3600;
-  o.decision_key.fill(1);
-  o.seed = 2;
-  return o;
+  return fixture::EngineOver({e, g, c}, 1, 2);
 }
 
 std::unique_ptr<Engine> Make(Clock& clock) {
-  auto e = Engine::Create(Options(), clock);
-  if (!e.ok()) Finding("the fuzz engine's options are refused", e.status());
-  return std::move(e).value();
+  return fixture::CreatedOr(Engine::Create(Options(), clock), [](const Status& s) {
+    Finding("the fuzz engine's options are refused", s);
+  });
 }
 
 // Routes one request per experiment and rewards it.

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "src/experiment/engine.h"
+#include "tests/unit/experiment/engine_fixture.h"
 
 namespace banditd::experiment {
 namespace {
@@ -32,24 +33,10 @@ class SteppingClock final : public Clock {
   int64_t wall_ = int64_t{1'700'000'000} * kSecond;
 };
 
-EngineOptions Options() {
-  EngineOptions o;
-  ExperimentOptions e;
-  e.name = "ctr";
-  e.arms = {{"champion", false}, {"challenger", false}};
-  e.policy.name = "thompson";
-  e.refresh_interval_ns = 0;
-  o.experiments.push_back(e);
-  o.reward_window_s = kWindow;
-  o.decision_key.fill(9);
-  o.seed = 3;
-  return o;
-}
-
 std::unique_ptr<Engine> Make(Clock& clock) {
-  auto e = Engine::Create(Options(), clock);
-  EXPECT_TRUE(e.ok()) << e.status().ToString();
-  return e.ok() ? std::move(e).value() : nullptr;
+  return fixture::CreatedOr(
+      Engine::Create(fixture::EngineOver({fixture::ThompsonExperiment()}, 9, 3, kWindow), clock),
+      [](const Status& s) { ADD_FAILURE() << s.ToString(); });
 }
 
 double Rewards(const Engine& e) {

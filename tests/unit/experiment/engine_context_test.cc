@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "src/experiment/engine.h"
+#include "tests/unit/experiment/engine_fixture.h"
 
 namespace banditd::experiment {
 namespace {
@@ -16,30 +17,18 @@ namespace {
 constexpr size_t kDim = 3;
 
 EngineOptions Options(size_t store_bytes = ContextStore::kDefaultMaxBytes) {
-  EngineOptions o;
-  ExperimentOptions e;
-  e.name = "ctx";
-  e.arms = {{"champion", false}, {"challenger", false}};
-  e.policy.name = "linucb";
-  e.policy.context_dim = kDim;
-  e.refresh_interval_ns = 0;
+  ExperimentOptions e = fixture::ContextualExperiment("linucb", kDim);
   e.context_store_max_bytes = store_bytes;
-  o.experiments.push_back(e);
   ExperimentOptions plain;
   plain.name = "plain";
   plain.arms = {{"a", false}, {"b", false}};
   plain.policy.name = "thompson";
-  o.experiments.push_back(plain);
-  o.reward_window_s = 3600;
-  o.decision_key.fill(7);
-  o.seed = 11;
-  return o;
+  return fixture::EngineOver({e, plain}, 7, 11);
 }
 
 std::unique_ptr<Engine> Make(Clock& clock, const EngineOptions& o = Options()) {
-  auto e = Engine::Create(o, clock);
-  EXPECT_TRUE(e.ok()) << e.status().ToString();
-  return e.ok() ? std::move(e).value() : nullptr;
+  return fixture::CreatedOr(Engine::Create(o, clock),
+                            [](const Status& s) { ADD_FAILURE() << s.ToString(); });
 }
 
 std::string Id(const Decision& d) { return std::string(d.id.data(), d.id.size()); }

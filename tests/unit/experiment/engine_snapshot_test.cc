@@ -10,32 +10,19 @@
 #include <msgpack.hpp>
 
 #include "src/experiment/engine.h"
+#include "tests/unit/experiment/engine_fixture.h"
 
 namespace banditd::experiment {
 namespace {
 
 EngineOptions Options() {
-  EngineOptions o;
-  ExperimentOptions e;
-  e.name = "ctr";
-  e.arms = {{"champion", false}, {"challenger", false}};
-  e.policy.name = "thompson";
-  e.refresh_interval_ns = 0;
-  o.experiments.push_back(e);
-  e.name = "ctx";
-  e.policy.name = "linucb";
-  e.policy.context_dim = 2;
-  o.experiments.push_back(e);
-  o.reward_window_s = 3600;
-  o.decision_key.fill(5);
-  o.seed = 1;
-  return o;
+  return fixture::EngineOver(
+      {fixture::ThompsonExperiment(), fixture::ContextualExperiment("linucb", 2)}, 5, 1);
 }
 
 std::unique_ptr<Engine> Make(Clock& clock) {
-  auto e = Engine::Create(Options(), clock);
-  EXPECT_TRUE(e.ok()) << e.status().ToString();
-  return e.ok() ? std::move(e).value() : nullptr;
+  return fixture::CreatedOr(Engine::Create(Options(), clock),
+                            [](const Status& s) { ADD_FAILURE() << s.ToString(); });
 }
 
 template <typename T>

@@ -6,30 +6,20 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/experiment/engine_fixture.h"
+
 namespace banditd::experiment {
 namespace {
 
 EngineOptions Options() {
-  EngineOptions o;
-  ExperimentOptions e;
-  e.name = "ctr";
-  e.arms = {{"champion", false}, {"challenger", false}};
-  e.policy.name = "thompson";
-  e.refresh_interval_ns = 0;
-  o.experiments.push_back(e);
-  e.name = "search";
-  e.arms = {{"a", false}, {"b", false}, {"c", false}};
-  o.experiments.push_back(e);
-  o.reward_window_s = 3600;
-  o.decision_key.fill(3);
-  o.seed = 42;
-  return o;
+  ExperimentOptions search = fixture::ThompsonExperiment("search");
+  search.arms = {{"a", false}, {"b", false}, {"c", false}};
+  return fixture::EngineOver({fixture::ThompsonExperiment(), search}, 3, 42);
 }
 
 std::unique_ptr<Engine> Make(Clock& clock, EngineOptions o = Options()) {
-  auto e = Engine::Create(o, clock);
-  EXPECT_TRUE(e.ok()) << e.status().ToString();
-  return e.ok() ? std::move(e).value() : nullptr;
+  return fixture::CreatedOr(Engine::Create(o, clock),
+                            [](const Status& s) { ADD_FAILURE() << s.ToString(); });
 }
 
 std::string Id(const Decision& d) { return std::string(d.id.data(), d.id.size()); }

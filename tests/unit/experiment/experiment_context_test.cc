@@ -6,24 +6,18 @@
 #include <gtest/gtest.h>
 
 #include "src/experiment/experiment.h"
+#include "tests/unit/experiment/engine_fixture.h"
 
 namespace banditd::experiment {
 namespace {
 
 ExperimentOptions Contextual(const std::string& policy) {
-  ExperimentOptions o;
-  o.name = "ctx";
-  o.arms = {{"champion", false}, {"challenger", false}};
-  o.policy.name = policy;
-  o.policy.context_dim = 2;
-  o.refresh_interval_ns = 0;
-  return o;
+  return fixture::ContextualExperiment(policy, 2);
 }
 
 std::unique_ptr<Experiment> Make(const ExperimentOptions& o) {
-  auto e = Experiment::Create(o);
-  EXPECT_TRUE(e.ok()) << e.status().ToString();
-  return e.ok() ? std::move(e).value() : nullptr;
+  return fixture::CreatedOr(Experiment::Create(o),
+                            [](const Status& s) { ADD_FAILURE() << s.ToString(); });
 }
 
 // Teaches the policy that the challenger wins when x[1] = 1 and loses

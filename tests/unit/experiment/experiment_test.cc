@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/experiment/engine_fixture.h"
+
 namespace banditd::experiment {
 namespace {
 
@@ -21,9 +23,8 @@ ExperimentOptions TwoArms(Mode mode = Mode::kBandit) {
 }
 
 std::unique_ptr<Experiment> Make(const ExperimentOptions& o) {
-  auto e = Experiment::Create(o);
-  EXPECT_TRUE(e.ok()) << e.status().ToString();
-  return e.ok() ? std::move(e).value() : nullptr;
+  return fixture::CreatedOr(Experiment::Create(o),
+                            [](const Status& s) { ADD_FAILURE() << s.ToString(); });
 }
 
 DecisionRef RefFor(const Experiment& e, const RouteChoice& c) {

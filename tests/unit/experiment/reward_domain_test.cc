@@ -8,6 +8,7 @@
 
 #include "src/experiment/engine.h"
 #include "src/experiment/experiment.h"
+#include "tests/unit/experiment/engine_fixture.h"
 
 namespace banditd::experiment {
 namespace {
@@ -25,9 +26,8 @@ ExperimentOptions GaussianThompson(size_t arms = 2) {
 }
 
 std::unique_ptr<Experiment> Make(const ExperimentOptions& o) {
-  auto e = Experiment::Create(o);
-  EXPECT_TRUE(e.ok()) << e.status().ToString();
-  return e.ok() ? std::move(e).value() : nullptr;
+  return fixture::CreatedOr(Experiment::Create(o),
+                            [](const Status& s) { ADD_FAILURE() << s.ToString(); });
 }
 
 DecisionRef RefFor(const Experiment& e, size_t arm) {
@@ -60,13 +60,8 @@ TEST(RewardDomainTest, ARewardOutsideThePolicysDomainNeverReachesIt) {
 }
 
 TEST(RewardDomainTest, TheEngineRefusesItBeforeTheLedger) {
-  EngineOptions o;
-  o.experiments.push_back(GaussianThompson());
-  o.reward_window_s = 3600;
-  o.decision_key.fill(7);
-  o.seed = 1;
   ManualClock clock;
-  auto eng = Engine::Create(o, clock);
+  auto eng = Engine::Create(fixture::EngineOver({GaussianThompson()}, 7, 1), clock);
   ASSERT_TRUE(eng.ok()) << eng.status().ToString();
   auto d = (*eng)->Route("g", std::nullopt, std::nullopt);
   ASSERT_TRUE(d.ok());
