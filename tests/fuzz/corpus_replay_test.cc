@@ -3,8 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "tests/fuzz/fuzz_one.h"
 
@@ -14,17 +12,12 @@ namespace {
 TEST(FuzzCorpusTest, EverySeedHoldsTheFuzzProperty) {
   const std::filesystem::path dir = "tests/fuzz/corpus";  // ctest runs from the source root
   ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
-  size_t files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (!entry.is_regular_file()) continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::stringstream bytes;
-    bytes << in.rdbuf();
-    SCOPED_TRACE(entry.path().string());
-    FuzzOne(bytes.str());  // aborts on a violated property
-    ++files;
+  const auto corpus = banditd::fuzz::ReadCorpus(dir);
+  for (const auto& [path, bytes] : corpus) {
+    SCOPED_TRACE(path);
+    FuzzOne(bytes);  // aborts on a violated property
   }
-  EXPECT_GE(files, 30u);
+  EXPECT_GE(corpus.size(), 30u);
 }
 
 }  // namespace

@@ -2,7 +2,13 @@
 // and the corpus replay test so CI checks exactly what the fuzzer checked.
 #pragma once
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace banditd::protocol::fuzz {
 
@@ -13,3 +19,22 @@ namespace banditd::protocol::fuzz {
 void FuzzOne(std::string_view data);
 
 }  // namespace banditd::protocol::fuzz
+
+namespace banditd::fuzz {
+
+// Every regular file in the corpus directory `dir`, as (path, bytes): what
+// the corpus replay tests (protocol and snapshot) feed their property.
+inline std::vector<std::pair<std::string, std::string>> ReadCorpus(
+    const std::filesystem::path& dir) {
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    files.emplace_back(entry.path().string(), bytes.str());
+  }
+  return files;
+}
+
+}  // namespace banditd::fuzz

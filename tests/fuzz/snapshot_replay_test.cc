@@ -3,13 +3,12 @@
 // fuzzing found), the seeds as this build writes them, every truncation and
 // bit flips of a real snapshot, and random bytes (fixed seed).
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
 
 #include "banditd/rng.h"
+#include "tests/fuzz/fuzz_one.h"
 #include "tests/fuzz/snapshot_fuzz_one.h"
 
 namespace banditd::experiment::fuzz {
@@ -19,17 +18,12 @@ TEST(SnapshotFuzzReplayTest, CheckedInCorpusHoldsTheProperty) {
   const std::filesystem::path dir =
       "tests/fuzz/snapshot_corpus";  // ctest runs from the source root
   ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
-  size_t files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (!entry.is_regular_file()) continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::stringstream bytes;
-    bytes << in.rdbuf();
-    SCOPED_TRACE(entry.path().string());
-    SnapshotFuzzOne(bytes.str());  // aborts on a violated property
-    ++files;
+  const auto corpus = banditd::fuzz::ReadCorpus(dir);
+  for (const auto& [path, bytes] : corpus) {
+    SCOPED_TRACE(path);
+    SnapshotFuzzOne(bytes);  // aborts on a violated property
   }
-  EXPECT_GE(files, 20u);
+  EXPECT_GE(corpus.size(), 20u);
 }
 
 TEST(SnapshotFuzzReplayTest, SeedsHoldTheProperty) {
