@@ -309,23 +309,25 @@ void Daemon::LogStateChange(size_t e) {
 }
 
 Status Daemon::WriteSnapshot() {
-  auto from = store_->BeginSnapshot();
-  if (!from.ok()) {
+  // The rotation waits only for the WAL batch being written; later records
+  // go to the new segment, and the snapshot holds exactly the ones before.
+  auto start = store_->BeginSnapshot();
+  if (!start.ok()) {
     ++snapshot_failures_;
-    spdlog::error("snapshot failed: cannot rotate the WAL: {}", from.status().ToString());
-    return from.status().WithContext("snapshot: cannot rotate the WAL");
+    spdlog::error("snapshot failed: cannot rotate the WAL: {}", start.status().ToString());
+    return start.status().WithContext("snapshot: cannot rotate the WAL");
   }
-  // Every record before the rotation is resolved now: apply them so the
-  // snapshot covers exactly the segments it lets go of.
-  OnWalProgress();
+  OnWalProgress(start->boundary_seq);
   CollectFromIoThreads();
-  Status s = store_->FinishSnapshot(engine_->Snapshot(), *from);
+  Status s = store_->FinishSnapshot(engine_->Snapshot(), start->segment);
+  // What became durable beyond the boundary meanwhile (its wake-up was taken).
+  OnWalProgress();
   if (!s.ok()) {
     ++snapshot_failures_;
     spdlog::error("snapshot failed: {}", s.ToString());
     return s.WithContext("snapshot");
   }
-  spdlog::debug("snapshot written; WAL replays from segment {}", *from);
+  spdlog::debug("snapshot written; WAL replays from segment {}", start->segment);
   return Status::Ok();
 }
 

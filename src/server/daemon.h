@@ -168,7 +168,8 @@ class Daemon {
   void HandleStatus(const wire::Request& req, const Envelope& env, zmq::socket_t& socket);
   void HandleAdmin(const wire::Request& req, Envelope env, zmq::socket_t& socket);
   void OnInferenceResults();
-  void OnWalProgress();
+  // Applies and acknowledges what the WAL resolved, up to sequence `limit`.
+  void OnWalProgress(uint64_t limit = UINT64_MAX);
   void OnReloads();
   void Periodic();
   // Extra I/O threads: republish the views of changed allocations; fold the

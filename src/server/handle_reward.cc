@@ -93,12 +93,12 @@ void Daemon::HandleReward(const wire::Request& req, Envelope env, zmq::socket_t*
   acks_.push_back(std::move(ack));
 }
 
-void Daemon::OnWalProgress() {
+void Daemon::OnWalProgress(uint64_t limit) {
   std::vector<int> ignored;
   wal_wake_.Drain(&ignored);
   // resolved first, then the drops: a drop is registered before the WAL's
   // resolved sequence moves past it (wal_writer.h).
-  const uint64_t resolved = store_->wal().resolved_seq();
+  const uint64_t resolved = std::min(store_->wal().resolved_seq(), limit);
   std::vector<state::SeqRange> dropped;
   store_->wal().TakeDropped(&dropped);
   wal_dropped_.insert(wal_dropped_.end(), dropped.begin(), dropped.end());

@@ -198,7 +198,8 @@ Status StateStore::CheckNoGap(const std::vector<uint64_t>& segments, uint64_t fr
 }
 
 Status StateStore::ReplaySegment(uint64_t id, bool last, bool repair, uint64_t durable_bytes,
-                                 const RecordFn& on_record, RecoveryReport& r) {
+                                 const std::optional<SegmentEnd>& previous,
+                                 const RecordFn& on_record, RecoveryReport& r, SegmentEnd* end) {
   const std::string name = WalSegmentName(id);
   const std::string path = dir_ + "/" + name;
   auto bytes = env_.ReadFile(path);
@@ -219,7 +220,22 @@ Status StateStore::ReplaySegment(uint64_t id, bool last, bool repair, uint64_t d
     return Status(Code::kCorruption, parsed->note + " — but later segments exist (start with " +
                                          "--repair to keep what precedes it)");
   }
+  if (previous && !parsed->records.empty() && parsed->records[0].type == kSegmentHeaderRecord) {
+    const auto said = DecodeSegmentEnd(parsed->records[0].payload);
+    if (!said || said->segment != previous->segment || said->bytes != previous->bytes) {
+      const std::string what =
+          said ? WalSegmentName(previous->segment) + " is " + std::to_string(previous->bytes) +
+                     " bytes, but " + name + " says it ended at " + std::to_string(said->bytes) +
+                     " bytes of " + WalSegmentName(said->segment) + ": it was cut short or changed"
+               : name + " has a malformed segment header";
+      if (!repair) {
+        return Status(Code::kCorruption, what + " (start with --repair to go on without)");
+      }
+      r.notes.push_back("repair: " + what);
+    }
+  }
   for (const auto& rec : parsed->records) {
+    if (rec.type == kSegmentHeaderRecord) continue;  // the store's own
     BANDITD_RETURN_IF_ERROR(on_record(rec.type, rec.payload)
                                 .WithContext(path + " offset " + std::to_string(rec.offset)));
     ++r.records_replayed;
@@ -243,6 +259,7 @@ Status StateStore::ReplaySegment(uint64_t id, bool last, bool repair, uint64_t d
                                        : std::string(", none of them known durable")));
     BANDITD_RETURN_IF_ERROR(env_.Truncate(path, parsed->valid_bytes));
   }
+  *end = SegmentEnd{id, parsed->valid_bytes};
   return Status::Ok();
 }
 
@@ -286,6 +303,7 @@ Status StateStore::Recover(const SnapshotFn& on_snapshot, const RecordFn& on_rec
     next_segment = std::max(next_segment, id + 1);
     if (id >= r.replay_from) last_replayed = id;
   }
+  std::optional<SegmentEnd> previous;  // of the segment replayed last
   for (uint64_t id : *segments) {
     if (id < r.replay_from) continue;
     uint64_t durable = 0;
@@ -294,19 +312,25 @@ Status StateStore::Recover(const SnapshotFn& on_snapshot, const RecordFn& on_rec
                 : id == mark->segment ? mark->bytes
                                       : 0;
     }
-    BANDITD_RETURN_IF_ERROR(ReplaySegment(id, id == last_replayed, repair, durable, on_record, r));
+    SegmentEnd end;
+    BANDITD_RETURN_IF_ERROR(
+        ReplaySegment(id, id == last_replayed, repair, durable, previous, on_record, r, &end));
+    previous = end;
   }
   if (mark) next_segment = std::max(next_segment, mark->segment + 1);
-  auto wal = WalWriter::Open(env_, dir_, next_segment, wal_options, std::move(on_durable));
+  auto wal = WalWriter::Open(
+      env_, dir_, next_segment, wal_options, std::move(on_durable),
+      previous && previous->segment + 1 == next_segment ? previous : std::optional<SegmentEnd>());
   if (!wal.ok()) return wal.status();
   wal_ = std::move(wal).value();
   return Status::Ok();
 }
 
-Result<uint64_t> StateStore::BeginSnapshot() {
+Result<StateStore::SnapshotStart> StateStore::BeginSnapshot() {
   const uint64_t next = wal_->segment_id() + 1;
-  BANDITD_RETURN_IF_ERROR(wal_->Rotate(next));
-  return next;
+  auto boundary = wal_->Rotate(next);
+  if (!boundary.ok()) return boundary.status();
+  return SnapshotStart{next, *boundary};
 }
 
 Status StateStore::FinishSnapshot(std::string_view state, uint64_t from_segment) {
@@ -320,15 +344,31 @@ Status StateStore::FinishSnapshot(std::string_view state, uint64_t from_segment)
   payload.append(state);
   std::string file;
   AppendRecord(file, kSnapshotRecord, payload);
-  // The current snapshot becomes the previous generation: one damaged
-  // snapshot is then survivable (Recover falls back on it).
+  // Written and synced first, so a failure (a full disk) leaves both
+  // generations as they were; then the current snapshot becomes the
+  // previous one (one damaged snapshot is then survivable: Recover falls
+  // back on it) and the new one takes its place.
+  const std::string path = dir_ + "/" + kSnapshotFile;
+  const std::string tmp = path + ".tmp";
+  {
+    auto f = env_.OpenWritable(tmp);
+    if (!f.ok()) return f.status();
+    Status s = (*f)->Append(file);
+    if (s.ok()) s = (*f)->Sync();
+    const Status closed = (*f)->Close();
+    if (s.ok()) s = closed;
+    if (!s.ok()) {
+      (void)env_.Remove(tmp);
+      return s;
+    }
+  }
   if (snapshot_from_) {
-    BANDITD_RETURN_IF_ERROR(
-        env_.Rename(dir_ + "/" + kSnapshotFile, dir_ + "/" + kPrevSnapshotFile));
+    BANDITD_RETURN_IF_ERROR(env_.Rename(path, dir_ + "/" + kPrevSnapshotFile));
     prev_from_ = snapshot_from_;
     snapshot_from_.reset();
   }
-  BANDITD_RETURN_IF_ERROR(WriteFileAtomically(env_, dir_ + "/" + kSnapshotFile, file));
+  BANDITD_RETURN_IF_ERROR(env_.Rename(tmp, path));
+  BANDITD_RETURN_IF_ERROR(env_.SyncDir(dir_));
   snapshot_from_ = from_segment;
   ++snapshots_written_;
   const uint64_t keep_from = prev_from_ ? std::min(*prev_from_, from_segment) : from_segment;

@@ -79,8 +79,14 @@ class StateStore {
   // Valid after Recover.
   WalWriter& wal() { return *wal_; }
 
-  // Rotates the WAL; returns the segment the coming snapshot replays from.
-  Result<uint64_t> BeginSnapshot();
+  // Rotates the WAL without waiting for its backlog. The coming snapshot
+  // replays from `segment` and must hold exactly the records up to
+  // `boundary_seq` (all resolved when this returns), no later one.
+  struct SnapshotStart {
+    uint64_t segment = 0;
+    uint64_t boundary_seq = 0;
+  };
+  Result<SnapshotStart> BeginSnapshot();
   // Writes `state` as the snapshot replaying from `from_segment`, keeping the
   // previous one as snapshot.prev, then deletes the segments neither needs.
   Status FinishSnapshot(std::string_view state, uint64_t from_segment);
@@ -97,8 +103,11 @@ class StateStore {
                                                  RecoveryReport& r);
   Status CheckNoGap(const std::vector<uint64_t>& segments, uint64_t from,
                     const std::optional<DurableMark>& mark, bool have_snapshot);
+  // Replays one segment; `previous` is the end of the segment before it when
+  // that one was replayed too (its header must agree). Sets `*end`.
   Status ReplaySegment(uint64_t id, bool last, bool repair, uint64_t durable_bytes,
-                       const RecordFn& on_record, RecoveryReport& r);
+                       const std::optional<SegmentEnd>& previous, const RecordFn& on_record,
+                       RecoveryReport& r, SegmentEnd* end);
   // Copies bytes that recovery drops to quarantine/<name>@<offset>.
   Result<std::string> Quarantine(const std::string& name, uint64_t offset, std::string_view bytes);
 

@@ -1,6 +1,7 @@
 #include "src/state/wal.h"
 
 #include <cstdio>
+#include <limits>
 
 #include <boost/crc.hpp>
 
@@ -124,8 +125,11 @@ Result<WalParse> ParseWal(std::string_view bytes, const std::string& name,
   const uint64_t next_valid = FindValidRecord(bytes, off + 1, options.max_record_bytes);
   std::string why;
   if (off < options.durable_bytes) {
-    why = "it lies below the durable mark at offset " + std::to_string(options.durable_bytes) +
-          " (acknowledged records are damaged)";
+    why = options.durable_bytes == std::numeric_limits<uint64_t>::max()
+              ? "the segment is older than the durable mark, so all of it was durable "
+                "(acknowledged records are damaged)"
+              : "it lies below the durable mark at offset " +
+                    std::to_string(options.durable_bytes) + " (acknowledged records are damaged)";
   } else if (next_valid < bytes.size()) {
     why = "a valid record follows it at offset " + std::to_string(next_valid);
   } else {
@@ -164,6 +168,24 @@ std::optional<DurableMark> DecodeDurableMark(std::string_view bytes) {
            static_cast<uint64_t>(Load32(bytes.data() + at + 4)) << 32;
   };
   return DurableMark{load64(4), load64(12)};
+}
+
+std::string EncodeSegmentEnd(const SegmentEnd& end) {
+  std::string out;
+  for (uint64_t v : {end.segment, end.bytes}) {
+    Store32(out, static_cast<uint32_t>(v));
+    Store32(out, static_cast<uint32_t>(v >> 32));
+  }
+  return out;
+}
+
+std::optional<SegmentEnd> DecodeSegmentEnd(std::string_view p) {
+  if (p.size() != 16) return std::nullopt;
+  auto load64 = [&](size_t at) {
+    return static_cast<uint64_t>(Load32(p.data() + at)) |
+           static_cast<uint64_t>(Load32(p.data() + at + 4)) << 32;
+  };
+  return SegmentEnd{load64(0), load64(8)};
 }
 
 std::string WalSegmentName(uint64_t id) {

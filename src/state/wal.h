@@ -91,6 +91,18 @@ std::string EncodeDurableMark(const DurableMark& mark);
 // Empty unless `bytes` is a whole mark with a matching checksum.
 std::optional<DurableMark> DecodeDurableMark(std::string_view bytes);
 
+// The first record of every segment but the very first names the segment
+// before it and the size that segment ended with, so recovery can tell a
+// segment that was cut short (at a record boundary, where nothing else shows
+// it) or grew. Its own record type; payload u64 segment, u64 bytes.
+inline constexpr uint8_t kSegmentHeaderRecord = 0xFD;
+struct SegmentEnd {
+  uint64_t segment = 0;
+  uint64_t bytes = 0;
+};
+std::string EncodeSegmentEnd(const SegmentEnd& end);
+std::optional<SegmentEnd> DecodeSegmentEnd(std::string_view payload);
+
 // "wal-000000000042.log" <-> 42.
 std::string WalSegmentName(uint64_t id);
 bool ParseWalSegmentName(std::string_view name, uint64_t* id);

@@ -25,19 +25,43 @@ WalWriter::WalWriter(Env& env, std::string dir, WalOptions options, DurableCallb
 
 std::string WalWriter::SegmentPath(uint64_t id) const { return dir_ + "/" + WalSegmentName(id); }
 
-Result<std::unique_ptr<WalWriter>> WalWriter::Open(Env& env, std::string dir, uint64_t segment_id,
-                                                   WalOptions options, DurableCallback on_durable) {
-  std::unique_ptr<WalWriter> w(new WalWriter(env, std::move(dir), options, std::move(on_durable)));
-  auto file = env.OpenAppendable(w->SegmentPath(segment_id));
+Result<std::unique_ptr<WritableFile>> WalWriter::CreateSegment(
+    uint64_t id, const std::optional<SegmentEnd>& previous, uint64_t* bytes) {
+  const std::string path = SegmentPath(id);
+  auto file = env_.OpenAppendable(path);
   if (!file.ok()) return file.status();
-  BANDITD_RETURN_IF_ERROR(env.SyncDir(w->dir_));
+  *bytes = 0;
+  Status s;
+  if (previous) {
+    std::string header;
+    AppendRecord(header, kSegmentHeaderRecord, EncodeSegmentEnd(*previous));
+    s = (*file)->Append(header);
+    if (s.ok() && options_.durability != Durability::kNone) s = (*file)->Sync();
+    *bytes = header.size();
+  }
+  if (s.ok()) s = env_.SyncDir(dir_);
+  if (!s.ok()) {
+    // Never leave a half-made segment behind: a later rotation reuses the id.
+    (void)(*file)->Close();
+    (void)env_.Remove(path);
+    return s;
+  }
+  return file;
+}
+
+Result<std::unique_ptr<WalWriter>> WalWriter::Open(Env& env, std::string dir, uint64_t segment_id,
+                                                   WalOptions options, DurableCallback on_durable,
+                                                   std::optional<SegmentEnd> previous) {
+  std::unique_ptr<WalWriter> w(new WalWriter(env, std::move(dir), options, std::move(on_durable)));
+  auto file = w->CreateSegment(segment_id, previous, &w->segment_bytes_);
+  if (!file.ok()) return file.status();
   w->file_ = std::move(file).value();
   w->segment_id_ = segment_id;
   if (options.durability != Durability::kNone) {
     auto mark = env.OpenWritable(w->dir_ + "/" + kDurableMarkFile);
     if (!mark.ok()) return mark.status();
     w->mark_ = std::move(mark).value();
-    w->WriteMark(segment_id, 0);
+    w->WriteMark(segment_id, w->segment_bytes_);
   } else {
     // Nothing is known durable without fsync: no mark, not even a stale one.
     BANDITD_RETURN_IF_ERROR(env.Remove(w->dir_ + "/" + kDurableMarkFile));
@@ -97,7 +121,8 @@ void WalWriter::Run() {
       TryResume(lock);
       continue;
     }
-    work_cv_.wait(lock, [&] { return stop_ || !pending_ends_.empty(); });
+    work_cv_.wait(lock, [&] { return stop_ || (!pending_ends_.empty() && !rotating_); });
+    if (rotating_) continue;            // stopping: the rotation finishes first
     if (pending_ends_.empty()) return;  // stopping with nothing left
     if (options_.durability == Durability::kGroup && options_.group_window_ns > 0 && !stop_) {
       // Let the window fill: more records share the coming fsync.
@@ -106,6 +131,7 @@ void WalWriter::Run() {
       work_cv_.wait_until(lock, deadline, [&] {
         return stop_ || pending_.size() - pending_head_ >= kMaxBatchBytes;
       });
+      if (rotating_) continue;
     }
     WriteBatch(lock, batch);
   }
@@ -211,22 +237,32 @@ Status WalWriter::Flush() {
   return failed_;
 }
 
-Status WalWriter::Rotate(uint64_t id) {
-  BANDITD_RETURN_IF_ERROR(Flush());
+Result<uint64_t> WalWriter::Rotate(uint64_t id) {
   std::unique_lock<std::mutex> lock(mu_);
-  // Submitters wait on the lock while the file switches; the writer is idle
-  // unless new records came in since Flush: wait for those too.
-  done_cv_.wait(lock, [&] { return resolved_seq() >= submitted_seq_; });
+  // Only the batch being written goes to the old segment: wait for it.
+  done_cv_.wait(lock, [&] { return !failed_.ok() || resolved_seq() >= written_seq_; });
   if (!failed_.ok()) return failed_;
-  auto file = env_.OpenAppendable(SegmentPath(id));
+  rotating_ = true;
+  const SegmentEnd old{segment_id_, segment_bytes_};
+  const uint64_t boundary = written_seq_;
+  lock.unlock();
+
+  uint64_t bytes = 0;
+  auto file = CreateSegment(id, old, &bytes);
+
+  lock.lock();
+  rotating_ = false;
+  if (file.ok()) {
+    std::swap(file_, file.value());
+    segment_id_ = id;
+    segment_bytes_ = bytes;
+    WriteMark(id, bytes);
+  }
+  lock.unlock();
+  work_cv_.notify_all();
   if (!file.ok()) return file.status();
-  BANDITD_RETURN_IF_ERROR(env_.SyncDir(dir_));
-  (void)file_->Close();
-  file_ = std::move(file).value();
-  segment_id_ = id;
-  segment_bytes_ = 0;
-  WriteMark(id, 0);
-  return Status::Ok();
+  (void)file.value()->Close();  // the old segment, complete and synced
+  return boundary;
 }
 
 uint64_t WalWriter::segment_id() const {

@@ -25,12 +25,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "banditd/status.h"
 #include "src/state/env.h"
+#include "src/state/wal.h"
 
 namespace banditd::state {
 
@@ -55,9 +57,11 @@ class WalWriter {
   // recovery; read resolved_seq() and then TakeDropped() to learn the outcome.
   using DurableCallback = std::function<void(uint64_t durable_seq, const Status& status)>;
 
-  // `segment_id` names a new (empty) segment.
+  // `segment_id` names a new (empty) segment; `previous`, when there is a
+  // segment before it, is written as its header record (wal.h).
   static Result<std::unique_ptr<WalWriter>> Open(Env& env, std::string dir, uint64_t segment_id,
-                                                 WalOptions options, DurableCallback on_durable);
+                                                 WalOptions options, DurableCallback on_durable,
+                                                 std::optional<SegmentEnd> previous = {});
   ~WalWriter();  // writes what is pending, then stops
 
   // Thread-safe. Queues one record; returns its sequence number (1, 2, ...).
@@ -69,8 +73,12 @@ class WalWriter {
   // of it was dropped (or the WAL is failed).
   Status Flush();
 
-  // Flushes, then directs later records to segment `id` (a new file).
-  Status Rotate(uint64_t id);
+  // Directs every record not yet written to segment `id` (a new file, its
+  // header naming the old one's end). Waits only for the batch being
+  // written, never for the backlog: returns the boundary, the sequence
+  // number of the last record in the older segments (every record up to it
+  // is resolved). Submit keeps working meanwhile.
+  Result<uint64_t> Rotate(uint64_t id);
 
   uint64_t segment_id() const;
   // Every record up to here is durable, except those in dropped ranges.
@@ -101,6 +109,10 @@ class WalWriter {
   // While failed: cut the segment back to its durable size and sync it.
   void TryResume(std::unique_lock<std::mutex>& lock);
   void WriteMark(uint64_t segment, uint64_t bytes);
+  // Creates segment `id` holding the header for `previous`; its size.
+  Result<std::unique_ptr<WritableFile>> CreateSegment(uint64_t id,
+                                                      const std::optional<SegmentEnd>& previous,
+                                                      uint64_t* bytes);
   std::string SegmentPath(uint64_t id) const;
 
   Env& env_;
@@ -125,6 +137,7 @@ class WalWriter {
   uint64_t last_dropped_seq_ = 0;
   int64_t first_pending_ns_ = 0;
   bool stop_ = false;
+  bool rotating_ = false;  // the writer takes no batch while the file switches
   Status failed_;
   std::vector<SeqRange> dropped_;
   std::atomic<uint64_t> resolved_seq_{0};

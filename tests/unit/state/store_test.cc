@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "src/state/wal.h"
+#include "tests/unit/state/fault_env.h"
 #include "tests/unit/state/test_dir.h"
 
 namespace banditd::state {
@@ -100,9 +101,10 @@ TEST(StateStoreTest, SnapshotThenReplay) {
     Replayed r;
     ASSERT_TRUE(RecoverInto(*s, &r).ok());
     ASSERT_TRUE(s->wal().Submit(1, "before").ok());
+    EXPECT_TRUE(s->wal().Flush().ok());  // the snapshot holds every record so far
     auto from = s->BeginSnapshot();
     ASSERT_TRUE(from.ok());
-    ASSERT_TRUE(s->FinishSnapshot("STATE-1", *from).ok());
+    ASSERT_TRUE(s->FinishSnapshot("STATE-1", from->segment).ok());
     ASSERT_TRUE(s->wal().Submit(1, "after").ok());
     ASSERT_TRUE(s->wal().Flush().ok());
   }
@@ -125,9 +127,10 @@ TEST(StateStoreTest, SnapshotLargerThanAWalRecordReadsBack) {
     auto s = Open(dir.path());
     Replayed r;
     ASSERT_TRUE(RecoverInto(*s, &r).ok());
+    EXPECT_TRUE(s->wal().Flush().ok());  // the snapshot holds every record so far
     auto from = s->BeginSnapshot();
     ASSERT_TRUE(from.ok());
-    ASSERT_TRUE(s->FinishSnapshot(big, *from).ok());
+    ASSERT_TRUE(s->FinishSnapshot(big, from->segment).ok());
   }
   auto s = Open(dir.path());
   Replayed r;
@@ -223,14 +226,16 @@ TwoGenerations WriteTwoGenerations(const std::string& dir) {
   Replayed r;
   EXPECT_TRUE(RecoverInto(*s, &r).ok());
   EXPECT_TRUE(s->wal().Submit(1, "g0").ok());
+  EXPECT_TRUE(s->wal().Flush().ok());  // the snapshot holds every record so far
   auto from = s->BeginSnapshot();
-  EXPECT_TRUE(from.ok() && s->FinishSnapshot("STATE-1", *from).ok());
+  EXPECT_TRUE(from.ok() && s->FinishSnapshot("STATE-1", from->segment).ok());
   for (const char* p : {"g1a", "g1b"}) {
     EXPECT_TRUE(s->wal().Submit(1, p).ok());
     g.after_first.emplace_back(p);
   }
+  EXPECT_TRUE(s->wal().Flush().ok());  // the snapshot holds every record so far
   from = s->BeginSnapshot();
-  EXPECT_TRUE(from.ok() && s->FinishSnapshot("STATE-2", *from).ok());
+  EXPECT_TRUE(from.ok() && s->FinishSnapshot("STATE-2", from->segment).ok());
   for (const char* p : {"g2a", "g2b", "g2c"}) {
     EXPECT_TRUE(s->wal().Submit(1, p).ok());
     g.after_first.emplace_back(p);
@@ -436,6 +441,50 @@ TEST(StateStoreTest, TornTailPastTheMarkIsCutAndKept) {
   EXPECT_EQ(r.records.size(), 100u);
   EXPECT_EQ(std::filesystem::file_size(path), end);
   ASSERT_EQ(report.quarantined.size(), 1u);
+}
+
+// An older segment cut at a record boundary looks whole on its own; the
+// header of the segment after it says how long it was.
+TEST(StateStoreTest, OlderSegmentCutAtARecordBoundaryIsRefused) {
+  TempDir dir;
+  const auto g = WriteTwoGenerations(dir.path());
+  const std::string older = dir.path() + "/" + WalSegmentName(g.last_segment - 1);
+  auto bytes = Env::Posix().ReadFile(older);
+  ASSERT_TRUE(bytes.ok());
+  auto p = ParseWal(*bytes, "w", false);
+  ASSERT_TRUE(p.ok());
+  ASSERT_GE(p->records.size(), 2u);
+  std::filesystem::resize_file(older, p->records.back().offset);  // drop its last record
+  // Recovery needs the older segment only through snapshot.prev.
+  std::filesystem::remove(dir.path() + "/snapshot");
+  auto s = Open(dir.path());
+  Replayed r;
+  Status st = RecoverInto(*s, &r);
+  EXPECT_EQ(st.code(), Code::kCorruption) << st.ToString();
+  EXPECT_NE(st.message().find("cut short"), std::string::npos) << st.message();
+}
+
+// A snapshot that cannot be written (a full disk) leaves both generations as
+// they were.
+TEST(StateStoreTest, FailedSnapshotKeepsBothGenerations) {
+  TempDir dir;
+  WriteTwoGenerations(dir.path());
+  const auto snapshot = Env::Posix().ReadFile(dir.path() + "/snapshot");
+  const auto prev = Env::Posix().ReadFile(dir.path() + "/snapshot.prev");
+  testing::FaultEnv env(Env::Posix());
+  {
+    auto s = StateStore::Open(env, dir.path());
+    ASSERT_TRUE(s.ok());
+    Replayed r;
+    ASSERT_TRUE(RecoverInto(**s, &r).ok());
+    auto from = (*s)->BeginSnapshot();
+    ASSERT_TRUE(from.ok());
+    env.disk_full = true;
+    EXPECT_FALSE((*s)->FinishSnapshot("STATE-3", from->segment).ok());
+    env.disk_full = false;
+  }
+  EXPECT_EQ(*Env::Posix().ReadFile(dir.path() + "/snapshot"), *snapshot);
+  EXPECT_EQ(*Env::Posix().ReadFile(dir.path() + "/snapshot.prev"), *prev);
 }
 
 }  // namespace

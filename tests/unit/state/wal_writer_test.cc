@@ -22,7 +22,9 @@ std::vector<std::string> ReadBack(const std::string& dir, uint64_t segment) {
   auto p = ParseWal(*bytes, "w", false);
   EXPECT_TRUE(p.ok());
   std::vector<std::string> out;
-  for (const auto& r : p->records) out.emplace_back(r.payload);
+  for (const auto& r : p->records) {
+    if (r.type != kSegmentHeaderRecord) out.emplace_back(r.payload);
+  }
   return out;
 }
 
@@ -132,7 +134,10 @@ TEST(WalWriterTest, RotateSendsLaterRecordsToTheNewSegment) {
   TempDir dir;
   auto w = WalWriter::Open(Env::Posix(), dir.path(), 1, WalOptions{}, nullptr);
   ASSERT_TRUE((*w)->Submit(1, "a").ok());
-  ASSERT_TRUE((*w)->Rotate(2).ok());
+  ASSERT_TRUE((*w)->Flush().ok());
+  auto boundary = (*w)->Rotate(2);
+  ASSERT_TRUE(boundary.ok());
+  EXPECT_EQ(*boundary, 1u);
   EXPECT_EQ((*w)->segment_id(), 2u);
   ASSERT_TRUE((*w)->Submit(1, "b").ok());
   ASSERT_TRUE((*w)->Flush().ok());
@@ -251,7 +256,46 @@ TEST(WalWriterTest, DurableMarkFollowsTheDisk) {
   EXPECT_EQ(mark()->bytes, size);
   ASSERT_TRUE((*w)->Rotate(4).ok());
   EXPECT_EQ(mark()->segment, 4u);
-  EXPECT_EQ(mark()->bytes, 0u);
+  // The new segment starts with its header naming where segment 3 ended.
+  const auto four = Env::Posix().ReadFile(dir.path() + "/" + WalSegmentName(4));
+  EXPECT_EQ(mark()->bytes, four->size());
+  auto p = ParseWal(*four, "w", false);
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p->records.size(), 1u);
+  EXPECT_EQ(p->records[0].type, kSegmentHeaderRecord);
+  const auto end = DecodeSegmentEnd(p->records[0].payload);
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(end->segment, 3u);
+  EXPECT_EQ(end->bytes, size);
+}
+
+// A rotation waits for the batch being written, not for the backlog: the
+// records still queued go to the new segment, and the boundary says which
+// records the older segment holds.
+TEST(WalWriterTest, RotateDoesNotWaitForTheBacklog) {
+  TempDir dir;
+  FaultEnv env(Env::Posix());
+  WalOptions o;
+  o.durability = Durability::kAlways;
+  auto w = WalWriter::Open(env, dir.path(), 1, o, nullptr);
+  ASSERT_TRUE(w.ok());
+  env.hold_sync = true;  // the first record's fsync stalls; 99 wait behind it
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE((*w)->Submit(1, "r" + std::to_string(i)).ok());
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    env.hold_sync = false;
+  });
+  auto boundary = (*w)->Rotate(2);
+  release.join();
+  ASSERT_TRUE(boundary.ok()) << boundary.status().ToString();
+  EXPECT_LE(*boundary, 2u);  // the batch in flight (and at most one more)
+  ASSERT_TRUE((*w)->Flush().ok());
+  const auto first = ReadBack(dir.path(), 1);
+  const auto second = ReadBack(dir.path(), 2);
+  EXPECT_EQ(first.size(), *boundary);
+  EXPECT_EQ(first.size() + second.size(), 100u);
+  ASSERT_FALSE(second.empty());
+  EXPECT_EQ(second.back(), "r99");
 }
 
 // Durability none writes no mark: nothing is known durable without fsync.
