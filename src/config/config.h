@@ -166,4 +166,11 @@ std::string_view DurabilityName(DurabilityMode mode);
 // [::1] or localhost, and every ipc:// or inproc:// endpoint.
 bool IsLocalEndpoint(std::string_view endpoint);
 
+// What banditd exposes beyond this host without protection: a ZeroMQ
+// endpoint that is not local while CURVE is off, or a /metrics endpoint
+// (HTTP, never covered by CURVE) on a host other than 127.0.0.1, localhost
+// or [::1]. kInvalidArgument naming the endpoint unless `insecure`. The same
+// check serves start-up and --check.
+Status CheckExposure(const Config& config, bool insecure);
+
 }  // namespace banditd::config

@@ -1,8 +1,8 @@
 #include "src/config/loader.h"
 
-#include <charconv>
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -322,6 +322,31 @@ bool IsLocalEndpoint(std::string_view endpoint) {
     if (endpoint.rfind(host, 0) == 0) return true;
   }
   return false;
+}
+
+Status CheckExposure(const Config& config, bool insecure) {
+  if (insecure) return Status::Ok();
+  if (!config.security.curve()) {
+    std::vector<std::string> eps = {config.sockets.api, config.sockets.rewards,
+                                    config.sockets.admin};
+    eps.insert(eps.end(), config.sockets.api_extra.begin(), config.sockets.api_extra.end());
+    for (const auto& ep : eps) {
+      if (!IsLocalEndpoint(ep)) {
+        return InvalidArgument("refusing to bind " + ep +
+                               " without CURVE: configure security keys or pass --insecure");
+      }
+    }
+  }
+  const std::string& m = config.sockets.metrics;
+  if (!m.empty()) {
+    const std::string host = m.substr(0, m.rfind(':'));
+    if (host != "127.0.0.1" && host != "localhost" && host != "[::1]" && host != "::1") {
+      return InvalidArgument("refusing to serve /metrics on " + m +
+                             ": HTTP is not covered by CURVE; bind it to 127.0.0.1 (and "
+                             "scrape through a proxy) or pass --insecure");
+    }
+  }
+  return Status::Ok();
 }
 
 Result<Config> ParseConfig(std::string_view yaml, const std::string& base_dir,

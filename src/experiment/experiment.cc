@@ -235,6 +235,11 @@ Result<RouteChoice> Experiment::Route(std::optional<std::string_view> unit,
 
 Status Experiment::CheckReward(double value) const {
   if (!std::isfinite(value)) return Status(Code::kInvalidValue, "reward value must be finite");
+  // Sums and sums of squares of rewards stay finite and meaningful: a
+  // reward of 1e308 would make them inf for good.
+  if (std::fabs(value) > kMaxAbsReward) {
+    return Status(Code::kInvalidValue, "reward value must be within [-1e12, 1e12]");
+  }
   if (options_.metric == Metric::kBernoulli && (value < 0.0 || value > 1.0)) {
     return Status(Code::kInvalidValue, "experiment '" + options_.name +
                                            "' has a bernoulli metric: reward must be in [0, 1]");

@@ -121,9 +121,14 @@ class Experiment {
     return Route(unit, forced_arm, std::nullopt, rng);
   }
 
+  // The largest |reward| any experiment takes: sums of squares of a few
+  // million such rewards stay finite and exact enough for the statistics.
+  static constexpr double kMaxAbsReward = 1e12;
+
   // kInvalidValue for a reward this experiment cannot learn from: a
-  // non-finite value, or one outside the metric's domain ([0, 1] for
-  // bernoulli) or the policy's (Policy::reward_range, e.g. [0, 1] for thompson).
+  // non-finite value, one beyond +-kMaxAbsReward, or one outside the metric's
+  // domain ([0, 1] for bernoulli) or the policy's (Policy::reward_range,
+  // e.g. [0, 1] for thompson).
   Status CheckReward(double value) const;
 
   // Applies a reward for a decision of this experiment. kInvalidValue for a

@@ -75,6 +75,11 @@ int main(int argc, char** argv) {
   spdlog::set_level(level);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   if (check) {
+    // Start-up's refusal to expose endpoints, with the same --insecure.
+    if (banditd::Status s = banditd::config::CheckExposure(*config, flags.insecure); !s.ok()) {
+      std::cerr << "banditd: " << s.message() << "\n";
+      return 2;
+    }
     if (config->security.curve()) {
       // The key files are part of what --check promises: the same loaders
       // the daemon uses at start-up.

@@ -64,17 +64,7 @@ void Daemon::ReloadKeys() {
 
 Result<std::unique_ptr<Daemon>> Daemon::Create(const config::Config& config,
                                                const DaemonFlags& flags, Clock& clock) {
-  if (!config.security.curve() && !flags.insecure) {
-    std::vector<std::string> eps = {config.sockets.api, config.sockets.rewards,
-                                    config.sockets.admin};
-    eps.insert(eps.end(), config.sockets.api_extra.begin(), config.sockets.api_extra.end());
-    for (const auto& ep : eps) {
-      if (!config::IsLocalEndpoint(ep)) {
-        return InvalidArgument("refusing to bind " + ep +
-                               " without CURVE: configure security keys or pass --insecure");
-      }
-    }
-  }
+  BANDITD_RETURN_IF_ERROR(config::CheckExposure(config, flags.insecure));
   std::unique_ptr<Daemon> d(new Daemon(config, flags, clock));
   BANDITD_RETURN_IF_ERROR(d->Init());
   return d;

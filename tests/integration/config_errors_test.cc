@@ -122,6 +122,37 @@ TEST(ConfigErrorsTest, EmptyMetricsRunsWithoutAMetricsEndpoint) {
   EXPECT_EQ(d.Stop(), 0);
 }
 
+// --check refuses what start-up refuses: a non-loopback ZeroMQ endpoint
+// without CURVE, and /metrics (never under CURVE) off loopback; both pass
+// with --insecure.
+TEST(ConfigErrorsTest, CheckRefusesExposedEndpointsLikeStartUp) {
+  TempDir dir;
+  const std::string config = WriteConfig(dir.path(), AbRouteOnly("ab", 0.5, 0.5));
+  const std::string api = ReadFile(config).substr(ReadFile(config).find("  api: "));
+  Replace(config, api.substr(0, api.find('\n') + 1), "  api: tcp://0.0.0.0:*\n");
+  for (const std::vector<std::string>& extra :
+       {std::vector<std::string>{"--check"}, std::vector<std::string>{}}) {
+    std::vector<std::string> args = {"--config", config};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto [rc, out] = RunAndRead(args, dir.path() + "/refused.log");
+    EXPECT_EQ(rc, 2) << out;
+    EXPECT_NE(out.find("tcp://0.0.0.0:* without CURVE"), std::string::npos) << out;
+  }
+  auto [rc, out] =
+      RunAndRead({"--config", config, "--check", "--insecure"}, dir.path() + "/insecure.log");
+  EXPECT_EQ(rc, 0) << out;
+
+  TempDir dir2;
+  const std::string config2 = WriteConfig(dir2.path(), AbRouteOnly("ab", 0.5, 0.5));
+  Replace(config2, "  metrics: 127.0.0.1:0\n", "  metrics: 0.0.0.0:0\n");
+  auto [rc2, out2] = RunAndRead({"--config", config2, "--check"}, dir2.path() + "/check.log");
+  EXPECT_EQ(rc2, 2) << out2;
+  EXPECT_NE(out2.find("/metrics on 0.0.0.0:0"), std::string::npos) << out2;
+  auto [rc3, out3] = RunAndRead({"--config", config2}, dir2.path() + "/start.log");
+  EXPECT_EQ(rc3, 2) << out3;
+  EXPECT_FALSE(fs::exists(dir2.path() + "/state/endpoints"));
+}
+
 TEST(ConfigErrorsTest, MalformedMetricsIsRefusedWithTheKeyPath) {
   TempDir dir;
   const std::string config = WriteConfig(dir.path(), AbRouteOnly("ab", 0.5, 0.5));

@@ -39,6 +39,25 @@ DecisionRef RefFor(const Experiment& e, size_t arm) {
   return r;
 }
 
+// A huge but finite reward would make the arm's sums inf for good: refused,
+// and the statistics stay finite.
+TEST(RewardDomainTest, HugeFiniteRewardsAreRefused) {
+  ExperimentOptions o = GaussianThompson();
+  o.policy.name = "thompson_gaussian";
+  auto e = Make(o);
+  ASSERT_NE(e, nullptr);
+  for (double v : {1e308, -1e308, 1e200, 1.0000001e12}) {
+    const Status s = e->ApplyReward(RefFor(*e, 0), v, {});
+    EXPECT_EQ(s.code(), Code::kInvalidValue) << v;
+  }
+  EXPECT_TRUE(e->ApplyReward(RefFor(*e, 0), 1e12, {}).ok());
+  EXPECT_TRUE(e->ApplyReward(RefFor(*e, 0), -3.5, {}).ok());
+  const auto& c = e->counters()[0];
+  EXPECT_EQ(c.n, 2.0);
+  EXPECT_TRUE(std::isfinite(c.reward_sum));
+  EXPECT_TRUE(std::isfinite(c.reward_sum_sq));
+}
+
 TEST(RewardDomainTest, ARewardOutsideThePolicysDomainNeverReachesIt) {
   auto e = Make(GaussianThompson());
   ASSERT_NE(e, nullptr);
