@@ -291,6 +291,16 @@ def main():
           f"{ledger.total} acked rewards")
     print(f"RSS after warm-up: median {med / 1024:.1f} MiB, min {lo / 1024:.1f}, max {hi / 1024:.1f} "
           f"(max deviation {dev:.1f} % of the median; {len(warm)} samples)")
+    # Growth: the lives of the last third against those of the first third.
+    lives = sorted({life for (life, t, kib) in rss_samples})
+    per_life = {l: statistics.median([k for (life, t, k) in rss_samples if life == l and t >= WARMUP_S] or [0])
+                for l in lives}
+    third = max(1, len(lives) // 3)
+    first = statistics.median([per_life[l] for l in lives[:third]])
+    last = statistics.median([per_life[l] for l in lives[-third:]])
+    print("RSS median per life (MiB): " + " ".join(f"{per_life[l] / 1024:.1f}" for l in lives))
+    print(f"RSS growth, last third of the lives against the first: {first / 1024:.1f} -> "
+          f"{last / 1024:.1f} MiB ({(last - first) / first * 100:+.1f} %)")
     if dev > 5.0:
         failures.append(f"RSS deviates {dev:.1f} % from its median (limit 5 %)")
     for f in failures:
