@@ -119,9 +119,9 @@ Result<std::optional<StateStore::Snapshot>> StateStore::ChooseSnapshot(
     const std::vector<uint64_t>& segments, RecoveryReport& r) {
   auto cur = ReadSnapshot(kSnapshotFile);
   if (cur.ok() && cur->has_value()) {
+    // snapshot.prev is not read: the next FinishSnapshot replaces it with
+    // this one, and only then are segments deleted.
     snapshot_from_ = (*cur)->replay_from;
-    auto prev = ReadSnapshot(kPrevSnapshotFile);
-    if (prev.ok() && prev->has_value()) prev_from_ = (*prev)->replay_from;
     return cur;
   }
   const std::string why =

@@ -19,6 +19,15 @@ void Store32(std::string& out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
 }
 
+void Store64(std::string& out, uint64_t v) {
+  Store32(out, static_cast<uint32_t>(v));
+  Store32(out, static_cast<uint32_t>(v >> 32));
+}
+
+uint64_t Load64(const char* p) {
+  return static_cast<uint64_t>(Load32(p)) | static_cast<uint64_t>(Load32(p + 4)) << 32;
+}
+
 bool AllZero(std::string_view s) {
   for (char c : s) {
     if (c != 0) return false;
@@ -152,10 +161,8 @@ Result<WalParse> ParseWal(std::string_view bytes, const std::string& name,
 
 std::string EncodeDurableMark(const DurableMark& mark) {
   std::string out = "BDM1";
-  for (uint64_t v : {mark.segment, mark.bytes}) {
-    Store32(out, static_cast<uint32_t>(v));
-    Store32(out, static_cast<uint32_t>(v >> 32));
-  }
+  Store64(out, mark.segment);
+  Store64(out, mark.bytes);
   Store32(out, Crc32c(out));
   return out;
 }
@@ -163,29 +170,19 @@ std::string EncodeDurableMark(const DurableMark& mark) {
 std::optional<DurableMark> DecodeDurableMark(std::string_view bytes) {
   if (bytes.size() != kDurableMarkBytes || bytes.substr(0, 4) != "BDM1") return std::nullopt;
   if (Crc32c(bytes.substr(0, 20)) != Load32(bytes.data() + 20)) return std::nullopt;
-  auto load64 = [&](size_t at) {
-    return static_cast<uint64_t>(Load32(bytes.data() + at)) |
-           static_cast<uint64_t>(Load32(bytes.data() + at + 4)) << 32;
-  };
-  return DurableMark{load64(4), load64(12)};
+  return DurableMark{Load64(bytes.data() + 4), Load64(bytes.data() + 12)};
 }
 
 std::string EncodeSegmentEnd(const SegmentEnd& end) {
   std::string out;
-  for (uint64_t v : {end.segment, end.bytes}) {
-    Store32(out, static_cast<uint32_t>(v));
-    Store32(out, static_cast<uint32_t>(v >> 32));
-  }
+  Store64(out, end.segment);
+  Store64(out, end.bytes);
   return out;
 }
 
 std::optional<SegmentEnd> DecodeSegmentEnd(std::string_view p) {
   if (p.size() != 16) return std::nullopt;
-  auto load64 = [&](size_t at) {
-    return static_cast<uint64_t>(Load32(p.data() + at)) |
-           static_cast<uint64_t>(Load32(p.data() + at + 4)) << 32;
-  };
-  return SegmentEnd{load64(0), load64(8)};
+  return SegmentEnd{Load64(p.data()), Load64(p.data() + 8)};
 }
 
 std::string WalSegmentName(uint64_t id) {

@@ -259,19 +259,34 @@ TEST(StateStoreTest, PreviousSnapshotAndItsWalAreKept) {
   EXPECT_TRUE(std::filesystem::exists(dir.path() + "/snapshot.prev"));
 }
 
+// Recovery falls back on snapshot.prev and replays its WAL: nothing rolled back.
+RecoveryReport ExpectFallback(const std::string& dir, const TwoGenerations& g) {
+  auto s = Open(dir);
+  Replayed r;
+  RecoveryReport report;
+  EXPECT_TRUE(RecoverInto(*s, &r, false, &report).ok());
+  EXPECT_TRUE(report.used_previous_snapshot);
+  EXPECT_EQ(r.snapshot, "STATE-1");
+  EXPECT_EQ(r.records, g.after_first);
+  return report;
+}
+
+// Recovery refuses with kCorruption, its message naming `needle`.
+void ExpectRefused(const std::string& dir, const std::string& needle) {
+  auto s = Open(dir);
+  Replayed r;
+  Status st = RecoverInto(*s, &r);
+  EXPECT_EQ(st.code(), Code::kCorruption) << st.ToString();
+  EXPECT_NE(st.message().find(needle), std::string::npos) << st.message();
+}
+
 // `snapshot` moved away: recovery falls back on snapshot.prev and replays its
 // WAL, so nothing is rolled back.
 TEST(StateStoreTest, MissingSnapshotFallsBackOnThePreviousOne) {
   TempDir dir;
   const auto g = WriteTwoGenerations(dir.path());
   std::filesystem::rename(dir.path() + "/snapshot", dir.path() + "/moved-away");
-  auto s = Open(dir.path());
-  Replayed r;
-  RecoveryReport report;
-  ASSERT_TRUE(RecoverInto(*s, &r, false, &report).ok());
-  EXPECT_TRUE(report.used_previous_snapshot);
-  EXPECT_EQ(r.snapshot, "STATE-1");
-  EXPECT_EQ(r.records, g.after_first);
+  ExpectFallback(dir.path(), g);
 }
 
 // A damaged `snapshot`: the same fallback; the damaged file goes to quarantine.
@@ -283,13 +298,7 @@ TEST(StateStoreTest, DamagedSnapshotFallsBackAndIsQuarantined) {
     f.seekp(12);
     f.put('#');
   }
-  auto s = Open(dir.path());
-  Replayed r;
-  RecoveryReport report;
-  ASSERT_TRUE(RecoverInto(*s, &r, false, &report).ok());
-  EXPECT_TRUE(report.used_previous_snapshot);
-  EXPECT_EQ(r.snapshot, "STATE-1");
-  EXPECT_EQ(r.records, g.after_first);
+  const RecoveryReport report = ExpectFallback(dir.path(), g);
   ASSERT_EQ(report.quarantined.size(), 1u);
   EXPECT_TRUE(std::filesystem::exists(report.quarantined[0]));
 }
@@ -301,12 +310,7 @@ TEST(StateStoreTest, NoSnapshotAndAWalThatStartsLateIsRefused) {
   WriteTwoGenerations(dir.path());
   std::filesystem::remove(dir.path() + "/snapshot");
   std::filesystem::remove(dir.path() + "/snapshot.prev");
-  auto s = Open(dir.path());
-  Replayed r;
-  Status st = RecoverInto(*s, &r);
-  EXPECT_EQ(st.code(), Code::kCorruption);
-  EXPECT_NE(st.message().find("no snapshot"), std::string::npos) << st.message();
-  EXPECT_TRUE(r.records.empty());
+  ExpectRefused(dir.path(), "no snapshot");
 }
 
 TEST(StateStoreTest, MissingSegmentIsAGap) {
@@ -322,11 +326,7 @@ TEST(StateStoreTest, MissingSegmentIsAGap) {
   }
   const std::string victim = WalSegmentName(g.last_segment);  // the snapshot replays from it
   ASSERT_TRUE(std::filesystem::remove(dir.path() + "/" + victim));
-  auto s = Open(dir.path());
-  Replayed r;
-  Status st = RecoverInto(*s, &r);
-  EXPECT_EQ(st.code(), Code::kCorruption);
-  EXPECT_NE(st.message().find(victim), std::string::npos) << st.message();
+  ExpectRefused(dir.path(), victim);
 }
 
 // The last segment removed: the durable mark still names it.
@@ -334,11 +334,7 @@ TEST(StateStoreTest, MissingLastSegmentBelowTheMarkIsRefused) {
   TempDir dir;
   const auto g = WriteTwoGenerations(dir.path());
   std::filesystem::remove(dir.path() + "/" + WalSegmentName(g.last_segment));
-  auto s = Open(dir.path());
-  Replayed r;
-  Status st = RecoverInto(*s, &r);
-  EXPECT_EQ(st.code(), Code::kCorruption);
-  EXPECT_NE(st.message().find(WalSegmentName(g.last_segment)), std::string::npos) << st.message();
+  ExpectRefused(dir.path(), WalSegmentName(g.last_segment));
 }
 
 std::string LastSegmentPath(const std::string& dir, uint64_t* records_end) {
@@ -366,11 +362,7 @@ TEST(StateStoreTest, ZeroedAckedRecordsAreRefusedAndRepairQuarantinesThem) {
     f.write(zeros.data(), static_cast<std::streamsize>(zeros.size()));
   }
   {
-    auto s = Open(dir.path());
-    Replayed r;
-    Status st = RecoverInto(*s, &r);
-    EXPECT_EQ(st.code(), Code::kCorruption);
-    EXPECT_NE(st.message().find("durable mark"), std::string::npos) << st.message();
+    ExpectRefused(dir.path(), "durable mark");
     EXPECT_EQ(std::filesystem::file_size(path), end);  // nothing cut
   }
   auto s = Open(dir.path());
@@ -401,11 +393,7 @@ TEST(StateStoreTest, FlippedLengthMidSegmentIsRefusedEvenWithoutTheMark) {
     f.seekp(static_cast<std::streamoff>(p->records[40].offset + 2));
     f.put('\x01');
   }
-  auto s = Open(dir.path());
-  Replayed r;
-  Status st = RecoverInto(*s, &r);
-  EXPECT_EQ(st.code(), Code::kCorruption) << st.ToString();
-  EXPECT_NE(st.message().find("valid record follows"), std::string::npos) << st.message();
+  ExpectRefused(dir.path(), "valid record follows");
   EXPECT_EQ(std::filesystem::file_size(path), end);
 }
 
@@ -415,11 +403,7 @@ TEST(StateStoreTest, SegmentCutShortBelowTheMarkIsRefused) {
   uint64_t end = 0;
   const std::string path = LastSegmentPath(dir.path(), &end);
   std::filesystem::resize_file(path, end / 3);
-  auto s = Open(dir.path());
-  Replayed r;
-  Status st = RecoverInto(*s, &r);
-  EXPECT_EQ(st.code(), Code::kCorruption);
-  EXPECT_NE(st.message().find("cut short"), std::string::npos) << st.message();
+  ExpectRefused(dir.path(), "cut short");
 }
 
 // A torn tail past the mark (the unfinished last write) is still cut off by
@@ -457,11 +441,7 @@ TEST(StateStoreTest, OlderSegmentCutAtARecordBoundaryIsRefused) {
   std::filesystem::resize_file(older, p->records.back().offset);  // drop its last record
   // Recovery needs the older segment only through snapshot.prev.
   std::filesystem::remove(dir.path() + "/snapshot");
-  auto s = Open(dir.path());
-  Replayed r;
-  Status st = RecoverInto(*s, &r);
-  EXPECT_EQ(st.code(), Code::kCorruption) << st.ToString();
-  EXPECT_NE(st.message().find("cut short"), std::string::npos) << st.message();
+  ExpectRefused(dir.path(), "cut short");
 }
 
 // A snapshot that cannot be written (a full disk) leaves both generations as
