@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -53,6 +54,20 @@ class StoppingRule {
   // probability with which that arm was chosen (the logged propensity).
   // REQUIRES: arm < num_arms, reward finite, 0 < propensity <= 1.
   virtual void Observe(size_t arm, double reward, double propensity) = 0;
+
+  // Feeds `count` rewarded decisions of `arm` that all paid `reward` and were
+  // all drawn with `propensity` (the simulator's fast path: a Bernoulli arm's
+  // units between two looks are two calls). Equivalent to `count` Observe
+  // calls for every shipped rule, because their stakes and plug-in values
+  // change only at a look, not between units.
+  virtual void ObserveRepeated(size_t arm, double reward, uint64_t count, double propensity) {
+    for (uint64_t i = 0; i < count; ++i) Observe(arm, reward, propensity);
+  }
+
+  // Seconds since the experiment started, by the caller's clock (the daemon's
+  // wall clock, the simulator's simulated time); set before each Check.
+  // Rules with a minimum duration decide nothing before it has passed.
+  virtual void SetElapsed(double /*seconds*/) {}
 
   // One look at the data. Once a look has returned stop == true, every later
   // look returns the same decision.
