@@ -1,6 +1,7 @@
 // bandit-sim: compare bandit policies and stopping rules by simulation
-// (docs/simulation.md). Subcommands: run, validate, analyze (src/stats),
-// live (drives a running banditd), ope and ope-validate (off-policy
+// (docs/simulation.md). Subcommands: run, validate, analyze (src/stats;
+// with --rule, a replay of events through the daemon's rule),
+// export-events (those events from the decision log), live (drives a running banditd), ope and ope-validate (off-policy
 // evaluation from the decision log, docs/contextual.md).
 #include <unistd.h>
 
@@ -20,7 +21,11 @@
 #include "sim/ope_validate.h"
 #include "sim/report.h"
 #include "sim/scenario.h"
+#include "src/config/stopping_flags.h"
+#include "src/state/env.h"
 #include "src/stats/analyze.h"
+#include "src/stats/analyze_replay.h"
+#include "src/stats/decision_events.h"
 
 namespace {
 
@@ -160,11 +165,51 @@ int main(int argc, char** argv) {
   std::vector<double> weights;
   bool json = false;
   auto* analyze = app.add_subcommand(
-      "analyze", "tests, intervals and rule decisions from per-arm sums (CSV: arm,n,sum,sum_sq)");
-  analyze->add_option("file", csv, "CSV of per-arm sufficient statistics")->required();
+      "analyze",
+      "tests, intervals and rule decisions from per-arm sums (CSV: arm,n,sum,sum_sq); with "
+      "--rule, a replay of events (CSV: t,arm,reward,propensity[,look])");
+  analyze
+      ->add_option("file", csv, "CSV of per-arm sufficient statistics (or events, with --rule)")
+      ->required();
   analyze->add_option("--weights", weights, "planned traffic weights, for the SRM check")
       ->delimiter(',');
   analyze->add_flag("--json", json, "JSON output");
+  // Replay (--rule): the file is an event CSV t,arm,reward,propensity[,look].
+  banditd::config::StoppingFlags rule_flags;
+  banditd::stats::ReplayOptions replay;
+  analyze->add_option("--rule", rule_flags.rule,
+                      "replay the events in FILE through this stopping rule, built as the "
+                      "daemon builds it");
+  analyze->add_option("--alpha", rule_flags.alpha, "the rule's alpha (stopping.params.alpha)");
+  analyze->add_option("--mde", rule_flags.mde, "the rule's mde (stopping.params.mde)");
+  analyze->add_option("--tau2", rule_flags.tau2, "the rule's tau2 (stopping.params.tau2)");
+  analyze->add_option("--param", rule_flags.params,
+                      "key=value: any other stopping.params entry (repeatable), e.g. "
+                      "min_samples=1000");
+  analyze->add_option("--metric", rule_flags.metric, "the experiment's metric")
+      ->capture_default_str();
+  analyze->add_option("--arms", replay.arms,
+                      "the experiment's arms in config order (default: as they first appear)")
+      ->delimiter(',');
+  analyze->add_option("--control", replay.control, "the champion (default: the first arm)");
+  analyze->add_option("--look-every", replay.look_every,
+                      "look after every N events (refresh.every_rewards; default: the file's "
+                      "look column)");
+  analyze->add_flag("--trace", replay.trace, "print every look, not only the decision");
+
+  std::string export_log, export_out;
+  banditd::stats::ExportOptions export_opts;
+  std::optional<uint16_t> export_epoch;
+  auto* export_events = app.add_subcommand(
+      "export-events",
+      "the events a stopping rule saw, from banditd's decision log (CSV for analyze --rule)");
+  export_events
+      ->add_option("log", export_log, "the state dir (decisions-*.tsv) or one decision log file")
+      ->required();
+  export_events->add_option("--experiment", export_opts.experiment,
+                            "the experiment (needed when the log holds several)");
+  export_events->add_option("--epoch", export_epoch, "the epoch (default: the newest logged)");
+  export_events->add_option("--out", export_out, "write the CSV here (default: stdout)");
 
   banditd::sim::LiveOptions live_opts;
   std::string live_scenario;
@@ -236,7 +281,54 @@ int main(int argc, char** argv) {
                 scenarios->size() == 1 ? "" : "s");
     return 0;
   }
-  if (*analyze) return banditd::stats::RunAnalyzeCommand(csv, weights, json, std::cout, std::cerr);
+  if (*analyze) {
+    if (rule_flags.rule.empty()) {
+      for (const char* f : {"--alpha", "--mde", "--tau2", "--param", "--metric", "--arms",
+                            "--control", "--look-every", "--trace"}) {
+        if (analyze->count(f) > 0) {
+          std::fprintf(stderr, "analyze: %s replays events and needs --rule\n", f);
+          return 2;
+        }
+      }
+      return banditd::stats::RunAnalyzeCommand(csv, weights, json, std::cout, std::cerr);
+    }
+    if (!weights.empty()) {
+      std::fprintf(stderr, "analyze: --weights is for per-arm sums, not with --rule\n");
+      return 2;
+    }
+    replay.events_path = csv;
+    replay.json = json;
+    return banditd::stats::RunReplayCommand(
+        replay,
+        [&](size_t num_arms, size_t control) {
+          return banditd::config::StoppingSpecFromFlags(rule_flags, num_arms, control);
+        },
+        std::cout, std::cerr);
+  }
+  if (*export_events) {
+    export_opts.epoch = export_epoch;
+    auto r = banditd::stats::ExportEvents(banditd::state::Env::Posix(), export_log, export_opts);
+    if (!r.ok()) return Fail(r.status());
+    if (export_out.empty()) {
+      std::fputs(r->csv.c_str(), stdout);
+    } else {
+      std::ofstream f(export_out, std::ios::binary);
+      f << r->csv;
+      if (!f.flush()) return Fail(banditd::Status(banditd::Code::kIoError,
+                                                  "cannot write '" + export_out + "'"));
+    }
+    std::string arms;
+    for (const auto& a : r->arms) arms += (arms.empty() ? "" : ",") + a;
+    std::fprintf(stderr,
+                 "export-events: experiment %s epoch %u: %llu events (arms %s); left out: %llu "
+                 "forced, %llu of other epochs, %llu earlier without a decision line\n",
+                 r->experiment.c_str(), static_cast<unsigned>(r->epoch),
+                 static_cast<unsigned long long>(r->events), arms.c_str(),
+                 static_cast<unsigned long long>(r->forced),
+                 static_cast<unsigned long long>(r->other_epochs),
+                 static_cast<unsigned long long>(r->early_orphans));
+    return 0;
+  }
   if (*live) {
     if (!live_scenario.empty()) {
       // The file sets the defaults; flags given on the command line win.

@@ -191,6 +191,17 @@ Status LoadModeSpecific(const YamlNode& node, ExperimentConfig* exp) {
 
 }  // namespace
 
+StoppingSpec MakeStoppingSpec(const std::string& rule, const Params& params, size_t num_arms,
+                              size_t control, Metric metric) {
+  StoppingSpec spec;
+  spec.name = rule;
+  spec.num_arms = num_arms;
+  spec.control = control;
+  spec.metric = metric;
+  spec.params = params;
+  return spec;
+}
+
 std::string ResolvePath(const std::string& base, const std::string& path) {
   std::filesystem::path p(path);
   if (p.is_relative()) p = std::filesystem::path(base) / p;
@@ -250,12 +261,8 @@ Status LoadExperiment(const YamlNode& node, const std::string& model_dir, bool c
     }
     if (s.Has("params")) BANDITD_RETURN_IF_ERROR(s.Child("params").AsParams(&exp->stopping.params));
     // Build the rule now, so --check catches what start-up would refuse.
-    StoppingSpec spec;
-    spec.name = exp->stopping.rule;
-    spec.num_arms = exp->arms.size();
-    spec.control = exp->champion();
-    spec.metric = exp->metric;
-    spec.params = exp->stopping.params;
+    const StoppingSpec spec = MakeStoppingSpec(exp->stopping.rule, exp->stopping.params,
+                                               exp->arms.size(), exp->champion(), exp->metric);
     if (auto rule = MakeStoppingRule(spec); !rule.ok()) {
       return (s.Has("params") ? s.Child("params") : s).Error(rule.status().message());
     }

@@ -17,7 +17,9 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-std::vector<std::string_view> SplitFields(std::string_view line) {
+}  // namespace
+
+std::vector<std::string_view> SplitCsvFields(std::string_view line) {
   std::vector<std::string_view> out;
   size_t start = 0;
   while (true) {
@@ -30,11 +32,15 @@ std::vector<std::string_view> SplitFields(std::string_view line) {
   return out;
 }
 
+namespace {
+
 Status LineError(size_t line, const std::string& what) {
   return InvalidArgument("line " + std::to_string(line) + ": " + what);
 }
 
-Result<double> ParseNumber(std::string_view field, size_t line, std::string_view column) {
+}  // namespace
+
+Result<double> ParseCsvNumber(std::string_view field, size_t line, std::string_view column) {
   const std::string s(field);
   if (s.empty()) return LineError(line, "empty value in column '" + std::string(column) + "'");
   char* end = nullptr;
@@ -49,8 +55,6 @@ Result<double> ParseNumber(std::string_view field, size_t line, std::string_view
   }
   return v;
 }
-
-}  // namespace
 
 Result<AnalyzeInput> ParseAnalyzeCsv(std::string_view text) {
   std::vector<std::pair<size_t, std::string_view>> lines;
@@ -67,7 +71,7 @@ Result<AnalyzeInput> ParseAnalyzeCsv(std::string_view text) {
 
   static constexpr std::array<std::string_view, 4> kColumns = {"arm", "n", "sum", "sum_sq"};
   std::array<int, 4> index = {-1, -1, -1, -1};
-  const auto header = SplitFields(lines[0].second);
+  const auto header = SplitCsvFields(lines[0].second);
   for (size_t i = 0; i < header.size(); ++i) {
     const auto it = std::find(kColumns.begin(), kColumns.end(), header[i]);
     if (it == kColumns.end()) {
@@ -90,7 +94,7 @@ Result<AnalyzeInput> ParseAnalyzeCsv(std::string_view text) {
   std::set<std::string> names;
   for (size_t r = 1; r < lines.size(); ++r) {
     const size_t ln = lines[r].first;
-    const auto fields = SplitFields(lines[r].second);
+    const auto fields = SplitCsvFields(lines[r].second);
     if (fields.size() != header.size()) {
       return LineError(ln, "expected " + std::to_string(header.size()) + " fields, found " +
                                std::to_string(fields.size()));
@@ -101,7 +105,7 @@ Result<AnalyzeInput> ParseAnalyzeCsv(std::string_view text) {
     if (!names.insert(row.name).second) return LineError(ln, "duplicate arm '" + row.name + "'");
     double* targets[3] = {&row.n, &row.sum, &row.sum_sq};
     for (size_t c = 1; c < 4; ++c) {
-      auto v = ParseNumber(fields[static_cast<size_t>(index[c])], ln, kColumns[c]);
+      auto v = ParseCsvNumber(fields[static_cast<size_t>(index[c])], ln, kColumns[c]);
       if (!v.ok()) return v.status();
       *targets[c - 1] = *v;
     }

@@ -25,6 +25,12 @@ struct AnalyzeInput {
   Metric metric = Metric::kBernoulli;
 };
 
+// CSV helpers shared by the analyze inputs: the comma-separated fields of a
+// line, trimmed of blanks; a finite number, or an error naming the line and
+// column.
+std::vector<std::string_view> SplitCsvFields(std::string_view line);
+Result<double> ParseCsvNumber(std::string_view field, size_t line, std::string_view column);
+
 // Parses and validates the CSV text; errors name the line and the problem
 // (missing columns, n < 0, sum > n for a Bernoulli metric, NaN, ...).
 Result<AnalyzeInput> ParseAnalyzeCsv(std::string_view text);

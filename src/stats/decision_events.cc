@@ -1,0 +1,164 @@
+#include "src/stats/decision_events.h"
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "src/state/decision_log.h"
+
+namespace banditd::stats {
+namespace {
+
+struct Decision {
+  uint16_t epoch = 0;
+  double propensity = 0;
+  bool forced = false;
+};
+
+void AppendNumber(std::string& out, double v) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
+  out.append(buf, r.ptr);
+}
+
+// The log's note where it dropped lines: the stream has a hole the replay
+// cannot fill.
+Status CheckNoGap(std::string_view text, const std::string& name) {
+  size_t line_no = 0;
+  for (size_t pos = 0; pos < text.size();) {
+    const size_t nl = text.find('\n', pos);
+    const std::string_view line = text.substr(pos, nl == text.npos ? text.npos : nl - pos);
+    ++line_no;
+    if (line.starts_with("# ") && line.find(" lines dropped from ") != line.npos) {
+      return InvalidArgument(name + " line " + std::to_string(line_no) +
+                             ": the log dropped lines here (" + std::string(line.substr(2)) +
+                             "); the rule's events cannot be rebuilt");
+    }
+    if (nl == text.npos) break;
+    pos = nl + 1;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<ExportResult> ExportEvents(state::Env& env, const std::string& path,
+                                  const ExportOptions& options) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    auto names = state::DecisionLogFiles(env, path);
+    if (!names.ok()) return names.status();
+    std::sort(names->begin(), names->end());  // fixed-width indexes: oldest first
+    for (const auto& n : *names) files.push_back(path + "/" + n);
+    if (files.empty()) {
+      return Status(Code::kNotFound, "no decision log files (decisions-*.tsv) in '" + path + "'");
+    }
+  } else {
+    files.push_back(path);
+  }
+  std::vector<state::LogRow> rows;
+  for (const auto& f : files) {
+    auto text = env.ReadFile(f);
+    if (!text.ok()) return text.status().WithContext("reading the decision log");
+    BANDITD_RETURN_IF_ERROR(CheckNoGap(*text, f));
+    auto parsed = state::ReadDecisionLog(*text, f);
+    if (!parsed.ok()) return parsed.status();
+    for (auto& r : *parsed) rows.push_back(std::move(r));
+  }
+
+  ExportResult out;
+  out.files = files.size();
+  out.experiment = options.experiment;
+  if (out.experiment.empty()) {
+    std::set<std::string> names;
+    for (const auto& r : rows) {
+      if (r.kind == 'D' || r.kind == 'R') names.insert(r.exp);
+    }
+    if (names.empty()) return InvalidArgument("the log has no decisions or rewards");
+    if (names.size() > 1) {
+      std::string list;
+      for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+      return InvalidArgument("the log holds several experiments (" + list +
+                             "): choose one with --experiment");
+    }
+    out.experiment = *names.begin();
+  }
+
+  std::unordered_map<std::string, Decision> decisions;
+  std::optional<uint16_t> newest;
+  for (const auto& r : rows) {
+    if (r.kind != 'D' || r.exp != out.experiment) continue;
+    decisions[r.decision] = Decision{r.epoch, r.propensity, r.forced};
+    if (!newest || r.epoch > *newest) newest = r.epoch;
+  }
+  if (!newest) {
+    return InvalidArgument("the log has no decisions (D lines) of experiment '" + out.experiment +
+                           "'");
+  }
+  out.epoch = options.epoch.value_or(*newest);
+  // The epoch's start as far as the log can tell: its first logged decision.
+  std::optional<int64_t> start;
+  for (const auto& r : rows) {
+    if (r.kind != 'D' || r.exp != out.experiment || r.epoch != out.epoch) continue;
+    start = start ? std::min(*start, r.wall_ns) : r.wall_ns;
+    if (std::find(out.arms.begin(), out.arms.end(), r.arm) == out.arms.end()) {
+      out.arms.push_back(r.arm);
+    }
+  }
+  if (!start) {
+    return InvalidArgument("the log has no decisions of experiment '" + out.experiment +
+                           "' in epoch " + std::to_string(out.epoch));
+  }
+
+  std::string body;
+  for (const auto& r : rows) {
+    if (r.kind != 'R' || r.exp != out.experiment) continue;
+    const auto it = decisions.find(r.decision);
+    if (it == decisions.end()) {
+      // Before the epoch began it cannot be one of its rewards.
+      if (r.wall_ns < *start) {
+        ++out.early_orphans;
+        continue;
+      }
+      return InvalidArgument("reward of decision '" + r.decision +
+                             "' has no decision line in the log (rotated away or lost): the "
+                             "rule's propensities cannot be rebuilt");
+    }
+    const Decision& d = it->second;
+    if (d.epoch != out.epoch) {
+      ++out.other_epochs;
+      continue;
+    }
+    if (d.forced) {
+      ++out.forced;
+      continue;
+    }
+    AppendNumber(body, static_cast<double>(r.wall_ns - *start) / 1e9);
+    body += ',';
+    body += r.arm;
+    body += ',';
+    AppendNumber(body, r.value);
+    body += ',';
+    AppendNumber(body, std::clamp(d.propensity, 1e-6, 1.0));  // as Experiment::ApplyReward
+    body += '\n';
+    ++out.events;
+  }
+  if (out.events == 0) {
+    return InvalidArgument("no rewards of randomised decisions of '" + out.experiment +
+                           "' in epoch " + std::to_string(out.epoch));
+  }
+  std::string arms;
+  for (const auto& a : out.arms) arms += (arms.empty() ? "" : ",") + a;
+  out.csv = "# banditd events: experiment " + out.experiment + ", epoch " +
+            std::to_string(out.epoch) + ", arms " + arms +
+            " (in order of first decision)\n# t: seconds since the epoch's first logged "
+            "decision (wall_ns " +
+            std::to_string(*start) + ")\nt,arm,reward,propensity\n" + body;
+  return out;
+}
+
+}  // namespace banditd::stats
