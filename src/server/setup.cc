@@ -13,7 +13,7 @@ namespace banditd::server {
 namespace {
 
 constexpr uint8_t kRewardRecord = 1;
-constexpr int kRcvHwm = 1000;
+constexpr int kRcvHwm = 100;
 
 // tcp://host:* endpoints resolve to the port the OS chose.
 std::string LastEndpoint(zmq::socket_t& s) { return s.get(zmq::sockopt::last_endpoint); }

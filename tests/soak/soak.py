@@ -88,14 +88,19 @@ def read_endpoints(state_dir, timeout=30.0):
 
 
 def rss_kib(pid):
+    """(VmRSS, RssAnon, RssFile) in KiB, or None once the process is gone."""
+    fields = {}
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
+                key = line.split(":")[0]
+                if key in ("VmRSS", "RssAnon", "RssFile"):
+                    fields[key] = int(line.split()[1])
     except OSError:
         return None
-    return None
+    if "VmRSS" not in fields:
+        return None
+    return fields["VmRSS"], fields.get("RssAnon", 0), fields.get("RssFile", 0)
 
 
 class Ledger:
@@ -138,14 +143,14 @@ def check_counts(api, ledger):
     return None
 
 
-def non_reader(ctx, endpoint, stop):
+def non_reader(ctx, endpoint, stop, id_bytes):
     s = ctx.socket(zmq.DEALER)
     s.setsockopt(zmq.RCVHWM, 1)
     s.setsockopt(zmq.SNDHWM, 1000)
     s.setsockopt(zmq.LINGER, 0)
     s.setsockopt(zmq.SNDTIMEO, 100)
     s.connect(endpoint)
-    frame = pack({"op": "route", "exp": "ab", "id": "x" * 4096})
+    frame = pack({"op": "route", "exp": "ab", "id": "x" * id_bytes})
     while not stop.is_set():
         try:
             s.send_multipart([b"", frame])
@@ -199,6 +204,9 @@ def main():
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--kills", type=int, default=20)
     ap.add_argument("--seed", type=int, default=20261202)
+    ap.add_argument("--id-bytes", type=int, default=4096,
+                    help="size of the id in the non-readers' requests (echoed in each reply)")
+    ap.add_argument("--samples", help="write every RSS sample to this CSV file")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     d = tempfile.mkdtemp(prefix="banditd-soak-")
@@ -210,6 +218,7 @@ def main():
     unacked = None
     life_s = args.minutes * 60 / (args.kills + 1)
     rss_samples = []  # (life, seconds into life, KiB)
+    parts = []  # (life, seconds into life, anonymous KiB, file-backed KiB)
     failures = []
     routes = 0
     t_start = time.time()
@@ -230,7 +239,7 @@ def main():
         if err:
             failures.append(f"life {life} start: {err}")
         stop = threading.Event()
-        threads = [threading.Thread(target=non_reader, args=(ctx, eps["api"], stop)) for _ in range(4)]
+        threads = [threading.Thread(target=non_reader, args=(ctx, eps["api"], stop, args.id_bytes)) for _ in range(4)]
         threads.append(threading.Thread(target=http_attack, args=(eps["metrics"], stop)))
         for t in threads:
             t.start()
@@ -242,9 +251,10 @@ def main():
             now = time.time()
             if now - last_sample >= 1.0:
                 last_sample = now
-                kib = rss_kib(proc.pid)
-                if kib:
-                    rss_samples.append((life, now - born, kib))
+                sample = rss_kib(proc.pid)
+                if sample:
+                    rss_samples.append((life, now - born, sample[0]))
+                    parts.append((life, now - born, sample[1], sample[2]))
             r = api.call({"op": "route", "exp": "ab"})
             if r is None or not r.get("ok"):
                 failures.append(f"life {life}: route failed: {r}")
@@ -285,6 +295,11 @@ def main():
         api.close()
         log.close()
         print(f"life {life:2d}: {time.time() - born:5.1f} s, acked so far {ledger.total}", flush=True)
+    if args.samples:
+        with open(args.samples, "w") as f:
+            f.write("life,seconds,rss_kib,anon_kib,file_kib\n")
+            for (life, t, kib), (_, _, anon, filed) in zip(rss_samples, parts):
+                f.write(f"{life},{t:.1f},{kib},{anon},{filed}\n")
     warm = [kib for (life, t, kib) in rss_samples if t >= WARMUP_S]
     med = statistics.median(warm) if warm else 0
     lo, hi = (min(warm), max(warm)) if warm else (0, 0)
@@ -301,6 +316,10 @@ def main():
     first = statistics.median([per_life[l] for l in lives[:third]])
     last = statistics.median([per_life[l] for l in lives[-third:]])
     print("RSS median per life (MiB): " + " ".join(f"{per_life[l] / 1024:.1f}" for l in lives))
+    for name, col in (("anonymous", 2), ("file-backed", 3)):
+        med_part = {l: statistics.median([p[col] for p in parts if p[0] == l and p[1] >= WARMUP_S] or [0])
+                    for l in lives}
+        print(f"  of which {name} (MiB): " + " ".join(f"{med_part[l] / 1024:.1f}" for l in lives))
     print(f"RSS growth, last third of the lives against the first: {first / 1024:.1f} -> "
           f"{last / 1024:.1f} MiB ({(last - first) / first * 100:+.1f} %)")
     if dev > 5.0:
