@@ -47,9 +47,10 @@ void Feed(StoppingRule& rule, const std::vector<double>& rates, int n, double pr
 
 TEST(StoppingRegistryTest, NamesAndUnknownRule) {
   const auto names = StoppingRuleNames();
-  ASSERT_EQ(names.size(), 5u);
+  ASSERT_EQ(names.size(), 6u);
   EXPECT_EQ(names[0], "fixed_horizon");
   EXPECT_EQ(names[4], "bandit_cs");
+  EXPECT_EQ(names[5], "bernoulli_cs");
   auto bad = MakeStoppingRule({"peek_daily", 2, 0, Metric::kBernoulli, {}});
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), Code::kInvalidArgument);
