@@ -29,9 +29,11 @@
 // +-6 prior sds; r = 1 is a grid point. The prior is the normal N(0, sd^2) on
 // log r discretised on the grid (weights sum to 1, so M_t stays a mixture of
 // martingales). log M_t(r) = logsumexp_j(log w_j + S_j) - S_t(r) is convex in
-// log r (S_t is concave), so the confidence set is an interval; it is
-// reported conservatively at grid resolution (out to the nearest excluded
-// grid points) and intersected over looks.
+// log r (S_t is concave), so the confidence set is an interval; each end is
+// reported conservatively between the last included and the first excluded
+// grid point (where the secant through the first two excluded points, which
+// lies below the convex log M, crosses log(1/alpha)) and intersected over
+// looks.
 //
 // Failures carry no information here, which costs little at the low rates
 // of click-through metrics (the efficiency against the unconditional
@@ -144,8 +146,8 @@ class BernoulliCs final : public RuleBase {
       }
     }
     if (first == n) first = last = mle;  // nothing included at grid resolution
-    const double lo = first > 0 ? std::exp(grid_.x[first - 1]) : 0.0;
-    const double hi = last + 1 < n ? std::exp(grid_.x[last + 1]) : kInf;
+    const double lo = first > 0 ? std::exp(Boundary(log_mix, threshold, first - 1, -1)) : 0.0;
+    const double hi = last + 1 < n ? std::exp(Boundary(log_mix, threshold, last + 1, +1)) : kInf;
     lo_ = std::max(lo_, lo);
     hi_ = std::min(hi_, hi);
 
@@ -176,6 +178,26 @@ class BernoulliCs final : public RuleBase {
       d.reason = std::string("bernoulli_cs: not yet (p needs <= ") + FormatP(level) + "): " + buf;
     }
     return d;
+  }
+
+  // Where the confidence set ends between the excluded grid point `e` and
+  // its included neighbour e - dir. f(x) = log M(x) is convex, so the secant
+  // through e and the next point outwards (e + dir), extended inwards, lies
+  // below f: f >= threshold wherever that line is, and the crossing of the
+  // line is a conservative boundary, tighter than e itself.
+  double Boundary(double log_mix, double threshold, size_t e, int dir) const {
+    const double xe = grid_.x[e];
+    const double fe = log_mix - s_[e];
+    const size_t inner = dir < 0 ? e + 1 : e - 1;
+    const bool has_outer = dir < 0 ? e > 0 : e + 1 < s_.size();
+    if (!has_outer) return xe;
+    const size_t outer = dir < 0 ? e - 1 : e + 1;
+    const double slope = ((log_mix - s_[e]) - (log_mix - s_[outer])) / (xe - grid_.x[outer]);
+    // Going inwards (towards `inner`) the line must fall to reach threshold.
+    const double inward = dir < 0 ? slope : -slope;
+    if (!(inward < 0)) return xe;
+    const double step = (fe - threshold) / -inward;  // distance inwards, >= 0
+    return dir < 0 ? std::min(xe + step, grid_.x[inner]) : std::max(xe - step, grid_.x[inner]);
   }
 
   void SaveExtra(policies::SnapshotState& s) const override {
