@@ -55,7 +55,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kGridEdge = 2.995732273553991;  // log 20
 constexpr int kCoarseHalf = 80;                  // 161 coarse points
 constexpr int kFineHalf = 24;                    // 49 fine points over +-6 sd
-constexpr double kDefaultPriorSd = 0.1;
+constexpr double kDefaultPriorSd = 0.2;  // log rate ratio; chosen by measured power (docs)
 
 // The grid of log r and the prior's log weights on it.
 struct Grid {

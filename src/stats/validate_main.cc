@@ -77,14 +77,14 @@ int RunCells(size_t runs, const std::string& which) {
             {"sequential (mde 0.5 rate)", "sequential", Params{{"mde", mde}}},
             {"sequential, min_successes 0", "sequential",
              Params{{"mde", mde}, {"min_successes", 0.0}}},
-            {"bernoulli_cs (prior_sd 0.1)", "bernoulli_cs", Params{}},
+            {"bernoulli_cs (prior_sd 0.2)", "bernoulli_cs", Params{}},
             {"bandit_cs (tune_n 2M)", "bandit_cs", Params{{"tune_n", cell.horizon}}},
         };
         if (!aa) {
           rules.push_back({"bernoulli_cs (prior_sd 0.05)", "bernoulli_cs",
                            Params{{"prior_sd", 0.05}}});
-          rules.push_back({"bernoulli_cs (prior_sd 0.2)", "bernoulli_cs",
-                           Params{{"prior_sd", 0.2}}});
+          rules.push_back({"bernoulli_cs (prior_sd 0.1)", "bernoulli_cs",
+                           Params{{"prior_sd", 0.1}}});
           rules.push_back({"bernoulli_cs (prior_sd 0.5)", "bernoulli_cs",
                            Params{{"prior_sd", 0.5}}});
         }
