@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "banditd/params.h"
 #include "banditd/status.h"
@@ -21,7 +22,8 @@ namespace banditd {
 enum class Metric { kBernoulli, kGaussian };
 
 struct StoppingSpec {
-  std::string name;     // "fixed_horizon", "naive_peeking", "sequential", "bayes", "bandit_cs"
+  std::string name;  // "fixed_horizon", "naive_peeking", "sequential", "bayes", "bandit_cs",
+                     // "bernoulli_cs"
   size_t num_arms = 2;  // >= 2
   size_t control = 0;   // the champion: the arm every other is compared with
   Metric metric = Metric::kBernoulli;
@@ -37,7 +39,8 @@ struct StopDecision {
   // decision, or the winner), its estimated mean difference from the control,
   // and the rule's interval for that difference at level 1 - alpha/(K-1)
   // (always-valid for sequential and bandit_cs; unbounded for bayes, and
-  // before the rule has looked at data).
+  // before the rule has looked at data). bernoulli_cs tests the rate ratio:
+  // its difference and interval are the relative lift (ratio - 1).
   std::optional<size_t> compared_arm;
   double difference = 0;
   double ci_lo = -std::numeric_limits<double>::infinity();
@@ -83,5 +86,20 @@ Result<std::unique_ptr<StoppingRule>> MakeStoppingRule(const StoppingSpec& spec)
 
 // The names MakeStoppingRule accepts.
 std::span<const std::string_view> StoppingRuleNames();
+
+// How an experiment allocates its traffic, for CheckStoppingRuleFits.
+struct StoppingAllocation {
+  bool adaptive = false;        // a bandit policy moves the shares as it learns
+  std::vector<double> weights;  // a static split's shares, when known
+};
+
+// Whether the rule `spec` names keeps its false-decision rate at alpha for
+// this allocation when it decides in the daemon (docs/statistics.md, "Which
+// rule where"). Refuses with kInvalidArgument and a message naming the valid
+// alternative: the comparison rules (naive_peeking, bayes) anywhere; the
+// fixed-n and mSPRT rules (fixed_horizon, sequential) under an adaptive
+// allocation; sequential at a static split more skewed than it was
+// validated for (a share below 1%). The simulator runs every rule.
+Status CheckStoppingRuleFits(const StoppingSpec& spec, const StoppingAllocation& allocation);
 
 }  // namespace banditd

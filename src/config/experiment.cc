@@ -189,6 +189,20 @@ Status LoadModeSpecific(const YamlNode& node, ExperimentConfig* exp) {
   return Status::Ok();
 }
 
+// The daemon decides with the rule, so it must keep its error rate for this
+// experiment's allocation (CheckStoppingRuleFits): a bandit policy adapts
+// the allocation (the `static` policy does not), the other modes split
+// traffic by fixed shares.
+Status CheckStoppingFits(const YamlNode& stopping, const ExperimentConfig& exp,
+                         const StoppingSpec& spec) {
+  StoppingAllocation allocation;
+  allocation.adaptive = exp.mode == Mode::kBandit && exp.policy != "static";
+  if (exp.mode == Mode::kAb) allocation.weights = exp.weights;
+  const Status fits = CheckStoppingRuleFits(spec, allocation);
+  if (fits.ok()) return fits;
+  return (stopping.Has("rule") ? stopping.Child("rule") : stopping).Error(fits.message());
+}
+
 }  // namespace
 
 StoppingSpec MakeStoppingSpec(const std::string& rule, const Params& params, size_t num_arms,
@@ -255,7 +269,7 @@ Status LoadExperiment(const YamlNode& node, const std::string& model_dir, bool c
     if (s.Has("rule")) {
       BANDITD_RETURN_IF_ERROR(
           s.Child("rule").AsEnum({kStoppingRules[0], kStoppingRules[1], kStoppingRules[2],
-                                  kStoppingRules[3], kStoppingRules[4]},
+                                  kStoppingRules[3], kStoppingRules[4], kStoppingRules[5]},
                                  &index));
       exp->stopping.rule = std::string(kStoppingRules[index]);
     }
@@ -266,6 +280,7 @@ Status LoadExperiment(const YamlNode& node, const std::string& model_dir, bool c
     if (auto rule = MakeStoppingRule(spec); !rule.ok()) {
       return (s.Has("params") ? s.Child("params") : s).Error(rule.status().message());
     }
+    BANDITD_RETURN_IF_ERROR(CheckStoppingFits(s, *exp, spec));
   } else {
     exp->stopping.rule.clear();  // no stopping rule: an operator decides
   }

@@ -15,8 +15,8 @@ Status LoadExperiment(const YamlNode& node, const std::string& model_dir, bool c
                       ExperimentConfig* out);
 
 // Stopping-rule names the config accepts.
-inline constexpr std::string_view kStoppingRules[] = {"fixed_horizon", "naive_peeking",
-                                                      "sequential", "bayes", "bandit_cs"};
+inline constexpr std::string_view kStoppingRules[] = {
+    "fixed_horizon", "naive_peeking", "sequential", "bayes", "bandit_cs", "bernoulli_cs"};
 
 // The StoppingSpec of an experiment's `stopping:` map: the rule and params as
 // configured, num_arms and control from the experiment's arms and champion,

@@ -23,35 +23,45 @@ BettingDiffSequence::BettingDiffSequence(double alpha, double tune_n)
 
 void BettingDiffSequence::Add(Served served, double reward, double pi_treatment, double pi_control,
                               double m_treatment, double m_control) {
+  AddRepeated(served, reward, 1.0, pi_treatment, pi_control, m_treatment, m_control,
+              RunningVariance());
+}
+
+double BettingDiffSequence::RunningVariance() const {
+  const double mean = s_.t > 0 ? s_.phi / s_.t : 0.0;
+  return (0.25 + std::max(0.0, s_.phi_sq - s_.t * mean * mean)) / (s_.t + 1.0);
+}
+
+void BettingDiffSequence::AddRepeated(Served served, double reward, double count,
+                                      double pi_treatment, double pi_control, double m_treatment,
+                                      double m_control, double variance) {
   double phi = m_treatment - m_control;
   if (served == Served::kTreatment) phi += (reward - m_treatment) / pi_treatment;
   if (served == Served::kControl) phi -= (reward - m_control) / pi_control;
 
-  // The stake is fixed from what was known before the draw: the earlier
-  // phi, the allocation and the predictable means.
+  // The stake is fixed from what was known before the draw: the variance
+  // estimate, the allocation and the predictable means.
   double lambda = 0.0, psi = 0.5;
   if (pi_treatment > 0.0 && pi_control > 0.0) {
     const double bound = std::abs(m_treatment - m_control) +
                          std::max(std::max(m_treatment, 1.0 - m_treatment) / pi_treatment,
                                   std::max(m_control, 1.0 - m_control) / pi_control) +
                          1.0;
-    const double mean = s_.t > 0 ? s_.phi / s_.t : 0.0;
-    const double var = (0.25 + std::max(0.0, s_.phi_sq - s_.t * mean * mean)) / (s_.t + 1.0);
-    lambda =
-        std::min(std::sqrt(2.0 * log_threshold_ / (var * tune_n_)), kBettingTruncation / bound);
+    lambda = std::min(std::sqrt(2.0 * log_threshold_ / (variance * tune_n_)),
+                      kBettingTruncation / bound);
     // The largest drop lambda (phi - d) can take for d in [-1, 1] is
     // lambda * bound: psi of that is the tightest constant allowed.
     psi = BettingPsi(lambda * bound);
   }
-  s_.t += 1;
-  s_.phi += phi;
-  s_.phi_sq += phi * phi;
-  s_.a0 += lambda;
-  s_.a1 += lambda * phi;
+  s_.t += count;
+  s_.phi += phi * count;
+  s_.phi_sq += phi * phi * count;
+  s_.a0 += lambda * count;
+  s_.a1 += lambda * phi * count;
   const double w = psi * lambda * lambda;
-  s_.b0 += w;
-  s_.b1 += w * phi;
-  s_.b2 += w * phi * phi;
+  s_.b0 += w * count;
+  s_.b1 += w * phi * count;
+  s_.b2 += w * phi * phi * count;
 }
 
 // L_t(d) >= log(2/alpha) on [r-, r+]; the lower bound is r+ (every d below

@@ -82,6 +82,17 @@ class BettingDiffSequence {
   void Add(Served served, double reward, double pi_treatment, double pi_control, double m_treatment,
            double m_control);
 
+  // `count` units alike in everything above, all staked with the variance
+  // estimate `variance` of phi fixed before them (bandit_cs fixes it at each
+  // look: RunningVariance() then). Equal to `count` calls of Add whenever
+  // Add's running variance would not have moved, and valid either way: the
+  // stake only has to be fixed before the units it applies to.
+  void AddRepeated(Served served, double reward, double count, double pi_treatment,
+                   double pi_control, double m_treatment, double m_control, double variance);
+  // The predictable variance estimate Add uses for the next unit:
+  // (1/4 + sum of squared deviations of the earlier phi) / (t + 1).
+  double RunningVariance() const;
+
   // Lower/upper bounds at this look (not intersected), in [-1, 1]; -1 / +1
   // when nothing is excluded yet.
   double Lower() const;

@@ -1,5 +1,13 @@
 // What every stopping rule shares: per-arm sufficient statistics, the
-// min/max sample bounds, the latched decision and the snapshot envelope.
+// guards (min_samples, min_successes, min_duration) and max_samples, the
+// latched decision and the snapshot envelope.
+//
+// Units are not folded into the sums one by one: Observe and ObserveRepeated
+// add to a pending group keyed by (arm, reward, propensity), and each look
+// (Check) folds the groups in the order they first appeared. So `count`
+// Observe calls and one ObserveRepeated call leave the same groups and the
+// rules see bit-for-bit the same sums, and every plug-in value or stake a
+// rule derives from the sums changes only at a look.
 // Internal to banditd_stats; the rules themselves live in rules_*.cc.
 #pragma once
 
@@ -7,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "banditd/stopping.h"
@@ -19,6 +28,7 @@ struct ArmSums {
   double n = 0;
   double sum = 0;
   double sum_sq = 0;
+  double sum_cube = 0;  // for the running skewness (sequential's guard)
 };
 
 // Parameters every rule reads. min/max_samples count units per arm for the
@@ -26,19 +36,30 @@ struct ArmSums {
 struct CommonParams {
   double alpha = 0.05;
   double min_samples = 100;
-  double max_samples = 0;  // 0: no maximum
+  double max_samples = 0;    // 0: no maximum
+  double min_successes = 0;  // per arm, Bernoulli metric only (rewards > 0 count)
+  double min_duration = 0;   // seconds (SetElapsed's clock); 0: none
 };
 
-// Reads alpha, min_samples, max_samples (and rejects unknown keys: `known`
+// The default of min_successes for the rules that lean on a normal
+// approximation (fixed_horizon, naive_peeking, sequential): see
+// docs/statistics.md, "Guards".
+inline constexpr double kNormalRuleMinSuccesses = 10;
+
+// Reads alpha, min_samples, max_samples, min_successes (default
+// `default_min_successes`), min_duration (and rejects unknown keys: `known`
 // lists the rule's own keys on top of those).
 Result<CommonParams> ParseCommon(const StoppingSpec& spec,
-                                 std::initializer_list<std::string_view> known);
+                                 std::initializer_list<std::string_view> known,
+                                 double default_min_successes = 0);
 
 class RuleBase : public StoppingRule {
  public:
   RuleBase(const StoppingSpec& spec, CommonParams common);
 
-  void Observe(size_t arm, double reward, double propensity) override;
+  void Observe(size_t arm, double reward, double propensity) final;
+  void ObserveRepeated(size_t arm, double reward, uint64_t count, double propensity) final;
+  void SetElapsed(double seconds) final { elapsed_ = seconds; }
   StopDecision Check() final;
   std::string Snapshot() const final;
   Status Restore(std::string_view bytes) final;
@@ -61,16 +82,37 @@ class RuleBase : public StoppingRule {
  protected:
   // The rule's look when the sample bounds allow one; may set stop/winner.
   virtual StopDecision Evaluate() = 0;
-  // Called before the arm's sums include the unit (bandit_cs needs this).
-  virtual void OnObserve(size_t /*arm*/, double /*reward*/, double /*propensity*/) {}
+  // The reward the rule keeps for a unit (a rule may clip or cap it); called
+  // once per Observe/ObserveRepeated call, before grouping.
+  virtual double AdmitReward(double reward, double /*count*/) { return reward; }
+  // Called at a look for each pending group, before the arm's sums include
+  // it (bandit_cs and bernoulli_cs need the units themselves).
+  virtual void OnFold(size_t /*arm*/, double /*reward*/, double /*count*/,
+                      double /*propensity*/) {}
+  // Called at the end of every look (after the decision): the place to fix
+  // the next units' stakes from the data seen so far.
+  virtual void AfterLook() {}
   // Extra state for snapshots, written/read under the rule's own keys.
   virtual void SaveExtra(policies::SnapshotState& /*state*/) const {}
   virtual Status LoadExtra(const policies::SnapshotState& /*state*/) { return Status::Ok(); }
 
  private:
+  struct Group {
+    size_t arm;
+    double reward;
+    double propensity;
+    double count;
+  };
+  void Fold();
+  // Why a guard still holds the decision back ("" when none does).
+  std::string Waiting(double count) const;
+
   StoppingSpec spec_;
   CommonParams common_;
   std::vector<ArmSums> arms_;
+  std::vector<Group> pending_;
+  std::unordered_map<std::string, size_t> pending_index_;  // key: the group's bytes
+  double elapsed_ = 0;
   std::optional<StopDecision> final_;
 };
 

@@ -12,5 +12,6 @@ Result<std::unique_ptr<StoppingRule>> MakeNaivePeeking(const StoppingSpec& spec)
 Result<std::unique_ptr<StoppingRule>> MakeSequential(const StoppingSpec& spec);
 Result<std::unique_ptr<StoppingRule>> MakeBayes(const StoppingSpec& spec);
 Result<std::unique_ptr<StoppingRule>> MakeBanditCs(const StoppingSpec& spec);
+Result<std::unique_ptr<StoppingRule>> MakeBernoulliCs(const StoppingSpec& spec);
 
 }  // namespace banditd::stats

@@ -145,28 +145,95 @@ class NaivePeeking final : public RuleBase {
   }
 };
 
+// Kohavi, Deng & Vermeer ("A/B testing intuition busters", KDD 2022) and
+// Kohavi, Tang & Xu (Trustworthy Online Controlled Experiments, 2020, ch.
+// 17): the normal approximation of a mean is adequate once n > 355 s^2, s
+// the skewness of one reward.
+constexpr double kSkewnessFactor = 355;
+
+struct SequentialParams {
+  double tau2 = 0;
+  double cap = std::numeric_limits<double>::infinity();  // rewards winsorized at cap
+};
+
 class Sequential final : public RuleBase {
  public:
-  Sequential(const StoppingSpec& spec, CommonParams common, double tau2)
+  Sequential(const StoppingSpec& spec, CommonParams common, SequentialParams p)
       : RuleBase(spec, common),
-        tau2_(tau2),
+        p_(p),
         running_p_(spec.num_arms, 1.0),
         lo_(spec.num_arms, -std::numeric_limits<double>::infinity()),
         hi_(spec.num_arms, std::numeric_limits<double>::infinity()) {}
   std::string_view name() const override { return "sequential"; }
 
  protected:
+  double AdmitReward(double reward, double count) override {
+    if (!(reward > p_.cap)) return reward;
+    capped_ += count;
+    return p_.cap;
+  }
+
+  // The variance of the difference of means under H0: pooled across the two
+  // arms (a Bernoulli arm without successes yet has plug-in variance 0, and a
+  // small arm's own estimate is the noisiest term), for a real-valued metric
+  // the larger of the pooled and Welch's plug-in.
+  double NullVariance(size_t k) const {
+    const size_t c = spec().control;
+    const ArmSums& a = arms()[k];
+    const ArmSums& b = arms()[c];
+    const double inv = 1.0 / a.n + 1.0 / b.n;
+    const double n = a.n + b.n;
+    if (spec().metric == Metric::kBernoulli) {
+      const double pbar = (a.sum + b.sum) / n;
+      return pbar * (1.0 - pbar) * inv;
+    }
+    const double mean = (a.sum + b.sum) / n;
+    const double pooled = std::max(0.0, (a.sum_sq + b.sum_sq - n * mean * mean) / (n - 1.0));
+    const double welch = RewardVariance(k) / a.n + RewardVariance(c) / b.n;
+    return std::max(pooled * inv, welch);
+  }
+
+  // Kohavi's n > 355 s^2 for each arm of a real-valued metric, s the running
+  // skewness of its (capped) rewards; "" when every arm has enough units.
+  std::string SkewnessWait() const {
+    if (spec().metric == Metric::kBernoulli) return "";
+    for (size_t i = 0; i < arms().size(); ++i) {
+      const ArmSums& a = arms()[i];
+      if (a.n < 3) continue;  // min_samples guards tiny n
+      const double m = a.sum / a.n;
+      const double m2 = a.sum_sq / a.n - m * m;
+      const double m3 = a.sum_cube / a.n - 3.0 * m * a.sum_sq / a.n + 2.0 * m * m * m;
+      if (!(m2 > 0)) continue;
+      const double skew = m3 / std::pow(m2, 1.5);
+      const double needed = kSkewnessFactor * skew * skew;
+      if (a.n <= needed) {
+        char buf[220];
+        std::snprintf(buf, sizeof buf,
+                      "sequential: waiting for the skewness guard: arm %zu has %.0f of %.0f units "
+                      "(skewness %.3g, n > 355 skewness^2; a lower cap shortens the wait)",
+                      i, a.n, std::ceil(needed), skew);
+        return buf;
+      }
+    }
+    return "";
+  }
+
   StopDecision Evaluate() override {
     const size_t c = spec().control;
+    if (std::string wait = SkewnessWait(); !wait.empty()) {
+      StopDecision d;
+      d.reason = std::move(wait);
+      return d;
+    }
     const double level = PerComparisonAlpha(spec(), common().alpha);
     std::vector<double> diff(spec().num_arms, 0.0);
     std::vector<Interval> ci(spec().num_arms);
     for (size_t k = 0; k < spec().num_arms; ++k) {
       if (k == c) continue;
       diff[k] = Mean(k) - Mean(c);
-      const double v = RewardVariance(k) / arms()[k].n + RewardVariance(c) / arms()[c].n;
+      const double v = NullVariance(k);
       if (v > 0) {  // no variance yet: no evidence either way
-        const MsprtLook look = MsprtAt(diff[k], v, tau2_, level);
+        const MsprtLook look = MsprtAt(diff[k], v, p_.tau2, level);
         running_p_[k] = std::min(running_p_[k], look.p_value);
         // The always-valid interval is the running intersection over looks.
         lo_[k] = std::max(lo_[k], look.ci.lo);
@@ -174,12 +241,20 @@ class Sequential final : public RuleBase {
       }
       ci[k] = {lo_[k], hi_[k]};
     }
-    return Decide(*this, running_p_, diff, ci, level, false, "mSPRT always-valid p");
+    StopDecision d = Decide(*this, running_p_, diff, ci, level, false, "mSPRT always-valid p");
+    if (capped_ > 0) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "; %.0f rewards capped at %g (the test is for capped means)",
+                    capped_, p_.cap);
+      d.reason += buf;
+    }
+    return d;
   }
   void SaveExtra(policies::SnapshotState& s) const override {
     s.arrays["running_p"] = running_p_;
     s.arrays["ci_lo"] = lo_;
     s.arrays["ci_hi"] = hi_;
+    if (capped_ > 0) s.arrays["capped"] = {capped_};
   }
   Status LoadExtra(const policies::SnapshotState& s) override {
     auto p = policies::TakeArray(s, "running_p", spec().num_arms);
@@ -188,21 +263,30 @@ class Sequential final : public RuleBase {
     if (!lo.ok()) return lo.status();
     auto hi = TakeBounds(s, "ci_hi", spec().num_arms);
     if (!hi.ok()) return hi.status();
+    double capped = 0;
+    if (s.arrays.count("capped")) {
+      auto cp = policies::TakeArray(s, "capped", 1);
+      if (!cp.ok()) return cp.status();
+      capped = (*cp)[0];
+    }
     running_p_ = *p;
     lo_ = *lo;
     hi_ = *hi;
+    capped_ = capped;
     return Status::Ok();
   }
 
  private:
-  double tau2_;
+  SequentialParams p_;
   std::vector<double> running_p_, lo_, hi_;
+  double capped_ = 0;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<StoppingRule>> MakeFixedHorizon(const StoppingSpec& spec) {
-  auto common = ParseCommon(spec, {"n_per_arm", "mde", "power", "baseline", "sd"});
+  auto common = ParseCommon(spec, {"n_per_arm", "mde", "power", "baseline", "sd"},
+                            kNormalRuleMinSuccesses);
   if (!common.ok()) return common.status();
   const std::string where = "stopping rule 'fixed_horizon': ";
   auto n = spec.params.GetDouble("n_per_arm", 0);
@@ -236,25 +320,35 @@ Result<std::unique_ptr<StoppingRule>> MakeFixedHorizon(const StoppingSpec& spec)
 }
 
 Result<std::unique_ptr<StoppingRule>> MakeNaivePeeking(const StoppingSpec& spec) {
-  auto common = ParseCommon(spec, {});
+  auto common = ParseCommon(spec, {}, kNormalRuleMinSuccesses);
   if (!common.ok()) return common.status();
   return std::unique_ptr<StoppingRule>(new NaivePeeking(spec, *common));
 }
 
 Result<std::unique_ptr<StoppingRule>> MakeSequential(const StoppingSpec& spec) {
-  auto common = ParseCommon(spec, {"tau2", "mde"});
+  auto common = ParseCommon(spec, {"tau2", "mde", "cap"}, kNormalRuleMinSuccesses);
   if (!common.ok()) return common.status();
+  const std::string where = "stopping rule 'sequential': ";
   auto tau2 = spec.params.GetDouble("tau2", 0);
   auto mde = spec.params.GetDouble("mde", 0);
   if (!tau2.ok()) return tau2.status().WithContext("stopping rule 'sequential'");
   if (!mde.ok()) return mde.status().WithContext("stopping rule 'sequential'");
-  double t2 = *tau2;
-  if (t2 == 0 && *mde != 0) t2 = *mde * *mde;
-  if (!(t2 > 0) || !std::isfinite(t2)) {
-    return InvalidArgument(
-        "stopping rule 'sequential': needs tau2 > 0 (mixing variance) or mde (tau2 = mde^2)");
+  SequentialParams p;
+  p.tau2 = *tau2;
+  if (p.tau2 == 0 && *mde != 0) p.tau2 = *mde * *mde;
+  if (!(p.tau2 > 0) || !std::isfinite(p.tau2)) {
+    return InvalidArgument(where + "needs tau2 > 0 (mixing variance) or mde (tau2 = mde^2)");
   }
-  return std::unique_ptr<StoppingRule>(new Sequential(spec, *common, t2));
+  if (spec.params.Has("cap")) {
+    if (spec.metric == Metric::kBernoulli) {
+      return InvalidArgument(where + "cap applies to a real-valued metric only");
+    }
+    auto cap = spec.params.GetDouble("cap", p.cap);
+    if (!cap.ok()) return cap.status().WithContext("stopping rule 'sequential'");
+    if (!std::isfinite(*cap)) return InvalidArgument(where + "cap must be finite");
+    p.cap = *cap;
+  }
+  return std::unique_ptr<StoppingRule>(new Sequential(spec, *common, p));
 }
 
 }  // namespace banditd::stats

@@ -8,14 +8,22 @@
 // Two arms only: each unit's bet must be fixed before its draw from the
 // probabilities of *both* arms, and a decision logs only the served arm's
 // propensity — with two arms the other is 1 - p, with more it is unknown.
-// Rewards must lie in a known range [reward_min, reward_max] ([0, 1] for a
-// Bernoulli metric); a reward outside it voids the guarantee, so the rule
-// then refuses to decide. Sample bounds count units in total, since a bandit
-// starves losing arms.
+// Rewards are clipped to a known range [reward_min, reward_max] ([0, 1] for a
+// Bernoulli metric): the rule then tests the difference of the clipped
+// means, and its reason counts the clipped units. Sample bounds count units
+// in total, since a bandit starves losing arms.
+//
+// Everything a unit's stake depends on besides its own propensity (the
+// regression estimates m and the variance estimate of phi) is fixed at a
+// look from the data before it and held until the next look, so units
+// between two looks can be folded in groups (RuleBase) and the stakes stay
+// predictable.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <optional>
+#include <vector>
 
 #include "src/stats/betting.h"
 #include "src/stats/rule_base.h"
@@ -40,23 +48,32 @@ class BanditCs final : public RuleBase {
   std::string_view CountName() const override { return "in total"; }
 
  protected:
-  void OnObserve(size_t arm, double reward, double propensity) override {
-    if (!(reward >= p_.reward_min && reward <= p_.reward_max)) {
-      out_of_range_ += 1;
-      return;
-    }
-    const size_t c = spec().control;
-    const size_t k = 1 - c;
-    // Predictable regression estimates on the [0, 1] scale: each arm's mean
-    // before this unit, or the pooled mean (1/2 before any data).
-    const double total_n = arms()[0].n + arms()[1].n;
-    const double pooled = total_n > 0 ? Scale((arms()[0].sum + arms()[1].sum) / total_n) : 0.5;
-    auto m = [&](size_t i) { return arms()[i].n > 0 ? Scale(Mean(i)) : pooled; };
+  double AdmitReward(double reward, double count) override {
+    if (reward >= p_.reward_min && reward <= p_.reward_max) return reward;
+    clipped_ += count;
+    return std::clamp(reward, p_.reward_min, p_.reward_max);
+  }
+
+  void OnFold(size_t arm, double reward, double count, double propensity) override {
+    const size_t k = 1 - spec().control;
     // Two arms: the logged propensity of the served arm gives the other's.
     const double p = std::clamp(propensity, 0.0, 1.0);
     const double pi_k = arm == k ? p : 1.0 - p;
     using S = BettingDiffSequence::Served;
-    cs_.Add(arm == k ? S::kTreatment : S::kControl, Scale(reward), pi_k, 1.0 - pi_k, m(k), m(c));
+    cs_.AddRepeated(arm == k ? S::kTreatment : S::kControl, Scale(reward), count, pi_k, 1.0 - pi_k,
+                    m_k_, m_c_, variance_);
+  }
+
+  // Fixes the next units' regression estimates (each arm's mean on the [0, 1]
+  // scale, or the pooled mean, 1/2 before any data) and variance estimate.
+  void AfterLook() override {
+    const size_t c = spec().control;
+    const size_t k = 1 - c;
+    const double total_n = arms()[0].n + arms()[1].n;
+    const double pooled = total_n > 0 ? Scale((arms()[0].sum + arms()[1].sum) / total_n) : 0.5;
+    m_k_ = arms()[k].n > 0 ? Scale(Mean(k)) : pooled;
+    m_c_ = arms()[c].n > 0 ? Scale(Mean(c)) : pooled;
+    variance_ = cs_.RunningVariance();
   }
 
   StopDecision Evaluate() override {
@@ -66,15 +83,6 @@ class BanditCs final : public RuleBase {
     StopDecision d;
     d.compared_arm = k;
     d.difference = cs_.Estimate() * range;
-    if (out_of_range_ > 0) {
-      char buf[200];
-      std::snprintf(buf, sizeof buf,
-                    "bandit_cs: cannot decide: %.0f rewards outside [reward_min, reward_max] = "
-                    "[%g, %g], where its guarantee holds",
-                    out_of_range_, p_.reward_min, p_.reward_max);
-      d.reason = buf;
-      return d;
-    }
     lo_ = std::max(lo_, cs_.Lower() * range);
     hi_ = std::min(hi_, cs_.Upper() * range);
     running_p_ = std::min(running_p_, cs_.PValue());
@@ -86,11 +94,17 @@ class BanditCs final : public RuleBase {
     d.winner = PickWinner(c, better, worse, means);
     d.ci_lo = lo_;
     d.ci_hi = hi_;
-    char buf[220];
-    std::snprintf(buf, sizeof buf,
-                  "confidence sequence for arm %zu - control: [%.4g, %.4g] at level %.3g "
-                  "(always-valid p = %s)",
-                  k, lo_, hi_, 1.0 - common().alpha, FormatP(running_p_).c_str());
+    char buf[320];
+    const int len = std::snprintf(
+        buf, sizeof buf,
+        "confidence sequence for arm %zu - control: [%.4g, %.4g] at level %.3g "
+        "(always-valid p = %s)",
+        k, lo_, hi_, 1.0 - common().alpha, FormatP(running_p_).c_str());
+    if (clipped_ > 0 && len > 0 && static_cast<size_t>(len) < sizeof buf) {
+      std::snprintf(buf + len, sizeof buf - static_cast<size_t>(len),
+                    "; %.0f rewards clipped to [%g, %g] (the sequence is for the clipped means)",
+                    clipped_, p_.reward_min, p_.reward_max);
+    }
     if (d.winner) {
       d.stop = true;
       d.reason = "bandit_cs: arm " + std::to_string(*d.winner) +
@@ -104,7 +118,8 @@ class BanditCs final : public RuleBase {
 
   void SaveExtra(policies::SnapshotState& s) const override {
     s.arrays["cs_sums"] = cs_.sums().Flatten();
-    s.arrays["cs_state"] = {lo_, hi_, running_p_, out_of_range_};
+    s.arrays["cs_state"] = {lo_, hi_, running_p_, clipped_};
+    s.arrays["cs_stake"] = {m_k_, m_c_, variance_};
   }
 
   Status LoadExtra(const policies::SnapshotState& s) override {
@@ -113,13 +128,26 @@ class BanditCs final : public RuleBase {
     // The running bounds may be infinite (no look yet), which TakeArray refuses.
     auto state = TakeBounds(s, "cs_state", 4);
     if (!state.ok()) return state.status();
+    // The stake's inputs fixed at the last look; a snapshot without them
+    // (bandit-sim analyze builds one from aggregates) gets the prior means
+    // and the variance of its sums.
+    std::optional<std::vector<double>> stake;
+    if (s.arrays.count("cs_stake")) {
+      auto st = policies::TakeArray(s, "cs_stake", 3);
+      if (!st.ok()) return st.status();
+      if (!((*st)[2] > 0)) return Status(Code::kCorruption, "stopping snapshot: bad cs_stake");
+      stake = *st;
+    }
     BettingSums b;
     b.Unflatten(*sums);
     cs_.SetSums(b);
     lo_ = (*state)[0];
     hi_ = (*state)[1];
     running_p_ = (*state)[2];
-    out_of_range_ = (*state)[3];
+    clipped_ = (*state)[3];
+    m_k_ = stake ? (*stake)[0] : 0.5;
+    m_c_ = stake ? (*stake)[1] : 0.5;
+    variance_ = stake ? (*stake)[2] : cs_.RunningVariance();
     return Status::Ok();
   }
 
@@ -133,7 +161,9 @@ class BanditCs final : public RuleBase {
   double lo_ = -std::numeric_limits<double>::infinity();
   double hi_ = std::numeric_limits<double>::infinity();
   double running_p_ = 1.0;
-  double out_of_range_ = 0;
+  double clipped_ = 0;  // units whose reward was clipped into [reward_min, reward_max]
+  double m_k_ = 0.5, m_c_ = 0.5;  // regression estimates fixed at the last look
+  double variance_ = 0.25;         // variance estimate of phi fixed at the last look
 };
 
 }  // namespace
@@ -162,7 +192,8 @@ Result<std::unique_ptr<StoppingRule>> MakeBanditCs(const StoppingSpec& spec) {
   if (!bernoulli && !(spec.params.Has("reward_min") && spec.params.Has("reward_max"))) {
     return InvalidArgument(where +
                            "a real-valued metric needs reward_min and reward_max: the "
-                           "confidence sequence is valid for rewards in a known range");
+                           "confidence sequence is valid for rewards in a known range "
+                           "(rewards outside it are clipped)");
   }
   if (has_range) {
     auto lo = spec.params.GetDouble("reward_min", p.reward_min);

@@ -19,6 +19,7 @@ constexpr std::array kRegistry = {
     Entry{"sequential", &stats::MakeSequential},
     Entry{"bayes", &stats::MakeBayes},
     Entry{"bandit_cs", &stats::MakeBanditCs},
+    Entry{"bernoulli_cs", &stats::MakeBernoulliCs},
 };
 
 constexpr auto kNames = [] {

@@ -2,10 +2,13 @@
 
 #include <cmath>
 #include <memory>
+#include <random>
 
 #include "banditd/policy.h"
 #include "banditd/rng.h"
 #include "banditd/stopping.h"
+#include "policies/beta_math.h"
+#include "policies/builtin.h"
 #include "src/stats/hypothesis.h"
 
 namespace banditd::stats {
@@ -175,6 +178,107 @@ RuleOutcome SimulateBanditCs(const BanditSetting& s) {
     total.runs += 1;
   }
   return total;
+}
+
+namespace {
+
+// P(B1 > B0) for Beta posteriors: the closed form while it is cheap, the
+// normal approximation of each Beta once both arms have many successes.
+double ProbChallengerBest(double s0, double f0, double s1, double f1) {
+  if (std::min(s0, s1) < 200) return policies::ProbBetaGreater(1 + s0, 1 + f0, 1 + s1, 1 + f1);
+  auto moments = [](double a, double b, double& m, double& v) {
+    m = a / (a + b);
+    v = a * b / ((a + b) * (a + b) * (a + b + 1));
+  };
+  double m0, v0, m1, v1;
+  moments(1 + s0, 1 + f0, m0, v0);
+  moments(1 + s1, 1 + f1, m1, v1);
+  return 0.5 * std::erfc(-(m1 - m0) / std::sqrt(2.0 * (v0 + v1)));
+}
+
+uint64_t Binomial(Rng& rng, uint64_t n, double p) {
+  if (n == 0 || !(p > 0)) return 0;
+  if (p >= 1) return n;
+  std::binomial_distribution<uint64_t> dist(n, p);
+  return dist(rng);
+}
+
+}  // namespace
+
+std::vector<RuleOutcome> SimulateCell(const CellSetting& cell,
+                                      const std::vector<RuleUnderTest>& rules) {
+  std::vector<RuleOutcome> totals(rules.size());
+  for (size_t i = 0; i < rules.size(); ++i) totals[i].label = rules[i].label;
+  const double rate[2] = {cell.p_control, cell.p_control * (1.0 + cell.lift)};
+  const uint64_t look = static_cast<uint64_t>(cell.look_every);
+  for (size_t r = 0; r < cell.replications; ++r) {
+    Rng rng = Rng::ForStream(cell.seed, r);
+    std::vector<std::unique_ptr<StoppingRule>> made;
+    for (const auto& rule : rules) {
+      StoppingSpec spec;
+      spec.name = rule.name;
+      spec.num_arms = 2;
+      spec.metric = cell.revenue ? Metric::kGaussian : Metric::kBernoulli;
+      spec.params = rule.params;
+      auto m = MakeStoppingRule(spec);
+      made.push_back(m.ok() ? std::move(m).value() : nullptr);
+    }
+    std::vector<bool> done(rules.size(), false);
+    size_t open = rules.size();
+    double succ[2] = {0, 0}, fail[2] = {0, 0};
+    double units = 0;
+    while (open > 0 && units < cell.horizon) {
+      double w1 = cell.challenger_share;
+      if (cell.thompson) {
+        double w[2];
+        w[1] = ProbChallengerBest(succ[0], fail[0], succ[1], fail[1]);
+        w[0] = 1.0 - w[1];
+        TrafficLimits limits;
+        limits.champion_floor = cell.champion_floor;
+        policies::ProjectOntoLimits(limits, w);
+        w1 = w[1];
+      }
+      const double w[2] = {1.0 - w1, w1};
+      uint64_t n[2];
+      n[1] = Binomial(rng, look, w1);
+      n[0] = look - n[1];
+      for (size_t arm = 0; arm < 2; ++arm) {
+        const uint64_t s = Binomial(rng, n[arm], rate[arm]);
+        succ[arm] += static_cast<double>(s);
+        fail[arm] += static_cast<double>(n[arm] - s);
+        if (cell.revenue) {
+          for (uint64_t b = 0; b < s; ++b) {
+            const double y = std::exp(rng.Normal(0.0, cell.revenue_sigma));
+            for (size_t i = 0; i < made.size(); ++i) {
+              if (!done[i] && made[i]) made[i]->Observe(arm, y, w[arm]);
+            }
+          }
+        }
+        for (size_t i = 0; i < made.size(); ++i) {
+          if (done[i] || !made[i]) continue;
+          if (!cell.revenue) made[i]->ObserveRepeated(arm, 1.0, s, w[arm]);
+          made[i]->ObserveRepeated(arm, 0.0, n[arm] - s, w[arm]);
+        }
+      }
+      units += static_cast<double>(look);
+      for (size_t i = 0; i < made.size(); ++i) {
+        if (done[i] || !made[i]) continue;
+        const StopDecision d = made[i]->Check();
+        if (!d.stop) continue;
+        done[i] = true;
+        --open;
+        if (d.winner && *d.winner == 1) totals[i].treatment_wins += 1;
+        if (d.winner && *d.winner == 0) totals[i].control_wins += 1;
+        if (d.winner) totals[i].decided_runs += 1;
+        totals[i].sum_units += units;
+      }
+    }
+    for (size_t i = 0; i < made.size(); ++i) {
+      if (!done[i]) totals[i].sum_units += units;
+      totals[i].runs += 1;
+    }
+  }
+  return totals;
 }
 
 double WilsonUpper(double successes, double n) { return WilsonInterval({successes, n}, 0.95).hi; }

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "banditd/params.h"
+
 namespace banditd::stats {
 
 struct ValidationConfig {
@@ -70,6 +72,43 @@ BanditSetting ValidationBandit(const ValidationConfig& c, double p_treatment,
 BanditSetting SimAaBandit(size_t replications);
 
 RuleOutcome SimulateBanditCs(const BanditSetting& s);
+
+// The champion/challenger cells (docs/statistics.md, "Validity where
+// champion/challenger tests run"): long horizons simulated in batches. At
+// each look, `look_every` requests are split between the arms by one
+// binomial draw from the current allocation and each arm's successes by
+// another (a real-valued metric draws each buyer's reward); every rule gets
+// them through ObserveRepeated with the exact propensity, then looks.
+// Bernoulli rewards, or zero-inflated lognormal revenue (a buyer with
+// probability `rate`, spending exp(N(0, sigma^2))).
+struct CellSetting {
+  std::string label;
+  size_t replications = 500;
+  double p_control = 0.01;     // rate (Bernoulli) or buyer rate (revenue)
+  double lift = 0;             // challenger's rate = p_control * (1 + lift)
+  double horizon = 2e6;        // requests in total
+  double look_every = 1000;    // requests between looks
+  bool thompson = false;       // false: a static split
+  double challenger_share = 0.5;  // the static split's challenger share
+  double champion_floor = 0;      // Thompson's TrafficLimits::champion_floor
+  bool revenue = false;           // zero-inflated lognormal instead of Bernoulli
+  double revenue_sigma = 2;
+  uint64_t seed = 20261124;
+};
+
+struct RuleUnderTest {
+  std::string label;
+  std::string name;
+  Params params;
+};
+
+// One outcome per rule; sum_units counts requests in total at the decision.
+// Thompson's allocation is P(challenger best) under Beta(1 + s, 1 + f)
+// posteriors (exact while both arms have < 200 successes, normal
+// approximation of each Beta after), refreshed at every look and projected
+// onto the champion floor as the shipped TrafficLimits do.
+std::vector<RuleOutcome> SimulateCell(const CellSetting& cell,
+                                      const std::vector<RuleUnderTest>& rules);
 
 // Wilson score interval bounds of a rate (95%).
 double WilsonUpper(double successes, double n);

@@ -58,10 +58,9 @@ experiments:
           path: challenger.pt
           input_shape: [8]
     stopping:
-      rule: sequential
+      rule: bernoulli_cs
       params:
         alpha: 0.05
-        mde: 0.005
     on_decision: hold
     refresh:
       interval: 100ms

@@ -64,7 +64,7 @@ class BanditctlTest(unittest.TestCase):
         self.assertEqual([a["name"] for a in ctr["arms"]], ["champion", "challenger"])
         self.assertEqual(ctr["mode"], "bandit")
         self.assertEqual(ctr["policy"], "thompson")
-        self.assertEqual(ctr["test"]["method"], "sequential")
+        self.assertEqual(ctr["test"]["method"], "bernoulli_cs")
         self.assertAlmostEqual(sum(a["allocation"] for a in ctr["arms"]), 1.0, places=6)
 
     def test_status_table_shows_the_arms(self):

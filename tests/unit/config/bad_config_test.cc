@@ -81,7 +81,25 @@ std::vector<BadCase> Cases() {
        "experiments[0].arms[0].model.sha256 (line 8): must be 64 hexadecimal digits"},
       {"unknown stopping rule", Exp("    stopping:\n      rule: wald\n"),
        "experiments[0].stopping.rule (line 7): must be one of fixed_horizon, naive_peeking, "
-       "sequential, bayes, bandit_cs, got 'wald'"},
+       "sequential, bayes, bandit_cs, bernoulli_cs, got 'wald'"},
+      {"mSPRT under a bandit", Exp("    stopping:\n      rule: sequential\n      params: {mde: 0.01}\n"),
+       "experiments[0].stopping.rule (line 7): stopping rule 'sequential': assumes a fixed "
+       "allocation, but a bandit policy adapts it to the rewards (the arms' means are then "
+       "biased and no error rate is guaranteed); use 'bernoulli_cs' (valid under any "
+       "allocation)"},
+      {"bayes in the daemon", Exp("    mode: ab\n    stopping:\n      rule: bayes\n"),
+       "experiments[0].stopping.rule (line 8): stopping rule 'bayes': is a comparison rule for "
+       "bandit-sim and does not control the false-decision rate (A/A: 54% at alpha 0.05); use "
+       "'bernoulli_cs' (valid under any allocation)"},
+      {"naive peeking in the daemon",
+       Exp("    mode: ab\n    stopping:\n      rule: naive_peeking\n"),
+       "experiments[0].stopping.rule (line 8): stopping rule 'naive_peeking': is a comparison "
+       "rule for bandit-sim"},
+      {"sequential beyond 99/1",
+       Exp("    mode: ab\n    weights: [0.995, 0.005]\n    stopping:\n      rule: sequential\n"
+           "      params: {mde: 0.01}\n"),
+       "experiments[0].stopping.rule (line 9): stopping rule 'sequential': was validated down "
+       "to a 99/1 split"},
       {"guardrail ratio below 1", Exp("    guardrails:\n      max_error_rate_ratio: 0.5\n"),
        "experiments[0].guardrails.max_error_rate_ratio (line 7): must be >= 1, got 0.5"},
       {"bad on_decision", Exp("    on_decision: rollback\n"),

@@ -84,7 +84,7 @@ TEST(ConfigTest, DemoConfigLoadsWithModelsFromTheBuildDirectory) {
   EXPECT_EQ(e.name, "ctr");
   EXPECT_EQ(e.policy, "thompson");
   EXPECT_EQ(e.traffic.champion_floor, 0.2);
-  EXPECT_EQ(e.stopping.rule, "sequential");
+  EXPECT_EQ(e.stopping.rule, "bernoulli_cs");
   EXPECT_EQ(e.on_decision, OnDecision::kPromote);
   EXPECT_EQ(e.refresh.interval, std::chrono::milliseconds(500));
   EXPECT_EQ(cfg->reward_window, std::chrono::hours(1));
@@ -141,7 +141,7 @@ TEST(ConfigTest, ParamsKeepTheirTypes) {
 experiments:
   - name: e
     policy: {name: thompson, params: {prior_alpha: 2, prior_beta: 3.5}}
-    stopping: {rule: bayes, params: {threshold: 0.95, min_samples: 100}}
+    stopping: {rule: bernoulli_cs, params: {prior_sd: 0.95, min_samples: 100}}
     arms: [{name: a}, {name: b, champion: true}]
 )",
                          "/", NoFiles());
@@ -151,7 +151,7 @@ experiments:
   EXPECT_EQ(e.policy_params.GetInt("prior_alpha", 0).value(), 2);
   EXPECT_EQ(e.policy_params.GetDouble("prior_beta", 0).value(), 3.5);
   const Params& p = e.stopping.params;
-  EXPECT_EQ(p.GetDouble("threshold", 0).value(), 0.95);
+  EXPECT_EQ(p.GetDouble("prior_sd", 0).value(), 0.95);
   EXPECT_EQ(p.GetInt("min_samples", 0).value(), 100);
 }
 
@@ -179,7 +179,7 @@ TEST(ConfigTest, StoppingParamsAreValidatedAtLoad) {
   auto unknown = ParseConfig(R"(
 experiments:
   - name: e
-    stopping: {rule: bayes, params: {threshold: 0.95, label: x}}
+    stopping: {rule: bernoulli_cs, params: {prior_sd: 0.2, label: x}}
     arms: [{name: a}, {name: b, champion: true}]
 )",
                              "/", NoFiles());

@@ -79,9 +79,12 @@ TEST_F(AnalyzeTest, JsonNumbersAreTheLibrarys) {
   const double v = 0.05 * 0.95 / 10000 + 0.058 * 0.942 / 10000;
   const MsprtLook look = MsprtAt(0.058 - 0.05, v, 0.005 * 0.005, 0.05);
   EXPECT_NEAR(After(s, "\"always_valid_p\": "), look.p_value, 1e-12);
+  // The sequential rule itself uses the variance pooled under H0.
+  const double v0 = 0.054 * 0.946 * (2.0 / 10000);
+  const MsprtLook pooled = MsprtAt(0.058 - 0.05, v0, 0.005 * 0.005, 0.05);
   EXPECT_NEAR(
       After(s, "{\"rule\": \"sequential\", \"stop\": false, \"winner\": null, \"p_value\": "),
-      look.p_value, 1e-12);
+      pooled.p_value, 1e-12);
 }
 
 TEST_F(AnalyzeTest, GaussianUsesWelchAndColumnsMayComeInAnyOrder) {

@@ -119,7 +119,10 @@ TEST(BanditCsTest, TuneNDefaultsToMaxSamples) {
   auto explicit_n = MakeCs({{"max_samples", 50000.0}, {"tune_n", 50000.0}});
   auto other_n = MakeCs({{"max_samples", 50000.0}, {"tune_n", 10000.0}});
   for (auto* r : {by_default.get(), explicit_n.get(), other_n.get()}) {
-    for (int i = 0; i < 3000; ++i) r->Observe(i % 2, (i / 2) % 4 == 0 ? 1.0 : 0.0, 0.5);
+    for (int i = 0; i < 3000; ++i) {
+      r->Observe(i % 2, (i / 2) % 4 == 0 ? 1.0 : 0.0, 0.5);
+      if (i % 1000 == 999) (void)r->Check();  // units are staked at the looks
+    }
   }
   EXPECT_EQ(by_default->Snapshot(), explicit_n->Snapshot());
   EXPECT_NE(by_default->Snapshot(), other_n->Snapshot());
@@ -153,14 +156,26 @@ TEST(BanditCsTest, ArmsMetricAndRangeAreChecked) {
   EXPECT_GT(d.ci_hi, 1.0);
   EXPECT_NEAR(d.difference, 1.0, 0.2);
 
-  // A reward outside the declared range voids the guarantee: no decision.
+  // A reward outside the declared range is clipped into it (the rule then
+  // tests the clipped means) and counted in the reason.
   auto out = MakeCs({{"reward_min", 0.0}, {"reward_max", 1.0}, {"min_samples", 0.0}}, 2,
                     Metric::kGaussian);
-  for (int i = 0; i < 2000; ++i) out->Observe(i % 2, i % 2 ? 1.0 : 0.0, 0.5);
+  for (int i = 0; i < 200; ++i) out->Observe(i % 2, 0.5, 0.5);
   out->Observe(0, 3.0, 0.5);
-  const StopDecision refused = out->Check();
-  EXPECT_FALSE(refused.stop);
-  EXPECT_NE(refused.reason.find("outside"), std::string::npos) << refused.reason;
+  out->Observe(1, -2.0, 0.5);
+  const StopDecision clipped = out->Check();
+  EXPECT_FALSE(clipped.stop);
+  EXPECT_NE(clipped.reason.find("2 rewards clipped to [0, 1]"), std::string::npos)
+      << clipped.reason;
+  // The clipped rewards entered as 1 and 0.
+  auto same = MakeCs({{"reward_min", 0.0}, {"reward_max", 1.0}, {"min_samples", 0.0}}, 2,
+                     Metric::kGaussian);
+  for (int i = 0; i < 200; ++i) same->Observe(i % 2, 0.5, 0.5);
+  same->Observe(0, 1.0, 0.5);
+  same->Observe(1, 0.0, 0.5);
+  const StopDecision inside = same->Check();
+  EXPECT_EQ(inside.p_value, clipped.p_value);
+  EXPECT_EQ(inside.difference, clipped.difference);
 }
 
 }  // namespace
