@@ -185,7 +185,7 @@ TEST(ConfigErrorsTest, AGaussianMetricNeedsAPolicyForRealRewards) {
 // what it says works.
 TEST(ConfigErrorsTest, AnArmAddedToAnExperimentWithStateNamesTheRemedy) {
   TempDir dir;
-  const std::string two = "  - name: e\n    arms:\n      - name: a\n      - name: b\n" + kNoStop;
+  const std::string two = "  - name: e\n    mode: ab\n    arms:\n      - name: a\n      - name: b\n" + kNoStopAb;
   const std::string config = WriteConfig(dir.path(), two);
   {
     DaemonProcess d;

@@ -5,8 +5,20 @@
 
 namespace banditd::itest {
 
-// A stopping rule that does not stop during a test.
+// A stopping rule that does not stop during a test. bandit_cs is accepted
+// for every mode and metric (fixed_horizon is refused under a bandit policy);
+// the wide range only matters to a real-valued metric, which must declare one.
 inline const std::string kNoStop =
+    "    stopping:\n"
+    "      rule: bandit_cs\n"
+    "      params:\n"
+    "        alpha: 0.05\n"
+    "        min_samples: 100000000\n"
+    "        reward_min: -1000000\n"
+    "        reward_max: 1000000\n";
+
+// The same for an A/B experiment with any number of arms (bandit_cs takes two).
+inline const std::string kNoStopAb =
     "    stopping:\n"
     "      rule: fixed_horizon\n"
     "      params:\n"
