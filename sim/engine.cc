@@ -29,6 +29,23 @@ struct LaterFirst {
 
 constexpr uint64_t kProgressChunk = 1 << 16;
 
+}  // namespace
+
+void RecordDecision(const StopDecision& d, uint64_t t, const Environment& env, RepResult* out) {
+  out->decided = true;
+  out->decision_step = t;
+  out->decision_seconds = env.seconds();
+  out->winner = d.winner ? static_cast<int64_t>(*d.winner) : -1;
+  // With simulated time a lift can fade or hold on weekends only: the
+  // decision is judged against the long-run best arm, not today's.
+  const bool timed = env.timed();
+  const size_t best = timed ? env.long_run_best_arm() : env.best_arm();
+  const bool unique = timed ? env.long_run_best_unique() : env.best_unique();
+  out->wrong = d.winner.has_value() && (!unique || *d.winner != best);
+}
+
+namespace {
+
 class Replication {
  public:
   Replication(const Scenario& s, size_t contender, uint64_t rep, const Factories& f,
@@ -117,13 +134,10 @@ class Replication {
           Deliver(fb, ctx);
         }
         if (rule_ && !out_.decided && t % s_.check_every == 0) {
+          if (s_.timed()) rule_->SetElapsed(env_.seconds());
           const StopDecision d = rule_->Check();
           if (d.stop) {
-            out_.decided = true;
-            out_.decision_step = t;
-            out_.winner = d.winner ? static_cast<int64_t>(*d.winner) : -1;
-            out_.wrong =
-                d.winner.has_value() && (!env_.best_unique() || *d.winner != env_.best_arm());
+            RecordDecision(d, t, env_, &out_);
             if (s_.promote_on_decision) {
               forced_arm =
                   d.winner ? static_cast<int64_t>(*d.winner) : static_cast<int64_t>(s_.champion);
@@ -260,6 +274,14 @@ Status ValidateContenders(const Scenario& scenario, const Factories& factories) 
     auto p = factories.policy(c.policy);
     if (!p.ok())
       return p.status().WithContext("scenario '" + scenario.name + "', '" + c.label + "'");
+    // Revenue is unbounded above: a policy defined for [0, 1] rewards would
+    // be fed values outside its model.
+    if (scenario.reward == RewardKind::kLognormal && (*p)->reward_range().bounded()) {
+      return InvalidArgument("scenario '" + scenario.name + "', '" + c.label + "': policy '" +
+                             c.policy.name +
+                             "' takes rewards in [0, 1]; lognormal rewards need one for real "
+                             "values (e.g. thompson_gaussian, epsilon_greedy, static)");
+    }
     if (c.stopping) {
       auto r = factories.stopping(*c.stopping);
       if (!r.ok())
@@ -273,6 +295,9 @@ Result<RepResult> RunReplication(const Scenario& scenario, size_t contender, uin
                                  const Factories& factories,
                                  const std::vector<uint64_t>& checkpoints,
                                  std::atomic<uint64_t>* steps_done) {
+  if (scenario.engine == EngineKind::kBatched) {
+    return RunBatchedReplication(scenario, contender, rep, factories, checkpoints, steps_done);
+  }
   Replication r(scenario, contender, rep, factories, checkpoints);
   return r.Run(steps_done);
 }

@@ -41,6 +41,7 @@ struct RepResult {
   uint64_t worse_pulls_to_decision = 0;
   bool decided = false;  // the stopping rule stopped within the horizon
   uint64_t decision_step = 0;
+  double decision_seconds = 0.0;      // simulated time of the decision (timed scenarios)
   int64_t winner = -1;                // -1: stopped without a winner, or undecided
   bool wrong = false;                 // declared a winner that is not the unique best arm
   std::vector<double> regret_at;      // cumulative regret at each checkpoint
@@ -77,6 +78,17 @@ Result<RepResult> RunReplication(const Scenario& scenario, size_t contender, uin
                                  const Factories& factories,
                                  const std::vector<uint64_t>& checkpoints,
                                  std::atomic<uint64_t>* steps_done = nullptr);
+
+// The batched engine's replication (engine: batched; batched.cc): the same
+// contract as RunReplication, which calls it for such scenarios.
+Result<RepResult> RunBatchedReplication(const Scenario& scenario, size_t contender, uint64_t rep,
+                                        const Factories& factories,
+                                        const std::vector<uint64_t>& checkpoints,
+                                        std::atomic<uint64_t>* steps_done = nullptr);
+
+class Environment;
+// Fills the decision fields of `out` for a stop at step t (both engines).
+void RecordDecision(const StopDecision& d, uint64_t t, const Environment& env, RepResult* out);
 
 // Runs the whole scenario.
 Result<ScenarioResult> RunScenario(const Scenario& scenario, const RunOptions& options,

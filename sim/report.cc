@@ -9,6 +9,7 @@
 
 #include <boost/math/distributions/students_t.hpp>
 
+#include "sim/environment.h"
 #include "sim/plots.h"
 
 namespace banditd::sim {
@@ -36,6 +37,39 @@ std::string ArmName(const Scenario& s, int64_t arm) {
 }
 
 }  // namespace
+
+std::pair<double, double> WilsonInterval(double k, double n) {
+  if (n <= 0) return {kNaN, kNaN};
+  const double z = 1.959963984540054;
+  const double p = k / n;
+  const double den = 1.0 + z * z / n;
+  const double centre = (p + z * z / (2.0 * n)) / den;
+  const double half = z * std::sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n)) / den;
+  return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
+}
+
+std::string DescribeArms(const Scenario& s) {
+  std::string out;
+  char buf[160];
+  // The long-run means come from an environment of replication 0 (they
+  // depend only on the scenario unless arms are drawn per replication).
+  const bool drawn = s.random_arms.a > 0.0;
+  if (drawn) return "arms drawn per replication from Beta";
+  Environment env(s, 0);
+  for (size_t a = 0; a < s.arms.size(); ++a) {
+    const ArmSpec& arm = s.arms[a];
+    const double mean = s.timed() ? env.long_run_mean(a) : arm.mean;
+    if (arm.lognormal) {
+      std::snprintf(buf, sizeof buf, "%s %.6g (p %.4g x E[value] %.4g; mu %.4g, sigma %.4g)",
+                    arm.name.c_str(), mean, mean / arm.value_mean(), arm.value_mean(), arm.mu,
+                    arm.sigma);
+    } else {
+      std::snprintf(buf, sizeof buf, "%s %.6g", arm.name.c_str(), mean);
+    }
+    out += (out.empty() ? "" : ", ") + std::string(buf);
+  }
+  return (s.timed() ? "long-run means: " : "means: ") + out;
+}
 
 MeanCi MeanWithCi(std::span<const double> xs) {
   MeanCi out;
@@ -117,6 +151,7 @@ std::vector<SummaryRow> Summarize(const ScenarioResult& result) {
   std::vector<double> means;
   for (const auto& a : s.arms) means.push_back(a.mean);
   const double lr = s.stationary_bernoulli() ? LaiRobbinsSlope(means) : kNaN;
+  const std::string arms = s.contextual() ? std::string() : DescribeArms(s);
   std::vector<SummaryRow> rows;
   for (const auto& c : result.contenders) {
     SummaryRow row;
@@ -154,9 +189,11 @@ std::vector<SummaryRow> Summarize(const ScenarioResult& result) {
     if (!c.stopping.empty()) row.measured_slope = row.slope_lo = row.slope_hi = kNaN;
     row.decided_share = row.time_to_decision = row.time_to_correct = kNaN;
     row.worse_to_decision = row.error_rate = row.correct_rate = kNaN;
+    row.days_to_decision = row.days_to_correct = row.error_lo = row.error_hi = kNaN;
+    row.arms = arms;
     if (!c.stopping.empty()) {
       std::map<std::string, int> outcomes;
-      double decided = 0, ttd = 0, correct = 0, ttc = 0, wrong = 0, wtd = 0;
+      double decided = 0, ttd = 0, correct = 0, ttc = 0, wrong = 0, wtd = 0, sd = 0, sc = 0;
       for (const auto& r : c.reps) {
         wtd += static_cast<double>(r.worse_pulls_to_decision);
         if (!r.decided) {
@@ -166,10 +203,12 @@ std::vector<SummaryRow> Summarize(const ScenarioResult& result) {
         ++outcomes[r.winner >= 0 ? ArmName(s, r.winner) : "no winner"];
         decided += 1;
         ttd += static_cast<double>(r.decision_step);
+        sd += r.decision_seconds;
         if (r.wrong) wrong += 1;
         if (r.winner >= 0 && !r.wrong) {
           correct += 1;
           ttc += static_cast<double>(r.decision_step);
+          sc += r.decision_seconds;
         }
       }
       std::string top;
@@ -186,9 +225,15 @@ std::vector<SummaryRow> Summarize(const ScenarioResult& result) {
       row.worse_to_decision = wtd / n;
       row.error_rate = wrong / n;
       row.correct_rate = correct / n;
+      std::tie(row.error_lo, row.error_hi) = WilsonInterval(wrong, n);
+      if (s.timed()) {
+        row.days_to_decision = decided > 0 ? sd / decided / kSecondsPerDay : kNaN;
+        row.days_to_correct = correct > 0 ? sc / correct / kSecondsPerDay : kNaN;
+      }
       // With contexts no single arm is best: a winner can be neither right nor wrong.
       if (result.scenario.contextual()) {
         row.time_to_correct = row.error_rate = row.correct_rate = kNaN;
+        row.error_lo = row.error_hi = kNaN;
       }
     }
     rows.push_back(std::move(row));
@@ -199,10 +244,11 @@ std::vector<SummaryRow> Summarize(const ScenarioResult& result) {
 std::string FormatTable(const std::vector<SummaryRow>& rows) {
   std::string out;
   char buf[512];
-  bool any_stop = false, any_lr = false;
+  bool any_stop = false, any_lr = false, any_days = false;
   for (const auto& r : rows) {
     any_stop = any_stop || !r.stopping.empty();
     any_lr = any_lr || !std::isnan(r.lr_slope);
+    any_days = any_days || (!r.stopping.empty() && !std::isnan(r.days_to_decision));
   }
   std::string last_header;
   for (const auto& r : rows) {
@@ -212,6 +258,7 @@ std::string FormatTable(const std::vector<SummaryRow>& rows) {
                     static_cast<unsigned long long>(r.runs),
                     static_cast<unsigned long long>(r.horizon));
       out += buf;
+      if (!r.arms.empty()) out += "  " + r.arms + "\n";
       std::snprintf(buf, sizeof buf, "  %-22s %12s %25s %9s %12s", "policy", "regret", "95% CI",
                     "best arm", "worse pulls");
       out += buf;
@@ -224,6 +271,10 @@ std::string FormatTable(const std::vector<SummaryRow>& rows) {
         std::snprintf(buf, sizeof buf, "  %-16s %-22s %8s %10s %10s %11s", "rule", "decision",
                       "decided", "t decide", "t correct", "wrong dec.");
         out += buf;
+        if (any_days) {
+          std::snprintf(buf, sizeof buf, " %16s %9s", "wrong 95% CI", "d decide");
+          out += buf;
+        }
       }
       out += "\n";
       last_header = header;
@@ -250,6 +301,15 @@ std::string FormatTable(const std::vector<SummaryRow>& rows) {
                     Num(std::round(r.time_to_decision), 10).c_str(),
                     Num(std::round(r.time_to_correct), 10).c_str(), wrong);
       out += buf;
+      if (any_days) {
+        char ci[40] = "", days[24] = "";
+        if (!std::isnan(r.error_lo))
+          std::snprintf(ci, sizeof ci, "[%.1f%%, %.1f%%]", 100 * r.error_lo, 100 * r.error_hi);
+        if (!std::isnan(r.days_to_decision))
+          std::snprintf(days, sizeof days, "%.2f", r.days_to_decision);
+        std::snprintf(buf, sizeof buf, " %16s %9s", ci, days);
+        out += buf;
+      }
     }
     out += "\n";
   }
@@ -271,7 +331,8 @@ Result<std::vector<std::string>> WriteReport(const std::vector<ScenarioResult>& 
              "slope_ratio,decision,decided_share,time_to_decision_mean,"
              "time_to_correct_decision_mean,worse_pulls_to_decision_mean,error_rate,correct_rate,"
              "measured_slope_ci95_lo,measured_slope_ci95_hi,slope_ratio_ci95_lo,"
-             "slope_ratio_ci95_hi\n";
+             "slope_ratio_ci95_hi,days_to_decision_mean,days_to_correct_decision_mean,"
+             "error_rate_ci95_lo,error_rate_ci95_hi\n";
   curves << "scenario,variant,policy,t,regret_mean,regret_ci95_lo,regret_ci95_hi,best_arm_share\n";
   for (const auto& result : results) {
     for (const auto& r : Summarize(result)) {
@@ -284,7 +345,9 @@ Result<std::vector<std::string>> WriteReport(const std::vector<ScenarioResult>& 
               << ',' << Num(r.time_to_decision, 10) << ',' << Num(r.time_to_correct, 10) << ','
               << Num(r.worse_to_decision, 10) << ',' << Num(r.error_rate) << ','
               << Num(r.correct_rate) << ',' << Num(r.slope_lo) << ',' << Num(r.slope_hi) << ','
-              << Num(r.ratio_lo) << ',' << Num(r.ratio_hi) << '\n';
+              << Num(r.ratio_lo) << ',' << Num(r.ratio_hi) << ',' << Num(r.days_to_decision)
+              << ',' << Num(r.days_to_correct) << ',' << Num(r.error_lo) << ','
+              << Num(r.error_hi) << '\n';
     }
     const auto all = Curves(result);
     for (size_t c = 0; c < all.size(); ++c) {

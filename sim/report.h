@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "banditd/status.h"
@@ -44,7 +45,23 @@ struct SummaryRow {
   double worse_to_decision = 0.0;  // mean worse-arm pulls before the decision (or the horizon)
   double error_rate = 0.0;         // runs that declared a winner other than the unique best arm
   double correct_rate = 0.0;  // runs that named the unique best arm (the power, when one is better)
+  // Timed scenarios (NaN otherwise): mean simulated days to the decision,
+  // over decided runs and over runs that named the best arm.
+  double days_to_decision = 0.0;
+  double days_to_correct = 0.0;
+  double error_lo = 0.0, error_hi = 0.0;  // Wilson 95% interval of error_rate
+  // The arms' true means (and, for lognormal rewards, their parameters),
+  // printed under the table's header. Long-run means in timed scenarios.
+  std::string arms;
 };
+
+// Wilson score 95% interval of k successes in n trials.
+std::pair<double, double> WilsonInterval(double k, double n);
+
+// One line describing the arms' means: "champion 0.05, challenger 0.055";
+// lognormal arms as "champion 1.2 (p 0.03 x E[value] 40)"; timed scenarios
+// give the long-run means (novelty decayed, weekly cycle averaged).
+std::string DescribeArms(const Scenario& s);
 
 struct CurvePoint {
   uint64_t t = 0;

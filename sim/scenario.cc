@@ -1,5 +1,7 @@
 #include "sim/scenario.h"
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -24,7 +26,8 @@ class Parser {
     BANDITD_RETURN_IF_ERROR(r_.CheckKeys(
         root, "the scenario",
         {"name", "description", "reward", "arms", "champion", "horizon", "runs", "seed",
-         "environment", "policies", "decision", "report", "sweep", "context"}));
+         "environment", "policies", "decision", "report", "sweep", "context", "traffic",
+         "engine"}));
     Scenario s;
     for (const char* required : {"name", "arms", "horizon", "runs", "policies"}) {
       if (!root[required]) return r_.Error(root, std::string("missing key '") + required + "'");
@@ -37,8 +40,13 @@ class Parser {
       SIM_ASSIGN(kind, r_.String(root["reward"], "reward"));
       if (kind == "gaussian") {
         s.reward = RewardKind::kGaussian;
+      } else if (kind == "zero_inflated_lognormal" || kind == "bernoulli_lognormal") {
+        s.reward = RewardKind::kLognormal;
+        lognormal_form_ = kind;
       } else if (kind != "bernoulli") {
-        return r_.Error(root["reward"], "'reward' must be bernoulli or gaussian");
+        return r_.Error(root["reward"],
+                        "'reward' must be bernoulli, gaussian, zero_inflated_lognormal or "
+                        "bernoulli_lognormal");
       }
     }
     if (root["context"]) {
@@ -47,7 +55,15 @@ class Parser {
       BANDITD_RETURN_IF_ERROR(ParseContextFeatures(r_, root["context"], &s.context));
     }
     BANDITD_RETURN_IF_ERROR(ParseArms(root["arms"], &s));
-    SIM_ASSIGN(s.horizon, r_.Count(root["horizon"], "horizon"));
+    if (root["traffic"]) BANDITD_RETURN_IF_ERROR(ParseTraffic(root["traffic"], &s));
+    if (s.timed() && root["horizon"].IsScalar() && !r_.Count(root["horizon"], "horizon").ok()) {
+      // A duration ("14d"): the requests that arrive in it.
+      double secs = 0;
+      SIM_ASSIGN(secs, r_.Seconds(root["horizon"], "horizon"));
+      s.horizon = StepsAtSeconds(s.traffic, secs);
+    } else {
+      SIM_ASSIGN(s.horizon, r_.Count(root["horizon"], "horizon"));
+    }
     if (s.horizon == 0) return r_.Error(root["horizon"], "'horizon' must be >= 1");
     SIM_ASSIGN(s.runs, r_.Count(root["runs"], "runs"));
     if (s.runs == 0) return r_.Error(root["runs"], "'runs' must be >= 1");
@@ -56,6 +72,8 @@ class Parser {
       SIM_ASSIGN(s.champion, ArmIndex(root["champion"], s, "champion"));
     }
     if (root["environment"]) BANDITD_RETURN_IF_ERROR(ParseEnvironment(root["environment"], &s));
+    if (root["context"] && root["traffic"])
+      return r_.Error(root["traffic"], "contextual scenarios do not model time ('traffic')");
     if (root["context"] && (!s.drift.empty() || s.replacement.prob > 0.0)) {
       return r_.Error(root["environment"],
                       "contextual scenarios support 'delay' only (no drift, no replacement)");
@@ -75,6 +93,7 @@ class Parser {
       }
     }
     BANDITD_RETURN_IF_ERROR(ParsePolicies(root["policies"], &s));
+    if (root["engine"]) BANDITD_RETURN_IF_ERROR(ParseEngine(root["engine"], &s));
     return s;
   }
 
@@ -91,9 +110,14 @@ class Parser {
   Status ParseArms(const YAML::Node& arms, Scenario* s) {
     if (arms.IsSequence()) {
       for (const auto& a : arms) {
-        BANDITD_RETURN_IF_ERROR(r_.CheckKeys(a, "an arm", {"name", "mean", "sd", "theta"}));
         ArmSpec spec;
         spec.name = "arm" + std::to_string(s->arms.size());
+        if (s->reward == RewardKind::kLognormal) {
+          BANDITD_RETURN_IF_ERROR(ParseLognormalArm(a, &spec));
+          s->arms.push_back(spec);
+          continue;
+        }
+        BANDITD_RETURN_IF_ERROR(r_.CheckKeys(a, "an arm", {"name", "mean", "sd", "theta"}));
         if (a["name"]) SIM_ASSIGN(spec.name, r_.String(a["name"], "name"));
         if (s->context.dim() > 1) {
           // Contextual: the arm's mean is sigmoid(theta · x), drawn per step.
@@ -111,6 +135,8 @@ class Parser {
         s->arms.push_back(spec);
       }
     } else if (arms.IsMap()) {
+      if (s->reward == RewardKind::kLognormal)
+        return r_.Error(arms, "lognormal rewards need a list of arms");
       if (s->context.dim() > 1)
         return r_.Error(arms, "a contextual scenario lists its arms, each with a 'theta'");
       BANDITD_RETURN_IF_ERROR(r_.CheckKeys(arms, "arms", {"count", "mean", "best", "beta", "sd"}));
@@ -144,6 +170,187 @@ class Parser {
     return Status::Ok();
   }
 
+  // zero_inflated_lognormal: {name, p, mu, sigma}; bernoulli_lognormal:
+  // {name, conversion, value_mean, value_sd} with the value's mean and
+  // standard deviation on the natural scale (sigma^2 = ln(1 + sd^2/mean^2),
+  // mu = ln(mean) - sigma^2 / 2).
+  Status ParseLognormalArm(const YAML::Node& a, ArmSpec* spec) {
+    spec->lognormal = true;
+    if (lognormal_form_ == "zero_inflated_lognormal") {
+      BANDITD_RETURN_IF_ERROR(r_.CheckKeys(a, "an arm", {"name", "p", "mu", "sigma"}));
+      if (!a["p"] || !a["mu"] || !a["sigma"])
+        return r_.Error(a, "a zero_inflated_lognormal arm needs 'p', 'mu' and 'sigma'");
+      SIM_ASSIGN(spec->p, r_.Double(a["p"], "p"));
+      SIM_ASSIGN(spec->mu, r_.Double(a["mu"], "mu"));
+      SIM_ASSIGN(spec->sigma, r_.Double(a["sigma"], "sigma"));
+    } else {
+      BANDITD_RETURN_IF_ERROR(
+          r_.CheckKeys(a, "an arm", {"name", "conversion", "value_mean", "value_sd"}));
+      if (!a["conversion"] || !a["value_mean"] || !a["value_sd"])
+        return r_.Error(a,
+                        "a bernoulli_lognormal arm needs 'conversion', 'value_mean' and 'value_sd'");
+      double m = 0, sd = 0;
+      SIM_ASSIGN(spec->p, r_.Double(a["conversion"], "conversion"));
+      SIM_ASSIGN(m, r_.Double(a["value_mean"], "value_mean"));
+      SIM_ASSIGN(sd, r_.Double(a["value_sd"], "value_sd"));
+      if (m <= 0.0 || sd <= 0.0) return r_.Error(a, "'value_mean' and 'value_sd' must be > 0");
+      const double s2 = std::log1p(sd * sd / (m * m));
+      spec->sigma = std::sqrt(s2);
+      spec->mu = std::log(m) - s2 / 2.0;
+    }
+    if (a["name"]) SIM_ASSIGN(spec->name, r_.String(a["name"], "name"));
+    if (spec->p < 0.0 || spec->p > 1.0) return r_.Error(a, "a lognormal arm's p must be in [0, 1]");
+    if (spec->sigma <= 0.0 || spec->sigma > 10.0)
+      return r_.Error(a, "a lognormal arm's sigma must be in (0, 10]");
+    spec->mean = spec->p * spec->value_mean();
+    return Status::Ok();
+  }
+
+  // traffic: {requests_per_second, weekly: {weekday, weekend}, start: monday}
+  Status ParseTraffic(const YAML::Node& t, Scenario* s) {
+    BANDITD_RETURN_IF_ERROR(
+        r_.CheckKeys(t, "traffic", {"requests_per_second", "weekly", "start"}));
+    if (!t["requests_per_second"]) return r_.Error(t, "'traffic' needs 'requests_per_second'");
+    TrafficSpec& tr = s->traffic;
+    SIM_ASSIGN(tr.requests_per_second, r_.Double(t["requests_per_second"], "requests_per_second"));
+    if (tr.requests_per_second <= 0.0 || tr.requests_per_second > 1e9)
+      return r_.Error(t["requests_per_second"], "'requests_per_second' must be in (0, 1e9]");
+    if (t["weekly"]) {
+      BANDITD_RETURN_IF_ERROR(WeekPair(t["weekly"], "traffic.weekly", &tr.weekday, &tr.weekend));
+      if (tr.weekday <= 0.0 || tr.weekend <= 0.0)
+        return r_.Error(t["weekly"], "arrival multipliers must be > 0");
+    }
+    if (t["start"]) {
+      static constexpr const char* kDays[] = {"monday", "tuesday",  "wednesday", "thursday",
+                                              "friday", "saturday", "sunday"};
+      std::string day;
+      SIM_ASSIGN(day, r_.String(t["start"], "start"));
+      tr.start_day = -1;
+      for (int k = 0; k < 7; ++k) {
+        if (day == kDays[k]) tr.start_day = k;
+      }
+      if (tr.start_day < 0) return r_.Error(t["start"], "'start' must be a day (monday ... sunday)");
+    }
+    return Status::Ok();
+  }
+
+  // {weekday: m1, weekend: m2}, both optional (default 1).
+  Status WeekPair(const YAML::Node& w, std::string_view where, double* weekday, double* weekend) {
+    BANDITD_RETURN_IF_ERROR(r_.CheckKeys(w, where, {"weekday", "weekend"}));
+    if (w["weekday"]) SIM_ASSIGN(*weekday, r_.Double(w["weekday"], "weekday"));
+    if (w["weekend"]) SIM_ASSIGN(*weekend, r_.Double(w["weekend"], "weekend"));
+    return Status::Ok();
+  }
+
+  // A list of maps, or one map standing for a list of one (so a sweep can
+  // address its keys: environment.novelty.half_life).
+  std::vector<YAML::Node> ListOrOne(const YAML::Node& n) {
+    std::vector<YAML::Node> out;
+    if (n.IsMap()) {
+      out.push_back(n);
+    } else {
+      for (const auto& x : n) out.push_back(x);
+    }
+    return out;
+  }
+
+  Status ParseTimeEffects(const YAML::Node& env, Scenario* s) {
+    for (const char* key : {"weekly", "novelty"}) {
+      if (!env[key]) continue;
+      if (!s->timed())
+        return r_.Error(env[key], std::string("'") + key + "' needs a 'traffic' section");
+      if (!env[key].IsMap() && !env[key].IsSequence())
+        return r_.Error(env[key], std::string("'") + key + "' must be a map or a list of maps");
+    }
+    if (env["weekly"]) {
+      for (const auto& w : ListOrOne(env["weekly"])) {
+        BANDITD_RETURN_IF_ERROR(r_.CheckKeys(w, "a weekly cycle", {"arm", "weekday", "weekend"}));
+        if (!w["arm"]) return r_.Error(w, "a weekly cycle needs 'arm'");
+        WeeklyRateSpec spec;
+        SIM_ASSIGN(spec.arm, ArmIndex(w["arm"], *s, "arm"));
+        if (w["weekday"]) SIM_ASSIGN(spec.weekday, r_.Double(w["weekday"], "weekday"));
+        if (w["weekend"]) SIM_ASSIGN(spec.weekend, r_.Double(w["weekend"], "weekend"));
+        if (spec.weekday < 0.0 || spec.weekend < 0.0)
+          return r_.Error(w, "rate multipliers must be >= 0");
+        for (const auto& o : s->weekly) {
+          if (o.arm == spec.arm) return r_.Error(w, "one weekly cycle per arm");
+        }
+        s->weekly.push_back(spec);
+      }
+    }
+    if (env["novelty"]) {
+      for (const auto& n : ListOrOne(env["novelty"])) {
+        BANDITD_RETURN_IF_ERROR(
+            r_.CheckKeys(n, "a novelty effect", {"arm", "from", "to", "half_life"}));
+        if (!n["arm"] || !n["to"] || !n["half_life"])
+          return r_.Error(n, "a novelty effect needs 'arm', 'to' and 'half_life' ('from' "
+                             "defaults to the arm's rate)");
+        NoveltySpec spec;
+        SIM_ASSIGN(spec.arm, ArmIndex(n["arm"], *s, "arm"));
+        spec.from = s->arms[spec.arm].rate();
+        if (n["from"]) SIM_ASSIGN(spec.from, r_.Double(n["from"], "from"));
+        SIM_ASSIGN(spec.to, r_.Double(n["to"], "to"));
+        SIM_ASSIGN(spec.half_life, r_.Seconds(n["half_life"], "half_life"));
+        if (spec.half_life <= 0.0) return r_.Error(n["half_life"], "'half_life' must be > 0");
+        for (const auto& o : s->novelty) {
+          if (o.arm == spec.arm) return r_.Error(n, "one novelty effect per arm");
+        }
+        s->novelty.push_back(spec);
+      }
+    }
+    // Every rate the clock can produce must be a valid one.
+    if (s->reward != RewardKind::kGaussian) {
+      for (size_t a = 0; a < s->arms.size(); ++a) {
+        double hi = s->arms[a].rate();
+        for (const auto& n : s->novelty) {
+          if (n.arm == a) hi = std::max(n.from, n.to);
+          if (n.arm == a && std::min(n.from, n.to) < 0.0)
+            return r_.Error(env["novelty"], "a novelty effect's rates must be in [0, 1]");
+        }
+        for (const auto& w : s->weekly) {
+          if (w.arm == a) hi *= std::max(w.weekday, w.weekend);
+        }
+        if (hi > 1.0) {
+          return r_.Error(env, "arm '" + s->arms[a].name +
+                                   "': a weekly multiplier or novelty effect takes its rate "
+                                   "above 1");
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+  // engine: per_step | batched. The batched engine needs every contender to
+  // route by allocation weights and feedback without delay (docs/simulation.md).
+  Status ParseEngine(const YAML::Node& e, Scenario* s) {
+    std::string v;
+    SIM_ASSIGN(v, r_.String(e, "engine"));
+    if (v == "per_step") {
+      s->engine = EngineKind::kPerStep;
+      return Status::Ok();
+    }
+    if (v != "batched") return r_.Error(e, "'engine' must be per_step or batched");
+    s->engine = EngineKind::kBatched;
+    if (s->contextual()) return r_.Error(e, "the batched engine needs a non-contextual scenario");
+    if (s->replacement.prob > 0.0 || s->delay.kind != DelaySpec::Kind::kNone || !s->drift.empty())
+      return r_.Error(e, "the batched engine supports no drift, replacement or delay (with "
+                         "'traffic', rates may change with 'weekly' and 'novelty')");
+    if (!s->route_by_weights)
+      return r_.Error(e, "the batched engine routes by allocation weights ('routing: choose' is "
+                         "per step)");
+    // A segment's rewards reach the policy grouped by arm: exact only for
+    // policies whose state is a function of each arm's sums.
+    for (const auto& c : s->contenders) {
+      for (std::string_view n : {"discounted_thompson", "sliding_window_thompson"}) {
+        if (c.policy.name == n) {
+          return r_.Error(e, "'" + c.label + "': " + std::string(n) +
+                                 " depends on the order of its rewards; use engine: per_step");
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
   Status CheckArm(const YAML::Node& at, const Scenario& s, const ArmSpec& a) {
     if (s.reward == RewardKind::kBernoulli && (a.mean < 0.0 || a.mean > 1.0)) {
       return r_.Error(at, "a Bernoulli arm's mean must be in [0, 1]");
@@ -161,7 +368,13 @@ class Parser {
   }
 
   Status ParseEnvironment(const YAML::Node& env, Scenario* s) {
-    BANDITD_RETURN_IF_ERROR(r_.CheckKeys(env, "environment", {"drift", "replacement", "delay"}));
+    BANDITD_RETURN_IF_ERROR(r_.CheckKeys(env, "environment",
+                                         {"drift", "replacement", "delay", "weekly", "novelty"}));
+    BANDITD_RETURN_IF_ERROR(ParseTimeEffects(env, s));
+    if (s->timed() && (env["drift"] || env["replacement"])) {
+      return r_.Error(env, "with 'traffic', rates change with 'weekly' and 'novelty' (no step-"
+                           "based 'drift', no 'replacement')");
+    }
     if (env["drift"]) {
       if (!env["drift"].IsSequence()) return r_.Error(env["drift"], "'drift' must be a list");
       for (const auto& d : env["drift"]) {
@@ -183,6 +396,8 @@ class Parser {
         if (s->reward == RewardKind::kBernoulli && (spec.mean < 0 || spec.mean > 1)) {
           return r_.Error(d["mean"], "a Bernoulli arm's mean must be in [0, 1]");
         }
+        if (s->reward == RewardKind::kLognormal)
+          return r_.Error(d, "'drift' needs Bernoulli or Gaussian arms");
         s->drift.push_back(spec);
       }
     }
@@ -300,6 +515,16 @@ class Parser {
         spec.control = s->champion;
         spec.metric = s->reward == RewardKind::kBernoulli ? Metric::kBernoulli : Metric::kGaussian;
         if (st["params"]) SIM_ASSIGN(spec.params, r_.ParamsOf(st["params"], "params"));
+        if (spec.params.Has("min_duration")) {
+          // The rule takes seconds; the file may say "7d". Only simulated
+          // time gives the rule a clock (StoppingRule::SetElapsed).
+          const YAML::Node md = st["params"]["min_duration"];
+          if (!s->timed())
+            return r_.Error(md, "'min_duration' needs simulated time (a 'traffic' section)");
+          double secs = 0;
+          SIM_ASSIGN(secs, r_.Seconds(md, "min_duration"));
+          spec.params.Set("min_duration", secs);
+        }
         c.stopping = std::move(spec);
       }
       for (const auto& other : s->contenders) {
@@ -312,6 +537,7 @@ class Parser {
   }
 
   const YamlReader& r_;
+  std::string lognormal_form_;  // the 'reward' name of a lognormal scenario
 };
 
 // Rebinds `node` to root[a][b]... for the dotted `path`, creating maps as needed.

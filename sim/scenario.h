@@ -4,6 +4,7 @@
 // half-way on a typo.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,16 +15,56 @@
 #include "banditd/status.h"
 #include "banditd/stopping.h"
 #include "sim/contextual.h"
+#include "sim/sim_time.h"
 
 namespace banditd::sim {
 
-enum class RewardKind { kBernoulli, kGaussian };
+// kLognormal: revenue per request, zero-inflated lognormal — 0 with
+// probability 1 - p, else exp(N(mu, sigma^2)). The scenario names it
+// `zero_inflated_lognormal` (p, mu, sigma) or `bernoulli_lognormal`
+// (conversion, value_mean, value_sd: the same law, parameterised as a
+// conversion rate times an order value).
+enum class RewardKind { kBernoulli, kGaussian, kLognormal };
 
 struct ArmSpec {
   std::string name;
-  double mean = 0.0;
-  double sd = 1.0;  // Gaussian rewards only
+  double mean = 0.0;  // the mean reward (lognormal: p * exp(mu + sigma^2 / 2))
+  double sd = 1.0;    // Gaussian rewards only
+  double p = 0.0;     // lognormal only: probability of a non-zero reward
+  double mu = 0.0;    // lognormal only: log-scale location and scale of the value
+  double sigma = 0.0;
+  bool lognormal = false;
+
+  // The part of the arm that time scales (weekly cycle, novelty): the
+  // Bernoulli / Gaussian mean, or the lognormal arm's p.
+  double rate() const { return lognormal ? p : mean; }
+  // The mean of a non-zero lognormal reward (1 for the other kinds).
+  double value_mean() const { return lognormal ? std::exp(mu + sigma * sigma / 2) : 1.0; }
 };
+
+// The rate of `arm` moves with the day of the week: multiplied by `weekday`
+// on Monday to Friday and by `weekend` on Saturday and Sunday.
+struct WeeklyRateSpec {
+  size_t arm = 0;
+  double weekday = 1.0;
+  double weekend = 1.0;
+};
+
+// A novelty (or learning) effect: the rate of `arm` decays exponentially
+// from `from` at time 0 to `to`, halving its distance to `to` every
+// `half_life` seconds.
+struct NoveltySpec {
+  size_t arm = 0;
+  double from = 0.0;
+  double to = 0.0;
+  double half_life = 0.0;  // seconds, > 0
+};
+
+// per_step: one step at a time (exact common random numbers across
+// contenders). batched: between two refreshes of the allocation the counts
+// per arm and their successes are drawn at once (docs/simulation.md,
+// "Batched engine").
+enum class EngineKind { kPerStep, kBatched };
 
 // Initial arm means drawn per replication from Beta(a, b) (a > 0 enables it).
 struct RandomArms {
@@ -91,6 +132,10 @@ struct Scenario {
   uint64_t runs = 0;
   uint64_t seed = 1;
   std::vector<DriftSpec> drift;
+  TrafficSpec traffic;  // simulated time; disabled unless the file has `traffic`
+  std::vector<WeeklyRateSpec> weekly;
+  std::vector<NoveltySpec> novelty;
+  EngineKind engine = EngineKind::kPerStep;
   ReplacementSpec replacement;
   DelaySpec delay;
   std::vector<ContenderSpec> contenders;
@@ -109,10 +154,11 @@ struct Scenario {
 
   size_t num_arms() const { return arms.size(); }
   bool contextual() const { return context.enabled(); }
+  bool timed() const { return traffic.enabled(); }
   // Stationary Bernoulli arms with fixed means: the Lai–Robbins bound applies.
   bool stationary_bernoulli() const {
     return reward == RewardKind::kBernoulli && drift.empty() && replacement.prob == 0.0 &&
-           random_arms.a == 0.0 && !contextual();
+           random_arms.a == 0.0 && !contextual() && weekly.empty() && novelty.empty();
   }
 };
 

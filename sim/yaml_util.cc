@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <vector>
 
+#include "sim/sim_time.h"
+
 namespace banditd::sim {
 namespace {
 
@@ -90,6 +92,15 @@ Result<bool> YamlReader::Bool(const YAML::Node& node, std::string_view key) cons
     if (s == "false") return false;
   }
   return Error(node, "'" + std::string(key) + "' must be true or false");
+}
+
+Result<double> YamlReader::Seconds(const YAML::Node& node, std::string_view key) const {
+  if (node.IsScalar()) {
+    if (auto v = ParseDuration(node.Scalar())) return *v;
+  }
+  return Error(node, "'" + std::string(key) +
+                         "' must be a duration: seconds, or a number with s, m, h, d or w "
+                         "(\"30s\", \"2h\", \"7d\")");
 }
 
 Result<Params> YamlReader::ParamsOf(const YAML::Node& node, std::string_view key) const {

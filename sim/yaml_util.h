@@ -30,6 +30,8 @@ class YamlReader {
   Result<uint64_t> Count(const YAML::Node& node, std::string_view key) const;  // integer >= 0
   Result<std::string> String(const YAML::Node& node, std::string_view key) const;
   Result<bool> Bool(const YAML::Node& node, std::string_view key) const;
+  // A duration: seconds as a number, or "30s", "15m", "2h", "7d", "1w".
+  Result<double> Seconds(const YAML::Node& node, std::string_view key) const;
   // A map of scalars / number lists into Params (ints stay ints).
   Result<Params> ParamsOf(const YAML::Node& node, std::string_view key) const;
 
