@@ -84,10 +84,12 @@ class BatchedReplication {
       }
       t = end;
       if (!forced && rule_ && !out_.decided && t % look == 0) {
-        if (s_.timed()) rule_->SetElapsed(env_.seconds());
+        // The look is at the segment's last step, not at its middle.
+        const double now = s_.timed() ? SecondsAtStep(s_.traffic, t) : 0.0;
+        if (s_.timed()) rule_->SetElapsed(now);
         const StopDecision d = rule_->Check();
         if (d.stop) {
-          RecordDecision(d, t, env_, &out_);
+          RecordDecision(d, t, now, env_, &out_);
           if (s_.promote_on_decision) {
             forced = true;
             forced_[d.winner ? *d.winner : s_.champion] = 1.0;

@@ -31,10 +31,11 @@ constexpr uint64_t kProgressChunk = 1 << 16;
 
 }  // namespace
 
-void RecordDecision(const StopDecision& d, uint64_t t, const Environment& env, RepResult* out) {
+void RecordDecision(const StopDecision& d, uint64_t t, double seconds, const Environment& env,
+                    RepResult* out) {
   out->decided = true;
   out->decision_step = t;
-  out->decision_seconds = env.seconds();
+  out->decision_seconds = seconds;
   out->winner = d.winner ? static_cast<int64_t>(*d.winner) : -1;
   // With simulated time a lift can fade or hold on weekends only: the
   // decision is judged against the long-run best arm, not today's.
@@ -137,7 +138,7 @@ class Replication {
           if (s_.timed()) rule_->SetElapsed(env_.seconds());
           const StopDecision d = rule_->Check();
           if (d.stop) {
-            RecordDecision(d, t, env_, &out_);
+            RecordDecision(d, t, env_.seconds(), env_, &out_);
             if (s_.promote_on_decision) {
               forced_arm =
                   d.winner ? static_cast<int64_t>(*d.winner) : static_cast<int64_t>(s_.champion);

@@ -88,7 +88,9 @@ Result<RepResult> RunBatchedReplication(const Scenario& scenario, size_t contend
 
 class Environment;
 // Fills the decision fields of `out` for a stop at step t (both engines).
-void RecordDecision(const StopDecision& d, uint64_t t, const Environment& env, RepResult* out);
+// `seconds`: the simulated time of step t (0 when time is not modelled).
+void RecordDecision(const StopDecision& d, uint64_t t, double seconds, const Environment& env,
+                    RepResult* out);
 
 // Runs the whole scenario.
 Result<ScenarioResult> RunScenario(const Scenario& scenario, const RunOptions& options,
