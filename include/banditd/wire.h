@@ -61,6 +61,7 @@ enum class Op : uint8_t {
   kResume,
   kReload,
   kSnapshot,
+  kAckSrm,  // acknowledge an experiment's sample-ratio-mismatch alarm
 };
 
 // The wire spelling of an op, e.g. "route".
@@ -132,7 +133,7 @@ struct StatusRequest {
   std::optional<std::string_view> exp;  // empty: every experiment
 };
 
-// promote {exp, arm}, pause/resume/reload {exp}, snapshot {}.
+// promote {exp, arm}, pause/resume/reload/ack_srm {exp}, snapshot {}.
 struct AdminRequest {
   std::string_view exp;  // empty for snapshot
   std::string_view arm;  // promote only
@@ -207,12 +208,37 @@ struct ArmReport {
   uint64_t errors = 0;               // model errors
 };
 
+// The deciding stopping rule's own figures at its last look (restored with
+// the state across restarts). No other test is computed next to it.
 struct TestReport {
-  std::string method;  // the stopping rule, e.g. "sequential"
-  double p_value = 1.0;
-  double always_valid_p = 1.0;
-  double lift = 0;                        // relative lift of the best challenger over the champion
-  std::array<double, 2> lift_ci95{0, 0};  // [lo, hi]
+  std::string method;          // the stopping rule, e.g. "sequential"
+  double rule_p_value = 1.0;   // the rule's running p, the value that decides
+  std::string p_kind;          // what rule_p_value is, e.g. "always-valid p (sequential)"
+  bool always_valid = false;   // rule_p_value is valid at every look (sequential, bandit_cs)
+  uint64_t looks = 0;          // looks the rule has made this epoch
+  bool stop = false;           // the rule has decided
+  std::optional<std::string> compared_arm;  // the challenger the interval is for
+  double difference = 0;                    // its mean - the champion's, as the rule estimates it
+  // The rule's interval for `difference` (StopDecision ci_lo/ci_hi; NaN
+  // bounds: unbounded, e.g. before the first look or for bayes).
+  std::array<double, 2> ci{0, 0};
+  // (mean_compared - mean_champion) / |mean_champion| from the arms' counters.
+  double lift = 0;
+};
+
+// Sample-ratio mismatch: requests drawn at random against the allocation
+// that drew them, period by period (docs/protocol.md, status).
+struct SrmReport {
+  double p_value = 1.0;  // since the last acknowledgement; NaN: no period large enough yet
+  double chi2 = 0;
+  double df = 0;
+  uint64_t periods = 0;     // periods kept
+  uint64_t requests = 0;    // requests counted in them
+  bool alarm = false;       // fired and not acknowledged: the rule's decisions are held
+  double alarm_p = 1.0;     // the p-value that fired the active alarm (NaN when none)
+  uint64_t alarms = 0;      // alarms fired, ever
+  uint64_t acknowledged = 0;
+  double threshold = 0.001;
 };
 
 // The context store of an experiment with a contextual policy: the contexts
@@ -235,7 +261,8 @@ struct ExperimentReport {
   std::string reason;  // why the state is what it is, for a human
   std::vector<ArmReport> arms;
   std::optional<TestReport> test;
-  double srm_p_value = 1.0;                         // sample-ratio-mismatch chi-square test
+  double srm_p_value = 1.0;                         // = srm->p_value (NaN without srm)
+  std::optional<SrmReport> srm;                     // nil in mode shadow
   std::optional<ContextStoreReport> context_store;  // contextual policies only
 };
 

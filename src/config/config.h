@@ -103,6 +103,15 @@ struct StoppingConfig {
   // the experiment has no `stopping` map (an operator decides).
   std::string rule = "sequential";
   Params params;  // validated by MakeStoppingRule when the experiment starts
+  // stopping.min_duration: the rule decides nothing before the experiment
+  // has run this long (7 days unless set; an explicit 0 is allowed, with a
+  // start-up warning). Given to the rule as its parameter `min_duration`.
+  std::chrono::seconds min_duration{7 * 24 * 3600};
+};
+
+// srm: the sample-ratio-mismatch alarm (docs/operations.md).
+struct SrmConfig {
+  double threshold = 0.001;  // an alarm fires when the test's p-value falls below this
 };
 
 // Guardrails compare each challenger with the champion.
@@ -132,6 +141,7 @@ struct ExperimentConfig {
   double canary_share = 0.05;   // mode canary: challengers' total share
   std::vector<ArmConfig> arms;  // >= 2; exactly one champion
   StoppingConfig stopping;
+  SrmConfig srm;
   GuardrailsConfig guardrails;
   OnDecision on_decision = OnDecision::kHold;
   RefreshConfig refresh;

@@ -203,6 +203,32 @@ Status CheckStoppingFits(const YamlNode& stopping, const ExperimentConfig& exp,
   return (stopping.Has("rule") ? stopping.Child("rule") : stopping).Error(fits.message());
 }
 
+// stopping.min_duration (the rule's time guard) and srm.threshold.
+Status LoadTimeGuardAndSrm(const YamlNode& node, ExperimentConfig* exp) {
+  if (node.Has("stopping")) {
+    const YamlNode s = node.Child("stopping");
+    if (s.Has("params") && s.Child("params").IsMap() && s.Child("params").Has("min_duration")) {
+      return s.Child("params").Child("min_duration").Error(
+          "set the time guard as stopping.min_duration (a duration like 7d), not as a rule "
+          "parameter");
+    }
+    if (s.Has("min_duration")) {
+      int64_t ms = 0;
+      BANDITD_RETURN_IF_ERROR(s.Child("min_duration").AsDurationMs(1000, &ms));  // bare: seconds
+      if (ms > int64_t{366} * 86'400'000) {
+        return s.Child("min_duration").Error("must be at most 366d");
+      }
+      exp->stopping.min_duration = std::chrono::seconds((ms + 999) / 1000);
+    }
+  }
+  if (node.Has("srm")) {
+    const YamlNode srm = node.Child("srm");
+    BANDITD_RETURN_IF_ERROR(srm.CheckMap({"threshold"}));
+    BANDITD_RETURN_IF_ERROR(srm.Read("threshold", &exp->srm.threshold, 0, 0.5));  // 0: off
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 StoppingSpec MakeStoppingSpec(const std::string& rule, const Params& params, size_t num_arms,
@@ -226,7 +252,8 @@ Status LoadExperiment(const YamlNode& node, const std::string& model_dir, bool c
                       ExperimentConfig* exp) {
   BANDITD_RETURN_IF_ERROR(node.CheckMap({"name", "mode", "metric", "policy", "traffic", "weights",
                                          "canary_share", "arms", "stopping", "guardrails",
-                                         "on_decision", "refresh", "salt", "context_store"}));
+                                         "on_decision", "refresh", "salt", "context_store",
+                                         "srm"}));
   if (!node.Has("name")) return node.Error("missing key 'name'");
   BANDITD_RETURN_IF_ERROR(node.Child("name").AsString(&exp->name));
   BANDITD_RETURN_IF_ERROR(CheckName(node.Child("name"), exp->name));
@@ -265,7 +292,7 @@ Status LoadExperiment(const YamlNode& node, const std::string& model_dir, bool c
 
   if (node.Has("stopping")) {
     const YamlNode s = node.Child("stopping");
-    BANDITD_RETURN_IF_ERROR(s.CheckMap({"rule", "params"}));
+    BANDITD_RETURN_IF_ERROR(s.CheckMap({"rule", "params", "min_duration"}));
     if (s.Has("rule")) {
       BANDITD_RETURN_IF_ERROR(
           s.Child("rule").AsEnum({kStoppingRules[0], kStoppingRules[1], kStoppingRules[2],
@@ -284,6 +311,7 @@ Status LoadExperiment(const YamlNode& node, const std::string& model_dir, bool c
   } else {
     exp->stopping.rule.clear();  // no stopping rule: an operator decides
   }
+  BANDITD_RETURN_IF_ERROR(LoadTimeGuardAndSrm(node, exp));
   if (node.Has("guardrails")) {
     const YamlNode g = node.Child("guardrails");
     BANDITD_RETURN_IF_ERROR(

@@ -374,6 +374,11 @@ int Main(int argc, char** argv) {
   auto* reload = app.add_subcommand("reload", "reload the experiment's model files");
   reload->add_option("exp", o.exp, "experiment")->required();
   auto* snapshot = app.add_subcommand("snapshot", "write a state snapshot now");
+  auto* ack_srm = app.add_subcommand(
+      "ack-srm",
+      "acknowledge an experiment's sample-ratio-mismatch alarm: its held decision may proceed "
+      "and the check starts afresh");
+  ack_srm->add_option("exp", o.exp, "experiment")->required();
   auto* keygen = app.add_subcommand("keygen", "write a CURVE key pair NAME.key + NAME.pub (Z85)");
   keygen->add_option("--name", o.key_name, "file name of the pair, e.g. server or app1")
       ->required();
@@ -400,6 +405,7 @@ int Main(int argc, char** argv) {
   if (resume->parsed()) return RunAdmin(o, wire::Op::kResume);
   if (reload->parsed()) return RunAdmin(o, wire::Op::kReload);
   if (snapshot->parsed()) return RunAdmin(o, wire::Op::kSnapshot);
+  if (ack_srm->parsed()) return RunAdmin(o, wire::Op::kAckSrm);
   if (keygen->parsed()) return RunKeygen(o);
   return Fail(kExitUsage, "no subcommand");
 }

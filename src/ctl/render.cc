@@ -34,6 +34,41 @@ std::string PadLeft(std::string s, size_t width) {
   return s;
 }
 
+// A bound of the rule's interval: nil on the wire (unbounded) prints as inf.
+std::string Bound(double v, bool upper) {
+  if (std::isfinite(v)) return Format("%+.4g", v);
+  return upper ? "+inf" : "-inf";
+}
+
+// The deciding rule's own figures: its p (named for what it is), its looks
+// and its interval for the compared challenger's difference.
+std::string TestLine(const wire::ExperimentReport& r) {
+  if (!r.test) return "  rule none (an operator decides)\n";
+  const auto& t = *r.test;
+  std::string out = "  rule " + t.method + "  " + (t.p_kind.empty() ? "p" : t.p_kind) + " " +
+                    Num(t.rule_p_value, "%.4g") + "  looks " + std::to_string(t.looks);
+  if (t.compared_arm) {
+    out += "  " + *t.compared_arm + " - champion " + Num(t.difference, "%+.4g") + " [" +
+           Bound(t.ci[0], false) + ", " + Bound(t.ci[1], true) + "]";
+    out += "  lift " + Num(t.lift * 100, "%+.2f%%");
+  }
+  return out + "\n";
+}
+
+std::string SrmLine(const wire::ExperimentReport& r) {
+  if (!r.srm) return "  srm -  (no random draws in this mode)\n";
+  const auto& s = *r.srm;
+  std::string out = "  srm p " + Num(s.p_value, "%.4g") +
+                    Format("  (%llu periods, %llu requests drawn)",
+                           static_cast<unsigned long long>(s.periods),
+                           static_cast<unsigned long long>(s.requests));
+  if (s.alarm) {
+    out += "  ALARM (p " + Num(s.alarm_p, "%.3g") + " < " + Num(s.threshold, "%g") +
+           "): decisions held until `banditctl ack-srm " + r.name + "`";
+  }
+  return out + "\n";
+}
+
 size_t NameWidth(const wire::ExperimentReport& r) {
   size_t w = 3;
   for (const auto& a : r.arms) w = std::max(w, a.name.size());
@@ -76,19 +111,8 @@ std::string StatusTable(const wire::ExperimentReport& r, const RenderOptions& op
   }
   out += "  state " + std::string(wire::StateName(r.state));
   out += "  winner " + (r.winner ? *r.winner : std::string("-"));
-  out += "  reason: " + (r.reason.empty() ? std::string("-") : r.reason) + "\n";
-  if (r.test) {
-    const auto& t = *r.test;
-    out += "  test " + t.method + "  p " + Num(t.p_value, "%.4g") + "  always-valid p " +
-           Num(t.always_valid_p, "%.4g") + "  lift " + Num(t.lift * 100, "%+.2f%%");
-    if (std::isfinite(t.lift_ci95[0]) && std::isfinite(t.lift_ci95[1])) {
-      out += " [" + Format("%+.2f%%", t.lift_ci95[0] * 100) + ", " +
-             Format("%+.2f%%", t.lift_ci95[1] * 100) + "]";
-    }
-  } else {
-    out += "  test -";
-  }
-  out += "  srm p " + Num(r.srm_p_value, "%.4g") + "\n";
+  out += "  reason: " + (r.reason.empty() ? std::string("(none given)") : r.reason) + "\n";
+  out += TestLine(r) + SrmLine(r);
   if (r.context_store) {
     const auto& c = *r.context_store;
     out += Format(

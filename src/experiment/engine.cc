@@ -122,10 +122,10 @@ void Engine::Replay(const PendingReward& r) {
 std::vector<size_t> Engine::Tick() {
   std::vector<size_t> changed;
   const int64_t now = clock_.MonoNanos();
-  for (size_t i = 0; i < experiments_.size(); ++i) {
-    if (experiments_[i]->Tick(rng_, now)) changed.push_back(i);
-  }
   const uint32_t now_s = NowSeconds();
+  for (size_t i = 0; i < experiments_.size(); ++i) {
+    if (experiments_[i]->Tick(rng_, now, now_s)) changed.push_back(i);
+  }
   if (now_s >= last_expire_s_ + 60) {
     ledger_.Expire(now_s);
     // Rewards of decisions older than the window are refused as expired.

@@ -86,8 +86,10 @@ class Engine {
   // was logged, and records after a snapshot are not in its state.
   void Replay(const PendingReward& reward);
 
-  // Periodic work: allocation refresh, stopping rules, guardrails, ledger and
-  // context-store expiry. Returns the indices of experiments whose state changed.
+  // Periodic work: allocation refresh, stopping rules (told the seconds since
+  // their experiment started, by NowSeconds), guardrails, SRM tests, ledger
+  // and context-store expiry. Returns the indices of experiments whose state
+  // changed or whose SRM alarm fired.
   std::vector<size_t> Tick();
 
   // The whole learned state, and back (same experiments by name and arm count).

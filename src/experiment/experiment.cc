@@ -49,6 +49,7 @@ Experiment::Experiment(const ExperimentOptions& options)
       table_(std::max<size_t>(options.arms.size(), 1), options.champion),
       weights_(options.arms.size(), 0.0),
       counters_(options.arms.size()),
+      srm_(options.arms.size()),
       contexts_(options.context_store_max_bytes),
       request_alloc_(options.arms.size(), 0.0),
       alloc_sum_(options.arms.size(), 0.0) {}
@@ -80,19 +81,51 @@ Status Experiment::Init() {
   policy_ = std::move(policy).value();
   stopping_.reset();
   if (options_.stopping) {
-    StoppingSpec s = *options_.stopping;
-    s.num_arms = options_.arms.size();
-    s.control = options_.champion;
-    s.metric = options_.metric;
-    auto rule = MakeStoppingRule(s);
+    auto rule = MakeRule();
     if (!rule.ok()) return rule.status();
     stopping_ = std::move(rule).value();
   }
+  last_check_ = StopDecision{};
+  looks_ = 0;
+  started_s_ = 0;  // set by the next tick
   std::fill(alloc_sum_.begin(), alloc_sum_.end(), 0.0);
   alloc_count_ = 0;
   Rng rng(0);
   ComputeWeights(rng);
   return Status::Ok();
+}
+
+Result<std::unique_ptr<StoppingRule>> Experiment::MakeRule() {
+  StoppingSpec s = *options_.stopping;
+  s.num_arms = options_.arms.size();
+  s.control = options_.champion;
+  s.metric = options_.metric;
+  StoppingSpec guarded = s;
+  guarded.params.Set("min_duration", options_.min_duration_s);
+  auto rule = MakeStoppingRule(guarded);
+  rule_time_guard_ = true;
+  if (!rule.ok() &&
+      rule.status().message().find("unknown parameter 'min_duration'") != std::string::npos) {
+    // A rule of a build without the time guard refuses the key: it runs
+    // without it (the daemon says so at start-up).
+    rule_time_guard_ = false;
+    return MakeStoppingRule(s);
+  }
+  return rule;
+}
+
+void Experiment::NotePeriod() {
+  const bool canary = InCanaryPhase();
+  bool moved = state_ != period_state_ || canary != period_canary_;
+  if (options_.mode == Mode::kAb) {
+    moved = moved || period_weights_.size() != weights_.size() ||
+            !std::equal(weights_.begin(), weights_.end(), period_weights_.begin());
+  }
+  if (!moved) return;
+  srm_.NewPeriod(allocation_version_);
+  period_state_ = state_;
+  period_canary_ = canary;
+  period_weights_ = weights_;
 }
 
 std::optional<size_t> Experiment::ArmIndex(std::string_view name) const {
@@ -175,6 +208,7 @@ void Experiment::ComputeWeights(Rng& rng) {
   }
   table_.Rebalance(weights_);
   ++allocation_version_;
+  NotePeriod();
 }
 
 Status Experiment::CheckContext(std::optional<std::span<const double>> context, bool forced) const {
@@ -222,12 +256,14 @@ Result<RouteChoice> Experiment::Route(std::optional<std::string_view> unit,
     c.propensity = request_alloc_[c.arm];
     for (size_t i = 0; i < alloc_sum_.size(); ++i) alloc_sum_[i] += request_alloc_[i];
     ++alloc_count_;
+    if (!unit) srm_.Count(c.arm, request_alloc_);
   } else if (unit) {
     c.arm = table_.ArmForHash(hasher_.Hash(*unit));
     c.propensity = table_.Share(c.arm);
   } else {
     c.arm = SampleDiscrete(rng.Uniform(), weights_);
     c.propensity = weights_[c.arm];
+    srm_.Count(c.arm, weights_);
   }
   ++counters_[c.arm].requests;
   return c;
@@ -319,9 +355,24 @@ bool Experiment::CheckGuardrails() {
   return false;
 }
 
-bool Experiment::Tick(Rng& rng, int64_t now_mono_ns) {
+bool Experiment::Tick(Rng& rng, int64_t now_mono_ns, std::optional<int64_t> now_s) {
   bool changed = false;
+  if (now_s && started_s_ == 0) started_s_ = *now_s;
   if (state_ == State::kRunning) changed = CheckGuardrails();
+  // The SRM test runs on requests, which flow without rewards: on its own
+  // cadence, not only when the allocation is due.
+  if (srm_applies() &&
+      (!srm_evaluated_ || now_mono_ns - last_srm_ns_ >= options_.refresh_interval_ns)) {
+    srm_evaluated_ = true;
+    last_srm_ns_ = now_mono_ns;
+    const double p = srm_.Evaluate().p_value;
+    if (!srm_alarm_ && p < options_.srm_threshold) {  // NaN: no test yet
+      srm_alarm_ = true;
+      srm_alarm_p_ = p;
+      ++srm_alarms_;
+      changed = true;
+    }
+  }
   // Nothing new since the last refresh: the allocation would not change.
   const bool due = !refreshed_once_ ||
                    (rewards_since_refresh_ > 0 &&
@@ -330,8 +381,12 @@ bool Experiment::Tick(Rng& rng, int64_t now_mono_ns) {
                    (InCanaryPhase() != canary_at_refresh_);
   if (!due && !changed) return false;
   if (state_ == State::kRunning && stopping_ && !InCanaryPhase()) {
+    if (now_s) stopping_->SetElapsed(static_cast<double>(std::max<int64_t>(0, *now_s - started_s_)));
     last_check_ = stopping_->Check();
-    if (last_check_.stop) {
+    ++looks_;
+    // An active SRM alarm holds the decision until an operator acknowledges
+    // it: the rule keeps its latched decision, applied at the next look.
+    if (last_check_.stop && !srm_alarm_) {
       state_ = State::kDecided;
       winner_ = last_check_.winner;
       reason_ = last_check_.reason;
@@ -383,6 +438,69 @@ Status Experiment::Resume() {
   Rng rng(0);
   ComputeWeights(rng);
   return Status::Ok();
+}
+
+Status Experiment::AckSrm() {
+  if (!srm_alarm_) {
+    return Status(Code::kBadRequest, "experiment '" + options_.name +
+                                         "' has no sample-ratio-mismatch alarm to acknowledge");
+  }
+  srm_alarm_ = false;
+  ++srm_acks_;
+  srm_.Reset(allocation_version_);
+  period_state_ = state_;
+  period_canary_ = InCanaryPhase();
+  period_weights_ = weights_;
+  refreshed_once_ = false;  // a held decision is applied at the next tick
+  return Status::Ok();
+}
+
+std::string Experiment::RunningReason() const {
+  if (!stopping_) return "no stopping rule: the experiment runs until an operator promotes an arm";
+  const std::string rule = "stopping rule '" + std::string(stopping_->name()) + "'";
+  if (InCanaryPhase()) {
+    uint64_t least = UINT64_MAX;
+    for (size_t i = 0; i < counters_.size(); ++i) {
+      if (i != options_.champion) {
+        least = std::min(least, counters_[i].requests - counters_[i].forced);
+      }
+    }
+    return "canary phase: " + rule + " looks once every challenger has served " +
+           std::to_string(options_.canary_requests) + " requests (least so far: " +
+           std::to_string(least) + ")";
+  }
+  if (looks_ == 0) {
+    double n = 0;
+    for (const auto& c : counters_) n += c.n;
+    return rule + " has not looked yet (it looks at each allocation refresh)" +
+           (n == 0 ? std::string("; no rewards yet") : std::string());
+  }
+  std::string why = last_check_.reason.empty() ? rule + " gave no reason at its last look"
+                                               : last_check_.reason;
+  if (last_check_.stop && srm_alarm_) why = "decision held by the SRM alarm: " + why;
+  return why;
+}
+
+std::string Experiment::StatusReason() const {
+  std::string why;
+  switch (state_) {
+    case State::kRunning:
+      why = RunningReason();
+      if (!reason_.empty()) why = reason_ + "; " + why;  // e.g. "models reloaded", a new epoch
+      break;
+    case State::kPaused:
+      why = (reason_.empty() ? std::string("paused") : reason_) + "; " + RunningReason();
+      break;
+    default:
+      why = reason_.empty() ? std::string(StateName(state_)) + " (no reason was recorded)" : reason_;
+  }
+  if (srm_alarm_) {
+    char p[64];
+    std::snprintf(p, sizeof p, "%.3g < %g", srm_alarm_p_, options_.srm_threshold);
+    why = std::string("sample ratio mismatch (p = ") + p +
+          "): the rule's decisions are held until an operator acknowledges it (ack_srm); " + why;
+  }
+  return why;
 }
 
 void Experiment::NewEpoch(std::string reason) {

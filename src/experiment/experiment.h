@@ -26,6 +26,8 @@
 #include "src/experiment/assignment.h"
 #include "src/experiment/context_store.h"
 #include "src/experiment/decision_id.h"
+#include "src/experiment/srm.h"
+#include "src/stats/hypothesis.h"
 
 namespace banditd::experiment {
 
@@ -57,6 +59,13 @@ struct ExperimentOptions {
   size_t champion = 0;
   PolicySpec policy;                     // num_arms is taken from arms
   std::optional<StoppingSpec> stopping;  // num_arms and control are taken from arms
+  // The time guard: the rule decides nothing before the experiment (its
+  // epoch) has run this long, by the engine's clock. Passed to the rule as its
+  // parameter `min_duration` (seconds), with SetElapsed before each look.
+  double min_duration_s = 0;
+  // A sample-ratio-mismatch alarm fires when the per-period test's p-value
+  // falls below this; it holds the stopping rule's decision until AckSrm.
+  double srm_threshold = 0.001;
   OnDecision on_decision = OnDecision::kPromote;
   double canary_share = 0.05;       // total challenger share during the canary phase
   uint64_t canary_requests = 1000;  // served by each challenger before the bandit phase
@@ -145,8 +154,13 @@ class Experiment {
   void RecordServe(size_t arm, uint64_t latency_ns, bool failed);
 
   // Recomputes the allocation when due, checks the stopping rule and the
-  // guardrails. Returns true when the state changed (worth a log line).
-  bool Tick(Rng& rng, int64_t now_mono_ns);
+  // guardrails, and the sample-ratio-mismatch test. Returns true when the
+  // state changed or an SRM alarm fired (worth a log line). `now_s` is the
+  // engine's time in seconds (Engine::NowSeconds): the first tick of an epoch
+  // records it as the experiment's start, and each look tells the rule the
+  // seconds elapsed since (StoppingRule::SetElapsed). Without it the rule is
+  // not told the time.
+  bool Tick(Rng& rng, int64_t now_mono_ns, std::optional<int64_t> now_s = std::nullopt);
 
   // Operator actions.
   Status Promote(size_t arm, std::string reason);
@@ -154,6 +168,10 @@ class Experiment {
   Status Resume();
   // A new epoch: learning starts afresh (e.g. after a model reload).
   void NewEpoch(std::string reason);
+  // An operator acknowledged the sample-ratio-mismatch alarm: it is cleared,
+  // the held decision may proceed, and the test starts afresh from here.
+  // kBadRequest when no alarm is active.
+  Status AckSrm();
 
   // The sha256 of each arm's model file ("" for a route-only arm), as the
   // daemon loaded them; part of the snapshot, so a start-up can tell that a
@@ -180,10 +198,38 @@ class Experiment {
     counters_[arm].requests += requests;
     counters_[arm].forced += forced;
   }
+  // Of those, the ones drawn from the view's weights (not forced, not by
+  // unit), per arm, with the view's allocation version: for the SRM test.
+  void AddRoutedDraws(std::span<const uint64_t> per_arm, std::span<const double> weights,
+                      uint64_t version) {
+    srm_.CountBatch(per_arm, weights, version);
+  }
   const std::vector<ArmCounters>& counters() const { return counters_; }
   const Policy& policy() const { return *policy_; }
   const StoppingRule* stopping() const { return stopping_.get(); }
+  // The stopping rule's last look (restored with the snapshot, so a restart
+  // shows the rule's running p, interval and reason, not a reset) and the
+  // number of looks it has made this epoch.
   const StopDecision& last_check() const { return last_check_; }
+  uint64_t looks() const { return looks_; }
+  // The engine time (s) this epoch started at; 0 before the first tick.
+  int64_t started_s() const { return started_s_; }
+  // False when this build's rule refused the `min_duration` parameter: the
+  // time guard is then not applied (the daemon warns at start-up).
+  bool rule_time_guard() const { return rule_time_guard_; }
+  // Why the experiment is where it is, for a human; never empty. While it
+  // runs: what the stopping rule still needs, from its last look (or that it
+  // has not looked yet, or that there is no rule); an active SRM alarm first.
+  std::string StatusReason() const;
+
+  // Sample-ratio mismatch (srm.h). Not tested in mode shadow (no draws).
+  bool srm_applies() const { return options_.mode != Mode::kShadow && num_arms() > 1; }
+  stats::TestResult SrmTest() const { return srm_.Evaluate(); }
+  const SrmTracker& srm() const { return srm_; }
+  bool srm_alarm() const { return srm_alarm_; }
+  double srm_alarm_p() const { return srm_alarm_p_; }   // the p that fired it
+  uint64_t srm_alarms() const { return srm_alarms_; }   // alarms fired, ever
+  uint64_t srm_acks() const { return srm_acks_; }       // alarms acknowledged, ever
   uint64_t stale_rewards() const { return stale_rewards_; }
 
   // Contextual policies: the context length requests carry (0: none), the
@@ -206,6 +252,12 @@ class Experiment {
   // mean per-request allocation since the last refresh (kept when none).
   void PolicyWeights(Rng& rng);
   Status CheckContext(std::optional<std::span<const double>> context, bool forced) const;
+  // The stopping rule of the options, with its time guard.
+  Result<std::unique_ptr<StoppingRule>> MakeRule();
+  // Starts a new SRM period when the weights in force changed for a reason
+  // other than learning (state, canary phase; any change in mode ab).
+  void NotePeriod();
+  std::string RunningReason() const;
 
   ExperimentOptions options_;
   uint16_t tag_;
@@ -216,11 +268,23 @@ class Experiment {
   std::unique_ptr<Policy> policy_;
   std::unique_ptr<StoppingRule> stopping_;
   StopDecision last_check_;
+  uint64_t looks_ = 0;
+  int64_t started_s_ = 0;
+  bool rule_time_guard_ = true;
+  State period_state_ = State::kRunning;
+  bool period_canary_ = false;
+  std::vector<double> period_weights_;
+  bool srm_alarm_ = false;
+  double srm_alarm_p_ = 1.0;
+  uint64_t srm_alarms_ = 0, srm_acks_ = 0;
+  int64_t last_srm_ns_ = 0;
+  bool srm_evaluated_ = false;
   UnitHasher hasher_;
   AllocationTable table_;
   std::vector<double> weights_;
   std::vector<ArmCounters> counters_;
   std::vector<std::string> model_sha256_;  // empty: not known
+  SrmTracker srm_;
   int64_t last_refresh_ns_ = 0;
   uint64_t rewards_since_refresh_ = 0;
   bool refreshed_once_ = false;

@@ -1,7 +1,14 @@
 // Experiment::Snapshot / Restore: a msgpack map
 //   {epoch, state, winner (-1: none), reason, stale,
 //    counters: [[requests, errors, forced, n, sum, sum_sq], ...],
-//    policy: bin (Policy::Snapshot), stopping: bin or nil}
+//    policy: bin (Policy::Snapshot), stopping: bin or nil,
+//    models?: [sha256, ...],
+//    check: [stop, winner, p, reason, compared, difference, ci_lo, ci_hi]
+//           (the rule's last look; -1: no arm; the bounds may be +-inf),
+//    looks, started (engine seconds the epoch started at, 0: not yet),
+//    srm: [alarm, alarm_p, alarms, acks, [[observed...], [expected...]], ...]}
+// Readers ignore keys they do not know; the keys from `check` on are absent
+// from older snapshots (their defaults: no look, start at the next tick).
 #include <algorithm>
 #include <cmath>
 
@@ -97,9 +104,116 @@ struct Parsed {
   std::string_view policy_bytes, stopping_bytes;
   bool has_policy = false;
   std::vector<std::string> models;  // each arm's model sha256 ("" route-only)
+  std::optional<StopDecision> check;
+  uint64_t looks = 0;
+  int64_t started = 0;
+  struct Srm {
+    bool alarm = false;
+    double alarm_p = 1;
+    uint64_t alarms = 0, acks = 0;
+    std::vector<SrmTracker::Period> periods;
+  };
+  std::optional<Srm> srm;
 };
 
-Status ParseField(std::string_view key, const msgpack::object& val, Parsed& p) {
+// A double that may be +-inf but not NaN (an interval not yet bounded).
+Result<double> BoundField(const msgpack::object& o, const std::string& field) {
+  if (o.type == msgpack::type::FLOAT32 || o.type == msgpack::type::FLOAT64) {
+    if (std::isnan(o.via.f64)) return BadField(field, "is NaN");
+    return o.via.f64;
+  }
+  return NumberField(o, field, false);
+}
+
+Result<bool> BoolField(const msgpack::object& o, const std::string& field) {
+  if (o.type != msgpack::type::BOOLEAN) return BadField(field, "is not a boolean");
+  return o.via.boolean;
+}
+
+Result<StopDecision> CheckField(const msgpack::object& o, size_t arms) {
+  const std::string field = "check";
+  if (o.type != msgpack::type::ARRAY || o.via.array.size != 8) {
+    return BadField(field, "is not an array of 8");
+  }
+  const msgpack::object* v = o.via.array.ptr;
+  StopDecision d;
+  auto stop = BoolField(v[0], field + "[0]");
+  if (!stop.ok()) return stop.status();
+  d.stop = *stop;
+  auto max_arm = static_cast<int64_t>(arms) - 1;
+  auto winner = IntField(v[1], field + "[1]", -1, max_arm);
+  if (!winner.ok()) return winner.status();
+  if (*winner >= 0) d.winner = static_cast<size_t>(*winner);
+  auto p = NumberField(v[2], field + "[2]", true);
+  if (!p.ok()) return p.status();
+  d.p_value = *p;
+  if (v[3].type != msgpack::type::STR) return BadField(field + "[3]", "is not a string");
+  d.reason.assign(v[3].via.str.ptr, v[3].via.str.size);
+  auto compared = IntField(v[4], field + "[4]", -1, max_arm);
+  if (!compared.ok()) return compared.status();
+  if (*compared >= 0) d.compared_arm = static_cast<size_t>(*compared);
+  auto diff = NumberField(v[5], field + "[5]", false);
+  if (!diff.ok()) return diff.status();
+  d.difference = *diff;
+  auto lo = BoundField(v[6], field + "[6]");
+  if (!lo.ok()) return lo.status();
+  auto hi = BoundField(v[7], field + "[7]");
+  if (!hi.ok()) return hi.status();
+  d.ci_lo = *lo;
+  d.ci_hi = *hi;
+  return d;
+}
+
+Result<std::vector<double>> CountsRow(const msgpack::object& o, const std::string& field,
+                                      size_t arms) {
+  if (o.type != msgpack::type::ARRAY || o.via.array.size != arms) {
+    return BadField(field, "is not an array of one count per arm");
+  }
+  std::vector<double> out;
+  for (uint32_t i = 0; i < o.via.array.size; ++i) {
+    auto x = NumberField(o.via.array.ptr[i], field + "[" + std::to_string(i) + "]", true);
+    if (!x.ok()) return x.status();
+    out.push_back(*x);
+  }
+  return out;
+}
+
+Result<Parsed::Srm> SrmField(const msgpack::object& o, size_t arms) {
+  const std::string field = "srm";
+  if (o.type != msgpack::type::ARRAY || o.via.array.size < 4 ||
+      o.via.array.size > 4 + SrmTracker::kMaxPeriods) {
+    return BadField(field, "is not [alarm, alarm_p, alarms, acks, periods...]");
+  }
+  const msgpack::object* v = o.via.array.ptr;
+  Parsed::Srm s;
+  auto alarm = BoolField(v[0], field + "[0]");
+  if (!alarm.ok()) return alarm.status();
+  s.alarm = *alarm;
+  auto p = NumberField(v[1], field + "[1]", true);
+  if (!p.ok()) return p.status();
+  s.alarm_p = *p;
+  auto alarms = UintField(v[2], field + "[2]");
+  if (!alarms.ok()) return alarms.status();
+  s.alarms = *alarms;
+  auto acks = UintField(v[3], field + "[3]");
+  if (!acks.ok()) return acks.status();
+  s.acks = *acks;
+  for (uint32_t i = 4; i < o.via.array.size; ++i) {
+    const std::string where = field + "[" + std::to_string(i) + "]";
+    const msgpack::object& row = v[i];
+    if (row.type != msgpack::type::ARRAY || row.via.array.size != 2) {
+      return BadField(where, "is not an [observed, expected] pair");
+    }
+    auto observed = CountsRow(row.via.array.ptr[0], where + "[0]", arms);
+    if (!observed.ok()) return observed.status();
+    auto expected = CountsRow(row.via.array.ptr[1], where + "[1]", arms);
+    if (!expected.ok()) return expected.status();
+    s.periods.push_back({0, std::move(observed).value(), std::move(expected).value()});
+  }
+  return s;
+}
+
+Status ParseField(std::string_view key, const msgpack::object& val, Parsed& p, size_t arms) {
   const std::string field(key);
   if (key == "epoch") {
     auto v = IntField(val, field, 0, UINT16_MAX);
@@ -140,6 +254,22 @@ Status ParseField(std::string_view key, const msgpack::object& val, Parsed& p) {
       }
       p.models.emplace_back(m.via.str.ptr, m.via.str.size);
     }
+  } else if (key == "check") {
+    auto v = CheckField(val, arms);
+    if (!v.ok()) return v.status();
+    p.check = std::move(v).value();
+  } else if (key == "looks") {
+    auto v = UintField(val, field);
+    if (!v.ok()) return v.status();
+    p.looks = *v;
+  } else if (key == "started") {
+    auto v = IntField(val, field, 0, INT64_MAX);
+    if (!v.ok()) return v.status();
+    p.started = *v;
+  } else if (key == "srm") {
+    auto v = SrmField(val, arms);
+    if (!v.ok()) return v.status();
+    p.srm = std::move(v).value();
   } else if (key == "stopping") {
     if (val.type == msgpack::type::BIN) {
       p.stopping_bytes = std::string_view(val.via.bin.ptr, val.via.bin.size);
@@ -151,7 +281,7 @@ Status ParseField(std::string_view key, const msgpack::object& val, Parsed& p) {
 }
 
 // Each key once, a string; the values by ParseField.
-Status ParseFields(const msgpack::object& root, Parsed& p) {
+Status ParseFields(const msgpack::object& root, Parsed& p, size_t arms) {
   std::vector<std::string_view> seen;
   for (uint32_t i = 0; i < root.via.map.size; ++i) {
     const auto& kv = root.via.map.ptr[i];
@@ -163,7 +293,7 @@ Status ParseFields(const msgpack::object& root, Parsed& p) {
       return BadField(std::string(key), "appears twice");
     }
     seen.push_back(key);
-    BANDITD_RETURN_IF_ERROR(ParseField(key, kv.val, p));
+    BANDITD_RETURN_IF_ERROR(ParseField(key, kv.val, p, arms));
   }
   return Status::Ok();
 }
@@ -184,7 +314,7 @@ std::string FreshStartRemedy(const std::string& name) {
 std::string Experiment::Snapshot() const {
   msgpack::sbuffer buf;
   msgpack::packer<msgpack::sbuffer> pk(buf);
-  pk.pack_map(model_sha256_.empty() ? 8 : 9);
+  pk.pack_map(model_sha256_.empty() ? 12 : 13);
   if (!model_sha256_.empty()) {
     pk.pack("models");
     pk.pack_array(static_cast<uint32_t>(model_sha256_.size()));
@@ -223,6 +353,35 @@ std::string Experiment::Snapshot() const {
   } else {
     pk.pack_nil();
   }
+  const StopDecision& c = last_check_;
+  pk.pack("check");
+  pk.pack_array(8);
+  pk.pack(c.stop);
+  pk.pack(c.winner ? static_cast<int64_t>(*c.winner) : int64_t{-1});
+  pk.pack_double(c.p_value);
+  pk.pack(c.reason);
+  pk.pack(c.compared_arm ? static_cast<int64_t>(*c.compared_arm) : int64_t{-1});
+  pk.pack_double(c.difference);
+  pk.pack_double(c.ci_lo);
+  pk.pack_double(c.ci_hi);
+  pk.pack("looks");
+  pk.pack(looks_);
+  pk.pack("started");
+  pk.pack(started_s_);
+  pk.pack("srm");
+  const auto& periods = srm_.periods();
+  pk.pack_array(static_cast<uint32_t>(4 + periods.size()));
+  pk.pack(srm_alarm_);
+  pk.pack_double(srm_alarm_p_);
+  pk.pack(srm_alarms_);
+  pk.pack(srm_acks_);
+  for (const auto& period : periods) {
+    pk.pack_array(2);
+    for (const auto* row : {&period.observed, &period.expected}) {
+      pk.pack_array(static_cast<uint32_t>(row->size()));
+      for (double x : *row) pk.pack_double(x);
+    }
+  }
   return std::string(buf.data(), buf.size());
 }
 
@@ -236,9 +395,9 @@ Status Experiment::Restore(std::string_view bytes) {
   const msgpack::object& root = oh.get();
   if (root.type != msgpack::type::MAP) return Corrupt("not a map");
   Parsed p;
-  BANDITD_RETURN_IF_ERROR(ParseFields(root, p));
+  BANDITD_RETURN_IF_ERROR(ParseFields(root, p, counters_.size()));
   auto& [epoch, state, winner, reason, stale, counters, policy_bytes, stopping_bytes, has_policy,
-         models] = p;
+         models, check, looks, started, srm] = p;
   if (counters.size() != counters_.size()) {
     return InvalidArgument(
         "snapshot of experiment '" + options_.name + "' has " + std::to_string(counters.size()) +
@@ -264,11 +423,7 @@ Status Experiment::Restore(std::string_view bytes) {
   }
   std::unique_ptr<StoppingRule> stopping;
   if (stopping_) {
-    StoppingSpec spec = *options_.stopping;
-    spec.num_arms = counters_.size();
-    spec.control = options_.champion;
-    spec.metric = options_.metric;
-    auto rule = MakeStoppingRule(spec);
+    auto rule = MakeRule();
     if (!rule.ok()) return rule.status();
     if (!stopping_bytes.empty()) {
       BANDITD_RETURN_IF_ERROR((*rule)->Restore(stopping_bytes).WithContext("stopping rule"));
@@ -284,9 +439,28 @@ Status Experiment::Restore(std::string_view bytes) {
   stale_rewards_ = stale;
   counters_ = std::move(counters);
   model_sha256_ = std::move(models);
+  last_check_ = check.value_or(StopDecision{});
+  looks_ = looks;
+  started_s_ = started;
+  if (srm) {
+    srm_alarm_ = srm->alarm;
+    srm_alarm_p_ = srm->alarm_p;
+    srm_alarms_ = srm->alarms;
+    srm_acks_ = srm->acks;
+    srm_.Restore(std::move(srm->periods));
+  } else {
+    srm_alarm_ = false;
+    srm_.Reset(allocation_version_);
+  }
   refreshed_once_ = false;
   Rng rng(0);
   ComputeWeights(rng);
+  // A restart begins a period: the weights are recomputed, and tallies of
+  // this process's allocation versions start here.
+  srm_.NewPeriod(allocation_version_);
+  period_state_ = state_;
+  period_canary_ = InCanaryPhase();
+  period_weights_ = weights_;
   return Status::Ok();
 }
 

@@ -18,8 +18,9 @@ namespace type = msgpack::type;
 // zone::clear() keeps, so steady-state decoding does not allocate.
 constexpr size_t kZoneChunkBytes = 64 << 10;
 
-constexpr std::array<std::string_view, 9> kOpNames = {
-    "route", "reward", "rewards", "status", "promote", "pause", "resume", "reload", "snapshot"};
+constexpr std::array<std::string_view, 10> kOpNames = {
+    "route",  "reward", "rewards",  "status", "promote",
+    "pause",  "resume", "reload",   "snapshot", "ack_srm"};
 
 // Strings, bins and exts are left in the frame (msgpack objects point at it).
 bool ReferenceAll(type::object_type, size_t, void*) { return true; }
@@ -176,7 +177,7 @@ Status Decoder::Decode(std::string_view frame, wire::Request* out) {
     return Error(Code::kUnknownOp,
                  "unknown op " + Quote(op) +
                      " (known: route, reward, rewards, status, promote, pause, resume, reload, "
-                     "snapshot)");
+                     "snapshot, ack_srm)");
   }
   out->op = static_cast<wire::Op>(index);
   switch (out->op) {

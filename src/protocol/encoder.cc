@@ -32,6 +32,14 @@ void PackNumber(Packer& pk, double x) {
   }
 }
 
+void PackBool(Packer& pk, bool b) {
+  if (b) {
+    pk.pack_true();
+  } else {
+    pk.pack_false();
+  }
+}
+
 void PackPair(Packer& pk, const std::array<double, 2>& v) {
   pk.pack_array(2);
   PackNumber(pk, v[0]);
@@ -59,7 +67,7 @@ void PackFloats(Packer& pk, std::span<const float> values) {
 }
 
 void PackReport(Packer& pk, const wire::ExperimentReport& r) {
-  pk.pack_map(r.context_store ? 11 : 10);
+  pk.pack_map(11 + (r.context_store ? 1 : 0));
   PackStr(pk, "name");
   PackStr(pk, r.name);
   PackStr(pk, "mode");
@@ -103,22 +111,73 @@ void PackReport(Packer& pk, const wire::ExperimentReport& r) {
   }
   PackStr(pk, "test");
   if (r.test) {
-    pk.pack_map(5);
+    const wire::TestReport& t = *r.test;
+    pk.pack_map(13);
     PackStr(pk, "method");
-    PackStr(pk, r.test->method);
-    PackStr(pk, "p_value");
-    PackNumber(pk, r.test->p_value);
-    PackStr(pk, "always_valid_p");
-    PackNumber(pk, r.test->always_valid_p);
+    PackStr(pk, t.method);
+    PackStr(pk, "rule_p_value");
+    PackNumber(pk, t.rule_p_value);
+    PackStr(pk, "p_kind");
+    PackStr(pk, t.p_kind);
+    PackStr(pk, "always_valid");
+    PackBool(pk, t.always_valid);
+    PackStr(pk, "looks");
+    pk.pack_uint64(t.looks);
+    PackStr(pk, "stop");
+    PackBool(pk, t.stop);
+    PackStr(pk, "compared_arm");
+    if (t.compared_arm) {
+      PackStr(pk, *t.compared_arm);
+    } else {
+      pk.pack_nil();
+    }
+    PackStr(pk, "difference");
+    PackNumber(pk, t.difference);
+    PackStr(pk, "ci");
+    PackPair(pk, t.ci);
     PackStr(pk, "lift");
-    PackNumber(pk, r.test->lift);
+    PackNumber(pk, t.lift);
+    // The keys of earlier releases: p_value is rule_p_value, always_valid_p
+    // is it too when the rule's p is always valid (nil otherwise), and the
+    // fixed-horizon lift interval is no longer computed (nil).
+    PackStr(pk, "p_value");
+    PackNumber(pk, t.rule_p_value);
+    PackStr(pk, "always_valid_p");
+    PackNumber(pk, t.always_valid ? t.rule_p_value : std::nan(""));
     PackStr(pk, "lift_ci95");
-    PackPair(pk, r.test->lift_ci95);
+    PackPair(pk, {std::nan(""), std::nan("")});
   } else {
     pk.pack_nil();
   }
   PackStr(pk, "srm_p_value");
   PackNumber(pk, r.srm_p_value);
+  PackStr(pk, "srm");
+  if (r.srm) {
+    const wire::SrmReport& s = *r.srm;
+    pk.pack_map(10);
+    PackStr(pk, "p_value");
+    PackNumber(pk, s.p_value);
+    PackStr(pk, "chi2");
+    PackNumber(pk, s.chi2);
+    PackStr(pk, "df");
+    PackNumber(pk, s.df);
+    PackStr(pk, "periods");
+    pk.pack_uint64(s.periods);
+    PackStr(pk, "requests");
+    pk.pack_uint64(s.requests);
+    PackStr(pk, "alarm");
+    PackBool(pk, s.alarm);
+    PackStr(pk, "alarm_p");
+    PackNumber(pk, s.alarm_p);
+    PackStr(pk, "alarms");
+    pk.pack_uint64(s.alarms);
+    PackStr(pk, "acknowledged");
+    pk.pack_uint64(s.acknowledged);
+    PackStr(pk, "threshold");
+    PackNumber(pk, s.threshold);
+  } else {
+    pk.pack_nil();
+  }
   if (r.context_store) {
     const wire::ContextStoreReport& c = *r.context_store;
     PackStr(pk, "context_store");

@@ -46,8 +46,10 @@ const object& Get(const object& map, std::string_view key) {
   return *v;
 }
 
+double NaN() { return std::numeric_limits<double>::quiet_NaN(); }
+
 double Number(const object& o) {
-  if (o.type == type::NIL) return std::numeric_limits<double>::quiet_NaN();
+  if (o.type == type::NIL) return NaN();
   return o.as<double>();
 }
 
@@ -133,13 +135,38 @@ wire::ExperimentReport ReadReport(const object& r) {
   if (test.type != type::NIL) {
     wire::TestReport t;
     t.method = Get(test, "method").as<std::string>();
-    t.p_value = Number(Get(test, "p_value"));
-    t.always_valid_p = Number(Get(test, "always_valid_p"));
+    // A daemon of an earlier release sends p_value only.
+    const object* rule_p = Find(test, "rule_p_value");
+    t.rule_p_value = Number(rule_p ? *rule_p : Get(test, "p_value"));
+    if (const object* o = Find(test, "p_kind")) t.p_kind = o->as<std::string>();
+    if (const object* o = Find(test, "always_valid")) t.always_valid = o->as<bool>();
+    if (const object* o = Find(test, "looks")) t.looks = o->as<uint64_t>();
+    if (const object* o = Find(test, "stop")) t.stop = o->as<bool>();
+    if (const object* o = Find(test, "compared_arm"); o && o->type != type::NIL) {
+      t.compared_arm = o->as<std::string>();
+    }
+    const object* diff = Find(test, "difference");
+    t.difference = diff ? Number(*diff) : NaN();
+    const object* ci = Find(test, "ci");
+    t.ci = ci ? Pair(*ci) : std::array<double, 2>{NaN(), NaN()};
     t.lift = Number(Get(test, "lift"));
-    t.lift_ci95 = Pair(Get(test, "lift_ci95"));
     out.test = std::move(t);
   }
   out.srm_p_value = Number(Get(r, "srm_p_value"));
+  if (const object* s = Find(r, "srm"); s != nullptr && s->type != type::NIL) {
+    wire::SrmReport srm;
+    srm.p_value = Number(Get(*s, "p_value"));
+    srm.chi2 = Number(Get(*s, "chi2"));
+    srm.df = Number(Get(*s, "df"));
+    srm.periods = Get(*s, "periods").as<uint64_t>();
+    srm.requests = Get(*s, "requests").as<uint64_t>();
+    srm.alarm = Get(*s, "alarm").as<bool>();
+    srm.alarm_p = Number(Get(*s, "alarm_p"));
+    srm.alarms = Get(*s, "alarms").as<uint64_t>();
+    srm.acknowledged = Get(*s, "acknowledged").as<uint64_t>();
+    srm.threshold = Number(Get(*s, "threshold"));
+    out.srm = srm;
+  }
   if (const object* c = Find(r, "context_store"); c != nullptr && c->type != type::NIL) {
     wire::ContextStoreReport cs;
     cs.entries = Get(*c, "entries").as<uint64_t>();

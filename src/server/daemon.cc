@@ -305,7 +305,13 @@ void Daemon::Periodic() {
 
 void Daemon::LogStateChange(size_t e) {
   const auto& x = engine_->experiment(e);
-  spdlog::info("experiment '{}' is {}: {}", x.name(), experiment::StateName(x.state()), x.reason());
+  if (x.srm_alarm()) {
+    spdlog::warn("experiment '{}' is {}: {}", x.name(), experiment::StateName(x.state()),
+                 x.StatusReason());
+    return;
+  }
+  spdlog::info("experiment '{}' is {}: {}", x.name(), experiment::StateName(x.state()),
+               x.StatusReason());
 }
 
 Status Daemon::WriteSnapshot() {

@@ -9,7 +9,7 @@
 //
 //   api (ROUTER)     route, reward (acked when durable), rewards, status
 //   rewards (PULL)   reward / rewards, fire-and-forget
-//   admin (ROUTER)   promote, pause, resume, reload, snapshot (and status)
+//   admin (ROUTER)   promote, pause, resume, reload, snapshot, ack_srm (and status)
 #pragma once
 
 #include <poll.h>
@@ -152,6 +152,9 @@ class Daemon {
   Status SetUpCurve();
   Status BindSockets();
   Status Recover();
+  // Start-up warnings: an explicit stopping.min_duration of 0, or a rule
+  // that cannot apply the time guard.
+  void WarnAboutTimeGuards() const;
   // Records experiment e's model files' sha256 in its state; at start-up, a
   // file that changed since the snapshot starts a new epoch (logged).
   void NoteModelFiles(size_t e, bool at_start);

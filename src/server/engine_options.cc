@@ -38,7 +38,9 @@ experiment::ExperimentOptions ToExperimentOptions(const config::ExperimentConfig
     s.name = c.stopping.rule;
     s.params = c.stopping.params;
     o.stopping = s;
+    o.min_duration_s = static_cast<double>(c.stopping.min_duration.count());
   }
+  o.srm_threshold = c.srm.threshold;
   o.on_decision = c.on_decision == config::OnDecision::kPromote ? experiment::OnDecision::kPromote
                                                                 : experiment::OnDecision::kHold;
   o.canary_share = c.canary_share;

@@ -1,11 +1,11 @@
-// status and the admin ops (promote, pause, resume, reload, snapshot).
+// status and the admin ops (promote, pause, resume, reload, snapshot, ack_srm).
 #include <cmath>
 
 #include <spdlog/spdlog.h>
 
+#include "src/experiment/status_stats.h"
 #include "src/protocol/encoder.h"
 #include "src/server/daemon.h"
-#include "src/stats/analyze_report.h"
 #include "src/stats/hypothesis.h"
 
 namespace banditd::server {
@@ -29,6 +29,49 @@ wire::ExperimentState ToWire(experiment::State s) {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+// What the rule's p-value is, by rule: the label status shows next to it.
+struct PKind {
+  std::string_view rule, label;
+  bool always_valid;
+};
+constexpr PKind kPKinds[] = {
+    {"sequential", "always-valid p (sequential, mSPRT)", true},
+    {"bandit_cs", "always-valid p (sequential, betting confidence sequence)", true},
+    {"fixed_horizon", "fixed-horizon p (valid at the planned horizon only)", false},
+    {"naive_peeking", "fixed-horizon p at every look (not valid under peeking)", false},
+    {"bayes", "1 - posterior probability of being better", false},
+};
+
+// The deciding rule's own figures at its last look: nothing is recomputed
+// here, so status shows exactly the statistic that decides.
+wire::TestReport RuleReport(const experiment::Experiment& x,
+                            const std::vector<wire::ArmReport>& arms) {
+  const StopDecision& d = x.last_check();
+  wire::TestReport t;
+  t.method = std::string(x.stopping()->name());
+  t.p_kind = "p-value of rule '" + t.method + "'";
+  for (const PKind& k : kPKinds) {
+    if (k.rule == t.method) {
+      t.p_kind = std::string(k.label);
+      t.always_valid = k.always_valid;
+    }
+  }
+  t.rule_p_value = d.p_value;
+  t.looks = x.looks();
+  t.stop = d.stop;
+  t.difference = kNaN;
+  t.ci = {kNaN, kNaN};
+  t.lift = kNaN;
+  if (x.looks() > 0 && d.compared_arm && *d.compared_arm < arms.size()) {
+    const size_t k = *d.compared_arm;
+    t.compared_arm = arms[k].name;
+    t.difference = d.difference;
+    t.ci = {d.ci_lo, d.ci_hi};  // infinite: unbounded, sent as nil
+    t.lift = experiment::Lift(arms[k].mean, arms[x.options().champion].mean);
+  }
+  return t;
+}
+
 }  // namespace
 
 wire::ExperimentReport Daemon::BuildReport(size_t e) {
@@ -41,74 +84,43 @@ wire::ExperimentReport Daemon::BuildReport(size_t e) {
   r.epoch = x.epoch();
   r.state = ToWire(x.state());
   if (x.winner()) r.winner = o.arms[*x.winner()].name;
-  r.reason = x.reason();
+  r.reason = x.StatusReason();
   const auto& counters = x.counters();
-  bool enough = true;
+  std::vector<experiment::ArmSums> sums;
+  for (const auto& c : counters) sums.push_back({c.n, c.reward_sum, c.reward_sum_sq});
+  const std::vector<double> p_best = experiment::ProbBest(o.metric, sums);
   for (size_t a = 0; a < counters.size(); ++a) {
     wire::ArmReport ar;
     ar.name = o.arms[a].name;
     ar.n = static_cast<uint64_t>(counters[a].n);
     ar.reward_sum = counters[a].reward_sum;
     ar.mean = counters[a].n > 0 ? counters[a].reward_sum / counters[a].n : kNaN;
-    ar.ci95 = {kNaN, kNaN};
+    ar.ci95 = experiment::MeanInterval95(o.metric, sums[a]);
     ar.allocation = x.weights()[a];
-    ar.p_best = kNaN;
+    ar.p_best = p_best[a];
     ar.model_p99_ms = o.arms[a].hosts_model && counters[a].latency.count() > 0
                           ? counters[a].latency.Quantile(0.99) / 1e6
                           : kNaN;
     ar.errors = counters[a].errors;
     r.arms.push_back(std::move(ar));
-    enough = enough && counters[a].n >= 2;
   }
-  if (x.stopping() != nullptr) {
-    wire::TestReport t;
-    t.method = std::string(x.stopping()->name());
-    t.p_value = x.last_check().p_value;
-    t.always_valid_p = kNaN;
-    t.lift = kNaN;
-    t.lift_ci95 = {kNaN, kNaN};
-    r.test = t;
-  }
+  if (x.stopping() != nullptr) r.test = RuleReport(x, r.arms);
   r.srm_p_value = kNaN;
-  if (enough) {
-    // The offline analysis, run on the live sufficient statistics (the
-    // champion first, as the analysis expects the control first).
-    stats::AnalyzeInput in;
-    in.metric = o.metric;
-    std::vector<size_t> order = {o.champion};
-    for (size_t a = 0; a < counters.size(); ++a) {
-      if (a != o.champion) order.push_back(a);
-    }
-    for (size_t a : order) {
-      in.arms.push_back(stats::ArmRow{o.arms[a].name, counters[a].n, counters[a].reward_sum,
-                                      counters[a].reward_sum_sq});
-    }
-    const stats::Report rep = stats::BuildReport(in, {});
-    for (size_t i = 0; i < order.size(); ++i) {
-      r.arms[order[i]].ci95 = {rep.arms[i].ci95.lo, rep.arms[i].ci95.hi};
-      r.arms[order[i]].p_best = rep.arms[i].p_best;
-    }
-    // The comparison of the best challenger against the champion.
-    const stats::ComparisonReport* best = nullptr;
-    for (const auto& c : rep.comparisons) {
-      if (best == nullptr || c.diff > best->diff) best = &c;
-    }
-    if (best != nullptr && r.test) {
-      r.test->always_valid_p = best->msprt_p;
-      r.test->lift = best->lift;
-      r.test->lift_ci95 = {best->lift_ci95.lo, best->lift_ci95.hi};
-    }
-  }
-  // SRM is meaningful against fixed weights only (ab, canary phase).
-  if (o.mode == experiment::Mode::kAb) {
-    std::vector<double> observed, weights;
-    double total = 0;
-    for (size_t a = 0; a < counters.size(); ++a) {
-      observed.push_back(static_cast<double>(counters[a].requests - counters[a].forced));
-      weights.push_back(x.weights()[a]);
-      total += observed.back();
-    }
-    if (total > 0) r.srm_p_value = stats::SrmChiSquare(observed, weights).p_value;
+  if (x.srm_applies()) {
+    const stats::TestResult t = x.SrmTest();
+    wire::SrmReport s;
+    s.p_value = t.p_value;
+    s.chi2 = t.statistic;
+    s.df = t.df;
+    s.periods = x.srm().periods().size();
+    s.requests = static_cast<uint64_t>(x.srm().counted());
+    s.alarm = x.srm_alarm();
+    s.alarm_p = x.srm_alarm() ? x.srm_alarm_p() : kNaN;
+    s.alarms = x.srm_alarms();
+    s.acknowledged = x.srm_acks();
+    s.threshold = o.srm_threshold;
+    r.srm_p_value = s.p_value;
+    r.srm = s;
   }
   if (x.context_dim() > 0) {
     const auto& c = x.contexts();
@@ -174,6 +186,14 @@ void Daemon::HandleAdmin(const wire::Request& req, Envelope env, zmq::socket_t& 
       break;
     case wire::Op::kResume:
       s = x.Resume();
+      break;
+    case wire::Op::kAckSrm:
+      s = x.AckSrm();
+      if (s.ok()) {
+        spdlog::warn("experiment '{}': sample-ratio-mismatch alarm acknowledged by an operator; "
+                     "the check starts afresh",
+                     x.name());
+      }
       break;
     case wire::Op::kReload: {
       // Loading runs off the I/O thread; requests keep flowing to the old

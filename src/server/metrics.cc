@@ -188,6 +188,23 @@ void Daemon::PublishMetrics() {
              static_cast<double>(x.rewards_without_context()));
   }
 
+  // Sample-ratio mismatch (docs/operations.md, "Sample-ratio mismatch").
+  t.Family("banditd_srm_p_value", "gauge",
+           "p-value of the per-period sample-ratio-mismatch test since the last "
+           "acknowledgement (NaN until a period is large enough).");
+  t.Family("banditd_srm_alarm", "gauge",
+           "1 while a sample-ratio-mismatch alarm is active (the stopping rule's decisions are "
+           "held until ack_srm).");
+  t.Family("banditd_srm_alarms_total", "counter", "Sample-ratio-mismatch alarms fired.");
+  for (size_t e = 0; e < engine_->num_experiments(); ++e) {
+    const auto& x = engine_->experiment(e);
+    if (!x.srm_applies()) continue;
+    t.Sample("banditd_srm_p_value", {{"experiment", x.name()}}, x.SrmTest().p_value);
+    t.Sample("banditd_srm_alarm", {{"experiment", x.name()}}, x.srm_alarm() ? 1 : 0);
+    t.Sample("banditd_srm_alarms_total", {{"experiment", x.name()}},
+             static_cast<double>(x.srm_alarms()));
+  }
+
   t.Family("banditd_experiment_state", "gauge", "1 for the experiment's current state.");
   t.Family("banditd_epoch", "gauge", "The experiment's epoch.");
   for (size_t e = 0; e < engine_->num_experiments(); ++e) {

@@ -169,7 +169,7 @@ bool RouteThread::OnClientMessage() {
                                               ref.epoch, std::nullopt, std::nullopt},
                              &out_);
   SendReply(n - 1, out_);
-  view->Count(options_.reader, arm, r.arm.has_value());
+  view->Count(options_.reader, arm, r.arm.has_value(), !r.arm && !r.unit);
   stats_.routed.fetch_add(1, std::memory_order_relaxed);
   lines_.Decision(wall_ns, r.exp, ref.epoch, id_text, view->arms()[arm], ref.propensity,
                   r.arm.has_value(), d.unit_hash, r.context.value_or(std::span<const double>{}),

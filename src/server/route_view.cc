@@ -16,21 +16,28 @@ RouteView::RouteView(const experiment::Experiment& e, size_t readers, bool any_m
       readers_(readers),
       tallies_(new Tally[readers * e.num_arms()]),
       folded_requests_(readers * e.num_arms(), 0),
-      folded_forced_(readers * e.num_arms(), 0) {
+      folded_forced_(readers * e.num_arms(), 0),
+      folded_drawn_(readers * e.num_arms(), 0) {
   for (const auto& a : e.options().arms) arms_.push_back(a.name);
 }
 
 void RouteView::Fold(experiment::Experiment& e) {
   const bool same_epoch = e.epoch() == epoch_;
+  std::vector<uint64_t> draws(arms_.size(), 0);
   for (size_t i = 0; i < readers_ * arms_.size(); ++i) {
     const uint64_t req = tallies_[i].requests.load(std::memory_order_relaxed);
     const uint64_t forced = tallies_[i].forced.load(std::memory_order_relaxed);
+    const uint64_t drawn = tallies_[i].drawn.load(std::memory_order_relaxed);
     if (same_epoch) {
       e.AddRouted(i % arms_.size(), req - folded_requests_[i], forced - folded_forced_[i]);
+      draws[i % arms_.size()] += drawn - folded_drawn_[i];
     }
     folded_requests_[i] = req;
     folded_forced_[i] = forced;
+    folded_drawn_[i] = drawn;
   }
+  // Drawn from this view's weights: the SRM test's period of this version.
+  if (same_epoch) e.AddRoutedDraws(draws, weights_, version_);
 }
 
 bool DecideFromView(const RouteView& view, std::optional<std::string_view> unit,

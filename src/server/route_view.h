@@ -50,13 +50,17 @@ class RouteView {
   const experiment::AllocationTable& table() const { return table_; }
   const experiment::UnitHasher& hasher() const { return hasher_; }
 
-  // Reader `r` routed a request to `arm` (forced: an operator-chosen arm).
-  // Only reader r writes its counters: a plain load and store suffice.
-  void Count(size_t r, size_t arm, bool forced) const {
+  // Reader `r` routed a request to `arm` (forced: an operator-chosen arm;
+  // drawn: a draw from the weights, neither forced nor by unit — what the
+  // SRM test counts). Only reader r writes its counters: a plain load and
+  // store suffice.
+  void Count(size_t r, size_t arm, bool forced, bool drawn = false) const {
     Tally& t = tallies_[r * arms_.size() + arm];
     t.requests.store(t.requests.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     if (forced)
       t.forced.store(t.forced.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    if (drawn)
+      t.drawn.store(t.drawn.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
 
   // Owner: adds what readers counted since the last Fold to `e` when it is
@@ -65,7 +69,7 @@ class RouteView {
 
  private:
   struct alignas(64) Tally {
-    std::atomic<uint64_t> requests{0}, forced{0};
+    std::atomic<uint64_t> requests{0}, forced{0}, drawn{0};
   };
 
   uint16_t tag_, epoch_;
@@ -78,7 +82,7 @@ class RouteView {
   size_t readers_;
   std::unique_ptr<Tally[]> tallies_;
   // Owner only: what Fold has already added, per reader and arm.
-  std::vector<uint64_t> folded_requests_, folded_forced_;
+  std::vector<uint64_t> folded_requests_, folded_forced_, folded_drawn_;
 };
 
 // A route-only decision made from a view, as the extra I/O threads make it

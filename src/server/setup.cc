@@ -62,6 +62,25 @@ void Daemon::ReloadKeys() {
   if (zap_) zap_->Reload();
 }
 
+void Daemon::WarnAboutTimeGuards() const {
+  for (size_t e = 0; e < config_.experiments.size(); ++e) {
+    const auto& ec = config_.experiments[e];
+    const auto& x = engine_->experiment(e);
+    if (x.stopping() == nullptr) continue;
+    if (ec.stopping.min_duration.count() == 0) {
+      spdlog::warn(
+          "experiment '{}': stopping.min_duration is 0: the stopping rule may decide as soon as "
+          "its sample bounds allow, before a full weekly cycle of traffic has been seen",
+          ec.name);
+    }
+    if (!x.rule_time_guard()) {
+      spdlog::warn("experiment '{}': stopping rule '{}' in this build does not take "
+                   "min_duration; the time guard of {} s is not applied",
+                   ec.name, x.stopping()->name(), ec.stopping.min_duration.count());
+    }
+  }
+}
+
 Result<std::unique_ptr<Daemon>> Daemon::Create(const config::Config& config,
                                                const DaemonFlags& flags, Clock& clock) {
   BANDITD_RETURN_IF_ERROR(config::CheckExposure(config, flags.insecure));
@@ -88,6 +107,7 @@ Status Daemon::Init() {
   engine_ = std::move(engine).value();
 
   BANDITD_RETURN_IF_ERROR(Recover());
+  WarnAboutTimeGuards();
 
   state::DecisionLogOptions lo;
   lo.max_bytes = config_.decision_log.max_bytes;
