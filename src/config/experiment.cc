@@ -290,6 +290,7 @@ Status LoadExperiment(const YamlNode& node, const std::string& model_dir, bool c
   }
   BANDITD_RETURN_IF_ERROR(CheckRewardDomain(node, *exp));
 
+  BANDITD_RETURN_IF_ERROR(LoadTimeGuardAndSrm(node, exp));
   if (node.Has("stopping")) {
     const YamlNode s = node.Child("stopping");
     BANDITD_RETURN_IF_ERROR(s.CheckMap({"rule", "params", "min_duration"}));
@@ -311,7 +312,6 @@ Status LoadExperiment(const YamlNode& node, const std::string& model_dir, bool c
   } else {
     exp->stopping.rule.clear();  // no stopping rule: an operator decides
   }
-  BANDITD_RETURN_IF_ERROR(LoadTimeGuardAndSrm(node, exp));
   if (node.Has("guardrails")) {
     const YamlNode g = node.Child("guardrails");
     BANDITD_RETURN_IF_ERROR(

@@ -59,6 +59,7 @@ experiments:
           input_shape: [8]
     stopping:
       rule: bernoulli_cs
+      min_duration: 0
       params:
         alpha: 0.05
     on_decision: hold

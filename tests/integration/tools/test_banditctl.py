@@ -65,6 +65,19 @@ class BanditctlTest(unittest.TestCase):
         self.assertEqual(ctr["mode"], "bandit")
         self.assertEqual(ctr["policy"], "thompson")
         self.assertEqual(ctr["test"]["method"], "bernoulli_cs")
+        for key in ("rule_p_value", "p_kind", "always_valid", "looks", "stop", "compared_arm",
+                    "difference", "ci", "lift"):
+            self.assertIn(key, ctr["test"])
+        self.assertTrue(ctr["test"]["always_valid"])
+        # Bernoulli arms have a Wilson interval and P(best) from n = 0.
+        for arm in ctr["arms"]:
+            self.assertIsNotNone(arm["ci95"][0], arm)
+            self.assertIsNotNone(arm["p_best"], arm)
+        split = next(r for r in reports if r["name"] == "split")
+        for key in ("p_value", "chi2", "df", "periods", "requests", "alarm", "alarm_p", "alarms",
+                    "acknowledged", "threshold"):
+            self.assertIn(key, split["srm"])
+        self.assertFalse(split["srm"]["alarm"])
         self.assertAlmostEqual(sum(a["allocation"] for a in ctr["arms"]), 1.0, places=6)
 
     def test_status_table_shows_the_arms(self):
@@ -78,7 +91,13 @@ class BanditctlTest(unittest.TestCase):
         self.assertIn("50.0%", blue)
         self.assertIn("#" * 12 + "." * 12, green)
         self.assertTrue(any(l.strip().startswith("state running") for l in lines), out)
-        self.assertTrue(any(l.strip().startswith("test fixed_horizon  p ") for l in lines), out)
+        self.assertTrue(any(l.strip().startswith("rule fixed_horizon  fixed-horizon p ")
+                            for l in lines), out)
+        # The reason says what the rule still needs, never "-".
+        state = next(l for l in lines if l.strip().startswith("state running"))
+        self.assertNotIn("reason: -", state)
+        self.assertRegex(state, r"reason: \S")
+        self.assertTrue(any(l.strip().startswith("srm p ") for l in lines), out)
         # No data yet: undefined numbers print as "-", not "nan".
         self.assertNotIn("nan", out.lower())
 
@@ -121,6 +140,14 @@ class BanditctlTest(unittest.TestCase):
         self.assertEqual(report["winner"], "new")
         alloc = {a["name"]: a["allocation"] for a in report["arms"]}
         self.assertEqual(alloc, {"old": 0.0, "new": 1.0})
+
+    def test_ack_srm_without_an_alarm_is_refused(self):
+        rc, _, err = self.ctl("ack-srm", "split")
+        self.assertEqual(rc, 1)
+        self.assertRegex(err, r"^error: bad_request: .*no sample-ratio-mismatch alarm")
+        rc, _, err = self.ctl("ack-srm", "no-such-exp")
+        self.assertEqual(rc, 1)
+        self.assertIn("error: unknown_experiment", err)
 
     def test_error_replies_exit_1_with_the_code(self):
         rc, _, err = self.ctl("promote", "ctr", "no-such-arm")

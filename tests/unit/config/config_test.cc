@@ -199,6 +199,56 @@ experiments:
   EXPECT_NE(unplanned.status().message().find("tau2"), std::string::npos);
 }
 
+// stopping.min_duration: 7 days unless set; a duration string; 0 allowed.
+TEST(ConfigTest, MinDurationDefaultsToAWeekAndTakesDurations) {
+  auto load = [](const std::string& stopping) {
+    return ParseConfig("experiments:\n  - name: e\n    stopping: " + stopping +
+                           "\n    arms: [{name: a}, {name: b}]\n",
+                       "/", NoFiles());
+  };
+  auto def = load("{rule: sequential, params: {tau2: 0.01}}");
+  ASSERT_TRUE(def.ok()) << def.status().ToString();
+  EXPECT_EQ(def->experiments[0].stopping.min_duration, std::chrono::hours(7 * 24));
+  EXPECT_EQ(def->experiments[0].srm.threshold, 0.001);
+  for (const auto& [text, seconds] : {std::pair{"7d", 7 * 86400}, {"12h", 43200}, {"0", 0},
+                                      {"90m", 5400}, {"30", 30}}) {
+    auto cfg = load(std::string("{rule: sequential, params: {tau2: 0.01}, min_duration: ") + text +
+                    "}");
+    ASSERT_TRUE(cfg.ok()) << text << ": " << cfg.status().ToString();
+    EXPECT_EQ(cfg->experiments[0].stopping.min_duration.count(), seconds) << text;
+  }
+  auto bad = load("{rule: sequential, params: {tau2: 0.01}, min_duration: soon}");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("experiments[0].stopping.min_duration"), std::string::npos)
+      << bad.status().message();
+  auto as_param = load("{rule: sequential, params: {tau2: 0.01, min_duration: 5}}");
+  ASSERT_FALSE(as_param.ok());
+  EXPECT_NE(as_param.status().message().find("stopping.min_duration"), std::string::npos)
+      << as_param.status().message();
+}
+
+TEST(ConfigTest, SrmThresholdIsReadAndBounded) {
+  auto cfg = ParseConfig(R"(
+experiments:
+  - name: e
+    srm: {threshold: 0.0001}
+    arms: [{name: a}, {name: b}]
+)",
+                         "/", NoFiles());
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->experiments[0].srm.threshold, 0.0001);
+  auto bad = ParseConfig(R"(
+experiments:
+  - name: e
+    srm: {threshold: 0.9}
+    arms: [{name: a}, {name: b}]
+)",
+                         "/", NoFiles());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("experiments[0].srm.threshold"), std::string::npos)
+      << bad.status().message();
+}
+
 TEST(ConfigTest, ModelFilesAreCheckedWhenAsked) {
   const auto dir = std::filesystem::temp_directory_path() / "banditd_config_test";
   std::filesystem::create_directories(dir);

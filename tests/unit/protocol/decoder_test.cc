@@ -161,7 +161,8 @@ TEST(DecoderTest, StatusAndAdminOpsRoundTrip) {
   };
   for (const Case& c : {Case{wire::Op::kPromote, "ctr", "challenger"},
                         Case{wire::Op::kPause, "ctr", ""}, Case{wire::Op::kResume, "ctr", ""},
-                        Case{wire::Op::kReload, "ctr", ""}, Case{wire::Op::kSnapshot, "", ""}}) {
+                        Case{wire::Op::kReload, "ctr", ""}, Case{wire::Op::kSnapshot, "", ""},
+                        Case{wire::Op::kAckSrm, "ctr", ""}}) {
     wire::Request req;
     req.op = c.op;
     req.body = wire::AdminRequest{c.exp, c.arm};

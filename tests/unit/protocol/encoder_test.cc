@@ -7,6 +7,7 @@
 #include <cmath>
 #include <vector>
 
+#include "src/protocol/json.h"
 #include "src/protocol/reply_decoder.h"
 #include "tests/unit/protocol/frames.h"
 
@@ -130,8 +131,31 @@ wire::ExperimentReport SampleReport() {
   a.mean = NAN;  // undefined: travels as nil, comes back NaN
   a.model_p99_ms = NAN;
   r.arms.push_back(a);
-  r.test = wire::TestReport{"sequential", 0.01, 0.03, 0.2, {0.05, 0.35}};
+  wire::TestReport t;
+  t.method = "sequential";
+  t.rule_p_value = 0.01;
+  t.p_kind = "always-valid p (sequential, mSPRT)";
+  t.always_valid = true;
+  t.looks = 42;
+  t.stop = true;
+  t.compared_arm = "challenger";
+  t.difference = 0.004;
+  t.ci = {0.001, INFINITY};  // an unbounded side travels as nil
+  t.lift = -0.435;
+  r.test = t;
   r.srm_p_value = 0.7;
+  wire::SrmReport srm;
+  srm.p_value = 0.7;
+  srm.chi2 = 0.15;
+  srm.df = 2;
+  srm.periods = 3;
+  srm.requests = 12000;
+  srm.alarm = true;
+  srm.alarm_p = 1e-9;
+  srm.alarms = 2;
+  srm.acknowledged = 1;
+  srm.threshold = 0.001;
+  r.srm = srm;
   return r;
 }
 
@@ -176,11 +200,28 @@ TEST(EncoderTest, StatusReportRoundTrips) {
   EXPECT_TRUE(std::isnan(r.arms[1].model_p99_ms));
   ASSERT_TRUE(r.test.has_value());
   EXPECT_EQ(r.test->method, "sequential");
-  EXPECT_EQ(r.test->p_value, 0.01);
-  EXPECT_EQ(r.test->always_valid_p, 0.03);
-  EXPECT_EQ(r.test->lift, 0.2);
-  EXPECT_EQ(r.test->lift_ci95, (std::array<double, 2>{0.05, 0.35}));
+  EXPECT_EQ(r.test->rule_p_value, 0.01);
+  EXPECT_EQ(r.test->p_kind, "always-valid p (sequential, mSPRT)");
+  EXPECT_TRUE(r.test->always_valid);
+  EXPECT_EQ(r.test->looks, 42u);
+  EXPECT_TRUE(r.test->stop);
+  EXPECT_EQ(r.test->compared_arm, "challenger");
+  EXPECT_EQ(r.test->difference, 0.004);
+  EXPECT_EQ(r.test->ci[0], 0.001);
+  EXPECT_TRUE(std::isnan(r.test->ci[1]));
+  EXPECT_EQ(r.test->lift, -0.435);
   EXPECT_EQ(r.srm_p_value, 0.7);
+  ASSERT_TRUE(r.srm.has_value());
+  EXPECT_EQ(r.srm->p_value, 0.7);
+  EXPECT_EQ(r.srm->chi2, 0.15);
+  EXPECT_EQ(r.srm->df, 2);
+  EXPECT_EQ(r.srm->periods, 3u);
+  EXPECT_EQ(r.srm->requests, 12000u);
+  EXPECT_TRUE(r.srm->alarm);
+  EXPECT_EQ(r.srm->alarm_p, 1e-9);
+  EXPECT_EQ(r.srm->alarms, 2u);
+  EXPECT_EQ(r.srm->acknowledged, 1u);
+  EXPECT_EQ(r.srm->threshold, 0.001);
   EXPECT_EQ(got->experiments[1].name, "other");
   EXPECT_EQ(got->experiments[1].state, wire::ExperimentState::kRolledBack);
   EXPECT_FALSE(got->experiments[1].winner.has_value());
@@ -193,6 +234,24 @@ TEST(EncoderTest, StatusReportRoundTrips) {
   EXPECT_EQ(cs.max_bytes, 1u << 20);
   EXPECT_EQ(cs.evictions, 3u);
   EXPECT_EQ(cs.rewards_without_context, 2u);
+}
+
+// Clients of earlier releases read test.p_value, always_valid_p and
+// lift_ci95: they are still sent, derived from the rule's own figures.
+TEST(EncoderTest, StatusKeepsTheKeysOfEarlierReleases) {
+  std::vector<wire::ExperimentReport> reports = {SampleReport()};
+  std::string out;
+  EncodeStatusReply({"", reports, std::nullopt}, &out);
+  auto json = MsgpackToJson(out);
+  ASSERT_TRUE(json.ok());
+  EXPECT_NE(json->find("\"p_value\":0.01"), std::string::npos) << *json;
+  EXPECT_NE(json->find("\"always_valid_p\":0.01"), std::string::npos) << *json;
+  EXPECT_NE(json->find("\"lift_ci95\":[null,null]"), std::string::npos) << *json;
+  reports[0].test->always_valid = false;  // e.g. fixed_horizon: no always-valid p
+  EncodeStatusReply({"", reports, std::nullopt}, &out);
+  json = MsgpackToJson(out);
+  ASSERT_TRUE(json.ok());
+  EXPECT_NE(json->find("\"always_valid_p\":null"), std::string::npos) << *json;
 }
 
 TEST(EncoderTest, CodeNamesRoundTrip) {
