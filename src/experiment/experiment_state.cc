@@ -116,12 +116,10 @@ struct Parsed {
   std::optional<Srm> srm;
 };
 
-// A double that may be +-inf but not NaN (an interval not yet bounded).
-Result<double> BoundField(const msgpack::object& o, const std::string& field) {
-  if (o.type == msgpack::type::FLOAT32 || o.type == msgpack::type::FLOAT64) {
-    if (std::isnan(o.via.f64)) return BadField(field, "is NaN");
-    return o.via.f64;
-  }
+// A figure of the rule's look, restored as it was saved: +-inf (an interval
+// not yet bounded) and NaN (a degenerate look) included.
+Result<double> AnyNumberField(const msgpack::object& o, const std::string& field) {
+  if (o.type == msgpack::type::FLOAT32 || o.type == msgpack::type::FLOAT64) return o.via.f64;
   return NumberField(o, field, false);
 }
 
@@ -144,7 +142,7 @@ Result<StopDecision> CheckField(const msgpack::object& o, size_t arms) {
   auto winner = IntField(v[1], field + "[1]", -1, max_arm);
   if (!winner.ok()) return winner.status();
   if (*winner >= 0) d.winner = static_cast<size_t>(*winner);
-  auto p = NumberField(v[2], field + "[2]", true);
+  auto p = AnyNumberField(v[2], field + "[2]");
   if (!p.ok()) return p.status();
   d.p_value = *p;
   if (v[3].type != msgpack::type::STR) return BadField(field + "[3]", "is not a string");
@@ -152,12 +150,12 @@ Result<StopDecision> CheckField(const msgpack::object& o, size_t arms) {
   auto compared = IntField(v[4], field + "[4]", -1, max_arm);
   if (!compared.ok()) return compared.status();
   if (*compared >= 0) d.compared_arm = static_cast<size_t>(*compared);
-  auto diff = NumberField(v[5], field + "[5]", false);
+  auto diff = AnyNumberField(v[5], field + "[5]");
   if (!diff.ok()) return diff.status();
   d.difference = *diff;
-  auto lo = BoundField(v[6], field + "[6]");
+  auto lo = AnyNumberField(v[6], field + "[6]");
   if (!lo.ok()) return lo.status();
-  auto hi = BoundField(v[7], field + "[7]");
+  auto hi = AnyNumberField(v[7], field + "[7]");
   if (!hi.ok()) return hi.status();
   d.ci_lo = *lo;
   d.ci_hi = *hi;
@@ -189,7 +187,7 @@ Result<Parsed::Srm> SrmField(const msgpack::object& o, size_t arms) {
   auto alarm = BoolField(v[0], field + "[0]");
   if (!alarm.ok()) return alarm.status();
   s.alarm = *alarm;
-  auto p = NumberField(v[1], field + "[1]", true);
+  auto p = AnyNumberField(v[1], field + "[1]");
   if (!p.ok()) return p.status();
   s.alarm_p = *p;
   auto alarms = UintField(v[2], field + "[2]");
@@ -442,6 +440,12 @@ Status Experiment::Restore(std::string_view bytes) {
   last_check_ = check.value_or(StopDecision{});
   looks_ = looks;
   started_s_ = started;
+  refreshed_once_ = false;
+  Rng rng(0);
+  ComputeWeights(rng);
+  // The tallies exactly as saved (a restart changes no weights in force);
+  // allocation versions are per process, so every restored period takes
+  // version 0 and late batches of this process go to the newest.
   if (srm) {
     srm_alarm_ = srm->alarm;
     srm_alarm_p_ = srm->alarm_p;
@@ -450,14 +454,8 @@ Status Experiment::Restore(std::string_view bytes) {
     srm_.Restore(std::move(srm->periods));
   } else {
     srm_alarm_ = false;
-    srm_.Reset(allocation_version_);
+    srm_.Reset(0);
   }
-  refreshed_once_ = false;
-  Rng rng(0);
-  ComputeWeights(rng);
-  // A restart begins a period: the weights are recomputed, and tallies of
-  // this process's allocation versions start here.
-  srm_.NewPeriod(allocation_version_);
   period_state_ = state_;
   period_canary_ = InCanaryPhase();
   period_weights_ = weights_;
