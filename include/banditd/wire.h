@@ -218,7 +218,10 @@ struct TestReport {
   uint64_t looks = 0;          // looks the rule has made this epoch
   bool stop = false;           // the rule has decided
   std::optional<std::string> compared_arm;  // the challenger the interval is for
-  double difference = 0;                    // its mean - the champion's, as the rule estimates it
+  // What the rule compares: "mean difference" (challenger - champion), or
+  // for rules on the rate ratio (bernoulli_cs) "rate ratio - 1".
+  std::string difference_kind;
+  double difference = 0;  // the compared challenger's, as the rule estimates it
   // The rule's interval for `difference` (StopDecision ci_lo/ci_hi; NaN
   // bounds: unbounded, e.g. before the first look or for bayes).
   std::array<double, 2> ci{0, 0};

@@ -48,8 +48,11 @@ std::string TestLine(const wire::ExperimentReport& r) {
   std::string out = "  rule " + t.method + "  " + (t.p_kind.empty() ? "p" : t.p_kind) + " " +
                     Num(t.rule_p_value, "%.4g") + "  looks " + std::to_string(t.looks);
   if (t.compared_arm) {
-    out += "  " + *t.compared_arm + " - champion " + Num(t.difference, "%+.4g") + " [" +
-           Bound(t.ci[0], false) + ", " + Bound(t.ci[1], true) + "]";
+    const std::string what = t.difference_kind == "rate ratio - 1"
+                                 ? *t.compared_arm + " / champion rate ratio - 1 "
+                                 : *t.compared_arm + " - champion ";
+    out += "  " + what + Num(t.difference, "%+.4g") + " [" + Bound(t.ci[0], false) + ", " +
+           Bound(t.ci[1], true) + "]";
     out += "  lift " + Num(t.lift * 100, "%+.2f%%");
   }
   return out + "\n";

@@ -100,18 +100,8 @@ Result<std::unique_ptr<StoppingRule>> Experiment::MakeRule() {
   s.num_arms = options_.arms.size();
   s.control = options_.champion;
   s.metric = options_.metric;
-  StoppingSpec guarded = s;
-  guarded.params.Set("min_duration", options_.min_duration_s);
-  auto rule = MakeStoppingRule(guarded);
-  rule_time_guard_ = true;
-  if (!rule.ok() &&
-      rule.status().message().find("unknown parameter 'min_duration'") != std::string::npos) {
-    // A rule of a build without the time guard refuses the key: it runs
-    // without it (the daemon says so at start-up).
-    rule_time_guard_ = false;
-    return MakeStoppingRule(s);
-  }
-  return rule;
+  s.params.Set("min_duration", options_.min_duration_s);
+  return MakeStoppingRule(s);
 }
 
 void Experiment::NotePeriod() {

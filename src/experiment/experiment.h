@@ -214,9 +214,6 @@ class Experiment {
   uint64_t looks() const { return looks_; }
   // The engine time (s) this epoch started at; 0 before the first tick.
   int64_t started_s() const { return started_s_; }
-  // False when this build's rule refused the `min_duration` parameter: the
-  // time guard is then not applied (the daemon warns at start-up).
-  bool rule_time_guard() const { return rule_time_guard_; }
   // Why the experiment is where it is, for a human; never empty. While it
   // runs: what the stopping rule still needs, from its last look (or that it
   // has not looked yet, or that there is no rule); an active SRM alarm first.
@@ -270,7 +267,6 @@ class Experiment {
   StopDecision last_check_;
   uint64_t looks_ = 0;
   int64_t started_s_ = 0;
-  bool rule_time_guard_ = true;
   State period_state_ = State::kRunning;
   bool period_canary_ = false;
   std::vector<double> period_weights_;

@@ -138,7 +138,7 @@ Result<StopDecision> CheckField(const msgpack::object& o, size_t arms) {
   auto stop = BoolField(v[0], field + "[0]");
   if (!stop.ok()) return stop.status();
   d.stop = *stop;
-  auto max_arm = static_cast<int64_t>(arms) - 1;
+  const int64_t max_arm = static_cast<int64_t>(std::min<size_t>(arms, INT64_MAX)) - 1;
   auto winner = IntField(v[1], field + "[1]", -1, max_arm);
   if (!winner.ok()) return winner.status();
   if (*winner >= 0) d.winner = static_cast<size_t>(*winner);
@@ -162,11 +162,8 @@ Result<StopDecision> CheckField(const msgpack::object& o, size_t arms) {
   return d;
 }
 
-Result<std::vector<double>> CountsRow(const msgpack::object& o, const std::string& field,
-                                      size_t arms) {
-  if (o.type != msgpack::type::ARRAY || o.via.array.size != arms) {
-    return BadField(field, "is not an array of one count per arm");
-  }
+Result<std::vector<double>> CountsRow(const msgpack::object& o, const std::string& field) {
+  if (o.type != msgpack::type::ARRAY) return BadField(field, "is not an array of counts");
   std::vector<double> out;
   for (uint32_t i = 0; i < o.via.array.size; ++i) {
     auto x = NumberField(o.via.array.ptr[i], field + "[" + std::to_string(i) + "]", true);
@@ -202,10 +199,14 @@ Result<Parsed::Srm> SrmField(const msgpack::object& o, size_t arms) {
     if (row.type != msgpack::type::ARRAY || row.via.array.size != 2) {
       return BadField(where, "is not an [observed, expected] pair");
     }
-    auto observed = CountsRow(row.via.array.ptr[0], where + "[0]", arms);
+    auto observed = CountsRow(row.via.array.ptr[0], where + "[0]");
     if (!observed.ok()) return observed.status();
-    auto expected = CountsRow(row.via.array.ptr[1], where + "[1]", arms);
+    auto expected = CountsRow(row.via.array.ptr[1], where + "[1]");
     if (!expected.ok()) return expected.status();
+    // Checked against the arm count after it (Restore names that mismatch).
+    if (observed->size() != arms || expected->size() != arms) {
+      return BadField(where, "does not have one count per arm");
+    }
     s.periods.push_back({0, std::move(observed).value(), std::move(expected).value()});
   }
   return s;
@@ -280,6 +281,17 @@ Status ParseField(std::string_view key, const msgpack::object& val, Parsed& p, s
 
 // Each key once, a string; the values by ParseField.
 Status ParseFields(const msgpack::object& root, Parsed& p, size_t arms) {
+  // The rule's look and the SRM rows are checked against the snapshot's own
+  // arm count (its counters): a change of the configured count is reported
+  // as that, with its remedy, by Restore.
+  for (uint32_t i = 0; i < root.via.map.size; ++i) {
+    const auto& kv = root.via.map.ptr[i];
+    if (kv.key.type == msgpack::type::STR &&
+        std::string_view(kv.key.via.str.ptr, kv.key.via.str.size) == "counters" &&
+        kv.val.type == msgpack::type::ARRAY) {
+      arms = kv.val.via.array.size;
+    }
+  }
   std::vector<std::string_view> seen;
   for (uint32_t i = 0; i < root.via.map.size; ++i) {
     const auto& kv = root.via.map.ptr[i];

@@ -112,7 +112,7 @@ void PackReport(Packer& pk, const wire::ExperimentReport& r) {
   PackStr(pk, "test");
   if (r.test) {
     const wire::TestReport& t = *r.test;
-    pk.pack_map(13);
+    pk.pack_map(14);
     PackStr(pk, "method");
     PackStr(pk, t.method);
     PackStr(pk, "rule_p_value");
@@ -131,6 +131,8 @@ void PackReport(Packer& pk, const wire::ExperimentReport& r) {
     } else {
       pk.pack_nil();
     }
+    PackStr(pk, "difference_kind");
+    PackStr(pk, t.difference_kind);
     PackStr(pk, "difference");
     PackNumber(pk, t.difference);
     PackStr(pk, "ci");

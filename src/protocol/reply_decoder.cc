@@ -145,6 +145,7 @@ wire::ExperimentReport ReadReport(const object& r) {
     if (const object* o = Find(test, "compared_arm"); o && o->type != type::NIL) {
       t.compared_arm = o->as<std::string>();
     }
+    if (const object* o = Find(test, "difference_kind")) t.difference_kind = o->as<std::string>();
     const object* diff = Find(test, "difference");
     t.difference = diff ? Number(*diff) : NaN();
     const object* ci = Find(test, "ci");

@@ -152,8 +152,7 @@ class Daemon {
   Status SetUpCurve();
   Status BindSockets();
   Status Recover();
-  // Start-up warnings: an explicit stopping.min_duration of 0, or a rule
-  // that cannot apply the time guard.
+  // Start-up warning for each experiment whose stopping.min_duration is 0.
   void WarnAboutTimeGuards() const;
   // Records experiment e's model files' sha256 in its state; at start-up, a
   // file that changed since the snapshot starts a new epoch (logged).

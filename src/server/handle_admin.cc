@@ -37,6 +37,7 @@ struct PKind {
 constexpr PKind kPKinds[] = {
     {"sequential", "always-valid p (sequential, mSPRT)", true},
     {"bandit_cs", "always-valid p (sequential, betting confidence sequence)", true},
+    {"bernoulli_cs", "always-valid p (sequential, mixture likelihood ratio)", true},
     {"fixed_horizon", "fixed-horizon p (valid at the planned horizon only)", false},
     {"naive_peeking", "fixed-horizon p at every look (not valid under peeking)", false},
     {"bayes", "1 - posterior probability of being better", false},
@@ -56,6 +57,9 @@ wire::TestReport RuleReport(const experiment::Experiment& x,
       t.always_valid = k.always_valid;
     }
   }
+  // bernoulli_cs tests the rate ratio: its difference and interval are the
+  // relative lift (ratio - 1), not a difference of means (stopping.h).
+  t.difference_kind = t.method == "bernoulli_cs" ? "rate ratio - 1" : "mean difference";
   t.rule_p_value = d.p_value;
   t.looks = x.looks();
   t.stop = d.stop;

@@ -63,6 +63,9 @@ void Daemon::ReloadKeys() {
 }
 
 void Daemon::WarnAboutTimeGuards() const {
+  // The rule holds any decision until stopping.min_duration has passed
+  // (StoppingRule::SetElapsed, from the start kept in the state); 0 is
+  // allowed but worth a word.
   for (size_t e = 0; e < config_.experiments.size(); ++e) {
     const auto& ec = config_.experiments[e];
     const auto& x = engine_->experiment(e);
@@ -72,11 +75,6 @@ void Daemon::WarnAboutTimeGuards() const {
           "experiment '{}': stopping.min_duration is 0: the stopping rule may decide as soon as "
           "its sample bounds allow, before a full weekly cycle of traffic has been seen",
           ec.name);
-    }
-    if (!x.rule_time_guard()) {
-      spdlog::warn("experiment '{}': stopping rule '{}' in this build does not take "
-                   "min_duration; the time guard of {} s is not applied",
-                   ec.name, x.stopping()->name(), ec.stopping.min_duration.count());
     }
   }
 }

@@ -86,11 +86,11 @@ void DriveToDecision(Client& api, const Case& c, int max_batches, wire::Experime
       ASSERT_TRUE(s.ok()) << s.status().ToString();
       *out = *FindReport(*s, c.name);
       if (out->state != wire::ExperimentState::kRunning) return;
-      if (out->test && out->test->p_value != last_p) break;
+      if (out->test && out->test->rule_p_value != last_p) break;
       if (std::chrono::steady_clock::now() > until) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    last_p = out->test ? out->test->p_value : 1.0;
+    last_p = out->test ? out->test->rule_p_value : 1.0;
   }
 }
 
@@ -114,13 +114,13 @@ TEST_P(ReplayTest, ReplayOfTheExportedEventsReproducesTheDecision) {
   DriveToDecision(api, c, 40, &report);
   if (HasFatalFailure()) return;
   ASSERT_EQ(report.state, wire::ExperimentState::kDecided)
-      << "p " << (report.test ? report.test->p_value : 1.0) << " after "
+      << "p " << (report.test ? report.test->rule_p_value : 1.0) << " after "
       << report.arms[0].n + report.arms[1].n << " rewards";
   ASSERT_TRUE(report.test.has_value());
   uint64_t rewards = 0;
   for (const auto& a : report.arms) rewards += a.n;
   std::cout << "[ daemon   ] " << c.name << ": decided after " << rewards << " rewards, winner "
-            << report.winner.value_or("none") << ", p " << P6(report.test->p_value) << ": "
+            << report.winner.value_or("none") << ", p " << P6(report.test->rule_p_value) << ": "
             << report.reason << "\n";
   ASSERT_EQ(d.Stop(), 0);  // flushes the decision log
 
@@ -157,7 +157,7 @@ TEST_P(ReplayTest, ReplayOfTheExportedEventsReproducesTheDecision) {
   EXPECT_NE(text.find("winner " + (report.winner ? "'" + *report.winner + "'" : "none")),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("\n  p " + P6(report.test->p_value) + "\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\n  p " + P6(report.test->rule_p_value) + "\n"), std::string::npos) << text;
   EXPECT_NE(text.find("  reason: " + report.reason + "\n"), std::string::npos) << text;
 
   // In full precision (JSON) the p is the daemon's, bit for bit.
@@ -168,7 +168,7 @@ TEST_P(ReplayTest, ReplayOfTheExportedEventsReproducesTheDecision) {
   const std::string key = "\"p_value\": ";
   const size_t at = json.find(key, json.find("\"decision\": "));
   ASSERT_NE(at, std::string::npos) << json;
-  EXPECT_EQ(std::strtod(json.c_str() + at + key.size(), nullptr), report.test->p_value) << json;
+  EXPECT_EQ(std::strtod(json.c_str() + at + key.size(), nullptr), report.test->rule_p_value) << json;
 
   // The command line's refusals: exit code 2 and the reason.
   const std::string bad = dir.path() + "/bad.txt";
@@ -185,7 +185,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         // A/B 50/50 with the mSPRT; its p is the running minimum over looks.
         Case{"ab_sequential",
-             "      rule: sequential\n      params: {alpha: 0.05, tau2: 0.01, min_samples: 100}\n",
+             "      rule: sequential\n      min_duration: 0\n      params: {alpha: 0.05, tau2: 0.01, min_samples: 100}\n",
              "ab",
              {"--rule", "sequential", "--alpha", "0.05", "--tau2", "0.01", "--param",
               "min_samples=100"},
@@ -195,7 +195,7 @@ INSTANTIATE_TEST_SUITE_P(
         // Thompson sampling, the champion kept at >= 30% of the traffic: the
         // propensities move at every look.
         Case{"bandit_cs",
-             "      rule: bandit_cs\n      params: {alpha: 0.05, tune_n: 1000, min_samples: 200}\n",
+             "      rule: bandit_cs\n      min_duration: 0\n      params: {alpha: 0.05, tune_n: 1000, min_samples: 200}\n",
              "bandit",
              {"--rule", "bandit_cs", "--alpha", "0.05", "--param", "tune_n=1000", "--param",
               "min_samples=200"},

@@ -66,7 +66,7 @@ class BanditctlTest(unittest.TestCase):
         self.assertEqual(ctr["policy"], "thompson")
         self.assertEqual(ctr["test"]["method"], "bernoulli_cs")
         for key in ("rule_p_value", "p_kind", "always_valid", "looks", "stop", "compared_arm",
-                    "difference", "ci", "lift"):
+                    "difference_kind", "difference", "ci", "lift"):
             self.assertIn(key, ctr["test"])
         self.assertTrue(ctr["test"]["always_valid"])
         # Bernoulli arms have a Wilson interval and P(best) from n = 0.

@@ -202,7 +202,7 @@ experiments:
 // stopping.min_duration: 7 days unless set; a duration string; 0 allowed.
 TEST(ConfigTest, MinDurationDefaultsToAWeekAndTakesDurations) {
   auto load = [](const std::string& stopping) {
-    return ParseConfig("experiments:\n  - name: e\n    stopping: " + stopping +
+    return ParseConfig("experiments:\n  - name: e\n    mode: ab\n    stopping: " + stopping +
                            "\n    arms: [{name: a}, {name: b}]\n",
                        "/", NoFiles());
   };

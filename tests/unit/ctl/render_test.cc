@@ -58,6 +58,13 @@ TEST(RenderTest, TheRuleLineShowsTheDecidingRulesOwnFigures) {
             std::string::npos)
       << table;
   EXPECT_EQ(table.find("fixed"), std::string::npos) << table;  // no second statistic
+  r.test->method = "bernoulli_cs";
+  r.test->difference_kind = "rate ratio - 1";
+  r.test->difference = 0.12;
+  r.test->ci = {0.01, 0.25};
+  EXPECT_NE(StatusTable(r, options).find("b / champion rate ratio - 1 +0.12 [+0.01, +0.25]"),
+            std::string::npos)
+      << StatusTable(r, options);
   r.test.reset();
   EXPECT_NE(StatusTable(r, options).find("rule none (an operator decides)"), std::string::npos);
 }

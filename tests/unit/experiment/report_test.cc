@@ -286,7 +286,7 @@ TEST(ExperimentReportTest, TheStartIsKeptAndANewEpochStartsAgain) {
   EXPECT_EQ(copy->started_s(), 1'700'095'000);
 }
 
-TEST(ExperimentReportTest, TheTimeGuardHoldsTheRuleWhenItHasOne) {
+TEST(ExperimentReportTest, TheTimeGuardHoldsTheRuleUntilMinDurationHasPassed) {
   auto o = Ab(Sequential());
   o.min_duration_s = 86400;
   o.on_decision = OnDecision::kHold;
@@ -294,15 +294,14 @@ TEST(ExperimentReportTest, TheTimeGuardHoldsTheRuleWhenItHasOne) {
   Rng rng(10);
   FeedStrongEffect(*e, rng, 400);
   e->Tick(rng, 1, 1'700'000'000);
-  e->Tick(rng, 2, 1'700'003'600);  // an hour in
-  if (e->rule_time_guard()) {
-    EXPECT_EQ(e->state(), State::kRunning) << e->StatusReason();
-    e->Tick(rng, 3, 1'700'000'000 + 86400);
-    EXPECT_EQ(e->state(), State::kDecided) << e->StatusReason();
-  } else {
-    // A rule of a build without the guard: it decides on the evidence alone.
-    EXPECT_EQ(e->state(), State::kDecided) << e->StatusReason();
-  }
+  e->Tick(rng, 2, 1'700'003'600);  // an hour in: the evidence is there, the time is not
+  EXPECT_EQ(e->state(), State::kRunning) << e->StatusReason();
+  EXPECT_NE(e->StatusReason().find("min_duration"), std::string::npos) << e->StatusReason();
+  // A restart in between does not reset the clock.
+  auto copy = Make(o);
+  ASSERT_TRUE(copy->Restore(e->Snapshot()).ok());
+  copy->Tick(rng, 3, 1'700'000'000 + 86400);
+  EXPECT_EQ(copy->state(), State::kDecided) << copy->StatusReason();
 }
 
 }  // namespace

@@ -139,6 +139,7 @@ wire::ExperimentReport SampleReport() {
   t.looks = 42;
   t.stop = true;
   t.compared_arm = "challenger";
+  t.difference_kind = "mean difference";
   t.difference = 0.004;
   t.ci = {0.001, INFINITY};  // an unbounded side travels as nil
   t.lift = -0.435;
@@ -206,6 +207,7 @@ TEST(EncoderTest, StatusReportRoundTrips) {
   EXPECT_EQ(r.test->looks, 42u);
   EXPECT_TRUE(r.test->stop);
   EXPECT_EQ(r.test->compared_arm, "challenger");
+  EXPECT_EQ(r.test->difference_kind, "mean difference");
   EXPECT_EQ(r.test->difference, 0.004);
   EXPECT_EQ(r.test->ci[0], 0.001);
   EXPECT_TRUE(std::isnan(r.test->ci[1]));
