@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include <boost/math/distributions/beta.hpp>
@@ -12,69 +13,194 @@
 namespace banditd::policies {
 namespace {
 
-bool IsSmallInteger(double x) { return x == std::floor(x) && x <= kMaxClosedFormTerms; }
-
 // log Gamma(z + a) - log Gamma(z) for z > 0, a >= 0, with an absolute error
-// of a few ulps of a * log(z + a). The plain lgamma difference is far worse
-// when z is large (at z ~ 1e9 each lgamma is ~2e10 and their difference keeps
-// only ~1e-6 absolute accuracy), and every such error lands in the relative
-// error of the Miller sum. For z >= 1000 the difference is taken inside
-// Stirling's series (Abramowitz & Stegun 6.1.41), where it has no
-// cancellation:
+// of a few ulps (of long double) of a * log(z + a). The plain lgamma
+// difference is far worse when z is large (at z ~ 1e9 each lgamma is ~2e10
+// and their difference keeps only ~1e-6 absolute accuracy), and every such
+// error lands in the relative error of the Miller sum. For z >= 1000 the
+// difference is taken inside Stirling's series (Abramowitz & Stegun 6.1.41),
+// where it has no cancellation:
 //   (z - 1/2) log1p(a/z) + a log(z + a) - a + S(z + a) - S(z),
 //   S(x) = 1/(12x) - 1/(360x^3) + 1/(1260x^5)  (truncation error < 1e-18 at x >= 1000).
 // Below 1000 the extended-precision lgamma difference is accurate enough.
+// The result stays in long double: the windowed sum adds four of these, each
+// up to ~1e8 at a = 1e7, and a double would keep only ~1e-8 of that.
 long double StirlingTail(long double x) {
   const long double x2 = x * x;
   return 1.0L / (12.0L * x) - 1.0L / (360.0L * x * x2) + 1.0L / (1260.0L * x * x2 * x2);
 }
 
-double LogGammaRatio(double z, double a) {
-  if (a == 0) return 0.0;
+long double LogGammaRatio(long double z, long double a) {
+  if (a == 0) return 0.0L;
   constexpr long double kSplit = 1000.0L;
-  long double zl = z, al = a, head = 0.0L;
-  if (zl < kSplit) {
-    if (zl + al <= kSplit) return static_cast<double>(std::lgamma(zl + al) - std::lgamma(zl));
-    head = std::lgamma(kSplit) - std::lgamma(zl);
-    al -= kSplit - zl;
-    zl = kSplit;
+  long double head = 0.0L;
+  if (z < kSplit) {
+    if (z + a <= kSplit) return std::lgamma(z + a) - std::lgamma(z);
+    head = std::lgamma(kSplit) - std::lgamma(z);
+    a -= kSplit - z;
+    z = kSplit;
   }
-  const long double tail = (zl - 0.5L) * std::log1p(al / zl) + al * std::log(zl + al) - al +
-                           StirlingTail(zl + al) - StirlingTail(zl);
-  return static_cast<double>(head + tail);
+  return head + (z - 0.5L) * std::log1p(a / z) + a * std::log(z + a) - a + StirlingTail(z + a) -
+         StirlingTail(z);
 }
 
-// Evan Miller's sum: P(Y2 > Y1) with Y1 ~ Beta(a1,b1), Y2 ~ Beta(a2,b2), a2 integer.
-// Term i+1 = term i * (a1+i)/(a1+b1+b2+i) * (b2+i)/(1+i), so only term 0 needs
-// gamma functions: B(a1, b1+b2) / (b2 B(1, b2) B(a1, b1)) = B(a1, b1+b2) / B(a1, b1)
-// (since b2 B(1, b2) = 1) = Gamma(b1+b2) Gamma(a1+b1) / (Gamma(a1+b1+b2) Gamma(b1)).
-// Terms are carried as scaled * exp(log_scale) so that neither a tiny first
-// term nor a long run of large ones under/overflows.
-double MillerSum(double a1, double b1, double a2, double b2) {
-  constexpr double kBig = 1e200;
-  const double log_big = std::log(kBig);
-  double log_scale = LogGammaRatio(b1, a1) - LogGammaRatio(b1 + b2, a1);
+// Evan Miller's sum: P(Y2 > Y1) with Y1 ~ Beta(a1,b1), Y2 ~ Beta(a2,b2), a2 integer,
+//   P = sum_{i=0}^{a2-1} t_i,  t_i = B(a1+i, b1+b2) / ((b2+i) B(1+i, b2) B(a1, b1)),
+// where t is the pmf of a beta-negative-binomial law (the number of successes
+// of probability Y1 before the b2-th failure). Neighbouring terms differ by
+//   r(i) = t_{i+1} / t_i = (a1+i)(b2+i) / ((c+i)(1+i)),  c = a1 + b1 + b2,
+// and r(i) > 1 exactly when i < kMode = (a1 b2 - c) / (b1 + 1): t rises to
+// one mode and falls after it. Terms are carried as scaled * exp(log_scale)
+// so that neither a tiny first term nor a long run of large ones
+// under/overflows.
+struct Scaled {
+  static constexpr double kBig = 1e100;  // leaves room for one step's ratio
+  long double log_scale;
   double term = 1.0;
   double sum = 1.0;
-  const auto n = static_cast<long>(a2);
-  for (long i = 0; i + 1 < n; ++i) {
-    const double di = static_cast<double>(i);
-    term *= (a1 + di) / (a1 + b1 + b2 + di) * (b2 + di) / (1.0 + di);
-    sum += term;
+  void Renormalise() {
     if (sum > kBig) {
       sum /= kBig;
       term /= kBig;
-      log_scale += log_big;
-    } else if (sum < 1.0 / kBig) {
-      sum *= kBig;
-      term *= kBig;
-      log_scale -= log_big;
+      log_scale += std::log(static_cast<long double>(kBig));
     }
   }
-  return std::exp(log_scale + std::log(sum));
+  double Value() const { return static_cast<double>(std::exp(log_scale + std::log(sum))); }
+};
+
+// log t_0 = log[B(a1, b1+b2) / B(a1, b1)] = log[Gamma(b1+b2) Gamma(a1+b1) / (Gamma(a1+b1+b2) Gamma(b1))],
+// as two gamma ratios shifted by the smaller of a1 and b2: their error grows
+// with the shift (each is ~shift * log(b1), and they cancel).
+long double LogFirstTerm(double a1, double b1, double b2) {
+  if (a1 <= b2) return LogGammaRatio(b1, a1) - LogGammaRatio(static_cast<long double>(b1) + b2, a1);
+  return LogGammaRatio(b1, b2) - LogGammaRatio(static_cast<long double>(a1) + b1, b2);
 }
 
-double Quadrature(double a1, double b1, double a2, double b2) {
+// Every term, from t_0 up: cost a2 steps.
+double FullSum(double a1, double b1, double a2, double b2) {
+  Scaled s{LogFirstTerm(a1, b1, b2)};
+  const double c = a1 + b1 + b2;
+  const auto n = static_cast<int64_t>(a2);
+  for (int64_t i = 0; i + 1 < n; ++i) {
+    const double di = static_cast<double>(i);
+    s.term *= (a1 + di) / (c + di) * (b2 + di) / (1.0 + di);
+    s.sum += s.term;
+    s.Renormalise();
+    if (s.sum < 1.0 / Scaled::kBig) {
+      s.sum *= Scaled::kBig;
+      s.term *= Scaled::kBig;
+      s.log_scale -= std::log(static_cast<long double>(Scaled::kBig));
+    }
+  }
+  return s.Value();
+}
+
+// The same sum from the top term t_{a2-1} down, stopped once what is left is
+// below kWindowTail of the sum so far. Below the mode the terms fall as i
+// falls, so the i terms t_0..t_{i-1} still unsummed are each at most t_{i-1}:
+// stopping when i * t_{i-1} < kWindowTail * sum bounds the relative
+// truncation error by kWindowTail. Only the terms within a few standard
+// deviations of the law (~sqrt(a2) at Thompson's counts) are summed, plus
+// those between a2 and the mode when that lies below a2.
+constexpr double kWindowTail = 1e-17;
+
+double WindowedSum(double a1, double b1, double a2, double b2) {
+  const double c = a1 + b1 + b2;
+  const auto n = static_cast<int64_t>(a2);
+  const long double m = static_cast<long double>(n - 1);
+  // log t_{m} = log t_0 + log[(a1)_m (b2)_m / ((c)_m m!)], rising factorials as gamma ratios.
+  Scaled s{LogFirstTerm(a1, b1, b2) + LogGammaRatio(a1, m) + LogGammaRatio(b2, m) -
+           LogGammaRatio(c, m) - LogGammaRatio(1.0L, m)};
+  for (int64_t i = n - 1; i > 0; --i) {
+    const double di = static_cast<double>(i);
+    // t_{i-1} = t_i / r(i-1).
+    const double next = s.term * (di / (a1 + di - 1.0)) * ((c + di - 1.0) / (b2 + di - 1.0));
+    if (next <= s.term && di * next < kWindowTail * s.sum) break;
+    s.term = next;
+    s.sum += next;
+    s.Renormalise();
+  }
+  return s.Value();
+}
+
+// One way to write P(X2 > X1) as a Miller sum: the sum over the integer
+// parameter `terms` of `p`, or 1 minus it when `complement`.
+struct Form {
+  double terms;
+  bool complement;
+  double p[4];
+};
+
+// Integer parameters up to 2^53 are exact in a double and an int64_t.
+bool IsCountable(double x) { return x == std::floor(x) && x <= 9007199254740992.0; }
+
+// Steps the windowed sum of `f` is expected to take: from a2 - 1 down to the
+// mode, then ~12 standard deviations of the beta-negative-binomial law
+// (infinite variance when b1 <= 2: then all of them).
+double WindowedCost(const Form& f) {
+  const double a1 = f.p[0], b1 = f.p[1], b2 = f.p[3], n = f.terms;
+  if (b1 <= 2) return n;
+  const double c = a1 + b1 + b2;
+  const double mode = std::max(0.0, (a1 * b2 - c) / (b1 + 1));
+  const double var =
+      b2 * a1 * (b2 + b1 - 1) * (a1 + b1 - 1) / ((b1 - 2) * (b1 - 1) * (b1 - 1));
+  return std::min(n, std::max(0.0, n - 1 - mode) + 12 * std::sqrt(var));
+}
+
+// The four forms: direct sums over a2 or b1, complement sums over a1 or b2.
+// P(X2 > X1) = P(1-X1 > 1-X2), and 1-Xi ~ Beta(bi, ai).
+struct Forms {
+  Form f[4];
+};
+Forms AllForms(double a1, double b1, double a2, double b2) {
+  return {{
+      {a2, false, {a1, b1, a2, b2}},  // sum over a2
+      {b1, false, {b2, a2, b1, a1}},  // P(1-X1 > 1-X2): sum over b1
+      {a1, true, {a2, b2, a1, b1}},   // 1 - P(X1 > X2): sum over a1
+      {b2, true, {b1, a1, b2, a2}},   // 1 - P(1-X2 > 1-X1): sum over b2
+  }};
+}
+
+// Miller's sum in its cheapest form, or NaN when no form costs at most
+// kMaxClosedFormTerms steps. kAuto sums a form of at most kMaxFullSumTerms
+// terms in full (the windowed sum's top term costs four more gamma ratios),
+// longer ones windowed. 1 - s loses relative accuracy as the result gets
+// small, so a complement result below 0.5 is redone with the cheapest direct
+// form, if there is one.
+double Sum(double a1, double b1, double a2, double b2, internal::SumMethod method) {
+  using internal::SumMethod;
+  auto windowed = [&](const Form& f) {
+    return method == SumMethod::kWindowed ||
+           (method == SumMethod::kAuto && f.terms > kMaxFullSumTerms);
+  };
+  auto cost = [&](const Form& f) { return windowed(f) ? WindowedCost(f) : f.terms; };
+  auto sum = [&](const Form& f) {
+    return windowed(f) ? WindowedSum(f.p[0], f.p[1], f.p[2], f.p[3])
+                       : FullSum(f.p[0], f.p[1], f.p[2], f.p[3]);
+  };
+  const Forms forms = AllForms(a1, b1, a2, b2);
+  const Form* best = nullptr;
+  const Form* direct = nullptr;
+  double best_cost = 0, direct_cost = 0;
+  for (const auto& f : forms.f) {
+    if (!IsCountable(f.terms)) continue;
+    const double k = cost(f);
+    if (k > kMaxClosedFormTerms) continue;
+    if (best == nullptr || k < best_cost) best = &f, best_cost = k;
+    if (!f.complement && (direct == nullptr || k < direct_cost)) direct = &f, direct_cost = k;
+  }
+  if (best == nullptr) return std::numeric_limits<double>::quiet_NaN();
+  const double s = sum(*best);
+  if (!best->complement) return std::clamp(s, 0.0, 1.0);
+  if (1.0 - s < 0.5 && direct != nullptr) return std::clamp(sum(*direct), 0.0, 1.0);
+  return std::clamp(1.0 - s, 0.0, 1.0);
+}
+
+}  // namespace
+
+namespace internal {
+
+double ProbBetaGreaterQuadrature(double a1, double b1, double a2, double b2) {
   boost::math::beta_distribution<double> x1(a1, b1);
   // Integrate over the central mass of X1; what lies outside is < 2e-15.
   const double lo = boost::math::quantile(x1, 1e-15);
@@ -86,45 +212,15 @@ double Quadrature(double a1, double b1, double a2, double b2) {
   return std::clamp(p, 0.0, 1.0);
 }
 
-}  // namespace
+double ProbBetaGreaterSum(double a1, double b1, double a2, double b2, SumMethod method) {
+  return Sum(a1, b1, a2, b2, method);
+}
+
+}  // namespace internal
 
 double ProbBetaGreater(double a1, double b1, double a2, double b2) {
-  // Candidates: direct sums over a2 or b1, complement sums over a1 or b2.
-  // P(X2 > X1) = P(1-X1 > 1-X2), and 1-Xi ~ Beta(bi, ai).
-  struct Form {
-    double terms;
-    bool complement;
-    double p[4];
-  };
-  const Form forms[] = {
-      {a2, false, {a1, b1, a2, b2}},  // sum over a2
-      {b1, false, {b2, a2, b1, a1}},  // P(1-X1 > 1-X2): sum over b1
-      {a1, true, {a2, b2, a1, b1}},   // 1 - P(X1 > X2): sum over a1
-      {b2, true, {b1, a1, b2, a2}},   // 1 - P(1-X2 > 1-X1): sum over b2
-  };
-  const Form* best = nullptr;
-  for (const auto& f : forms) {
-    if (IsSmallInteger(f.terms) && (best == nullptr || f.terms < best->terms)) best = &f;
-  }
-  if (best == nullptr) return Quadrature(a1, b1, a2, b2);
-  const double s = MillerSum(best->p[0], best->p[1], best->p[2], best->p[3]);
-  const double p = best->complement ? 1.0 - s : s;
-  if (best->complement && p < 0.5) {
-    // 1 - s loses relative accuracy as p gets small: redo it with the
-    // cheapest direct (non-cancelling) sum if there is one.
-    const Form* direct = nullptr;
-    for (const auto& f : forms) {
-      if (!f.complement && IsSmallInteger(f.terms) &&
-          (direct == nullptr || f.terms < direct->terms)) {
-        direct = &f;
-      }
-    }
-    if (direct != nullptr) {
-      return std::clamp(MillerSum(direct->p[0], direct->p[1], direct->p[2], direct->p[3]), 0.0,
-                        1.0);
-    }
-  }
-  return std::clamp(p, 0.0, 1.0);
+  const double p = Sum(a1, b1, a2, b2, internal::SumMethod::kAuto);
+  return std::isnan(p) ? internal::ProbBetaGreaterQuadrature(a1, b1, a2, b2) : p;
 }
 
 void MonteCarloProbBest(std::span<const double> alpha, std::span<const double> beta, size_t draws,

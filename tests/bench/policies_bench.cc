@@ -121,6 +121,27 @@ void BM_ProbBetaGreater(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(policies::ProbBetaGreater(a1, b1, a2, b2));
 }
 
+// The paths ProbBetaGreater chooses between, on the posteriors above (range(1)
+// selects the path): where the full sum stops paying (kMaxFullSumTerms) and
+// what the window saves over it and over quadrature.
+void BM_ProbBetaGreaterPath(benchmark::State& state) {
+  const double n = static_cast<double>(state.range(0));
+  const double lead = std::round(std::sqrt(2 * n));
+  const double a1 = 1 + n, b1 = 1 + 19 * n, a2 = a1 + lead, b2 = b1 - lead;
+  const auto path = state.range(1);
+  if (path == 0 && n > policies::kMaxClosedFormTerms) {
+    state.SkipWithError("full sum capped at kMaxClosedFormTerms");
+    return;
+  }
+  using policies::internal::SumMethod;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(
+        path == 2 ? policies::internal::ProbBetaGreaterQuadrature(a1, b1, a2, b2)
+                  : policies::internal::ProbBetaGreaterSum(
+                        a1, b1, a2, b2, path == 0 ? SumMethod::kFull : SumMethod::kWindowed));
+  }
+}
+
 // Contextual policies (docs/contextual.md): contexts of length d with a
 // constant first feature and standard normal others, cycled from 1,024.
 std::vector<std::vector<double>> Contexts(size_t d) {
@@ -227,6 +248,10 @@ int Register() {
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("prob_beta_greater", BM_ProbBetaGreater)
       ->ArgsProduct({{100, 1000, 10000, 100000, 1000000, 10000000}, {0, 1}})
+      ->Unit(benchmark::kMicrosecond);
+  // range(1): 0 full sum, 1 windowed sum, 2 quadrature.
+  benchmark::RegisterBenchmark("prob_beta_greater_path", BM_ProbBetaGreaterPath)
+      ->ArgsProduct({{10, 100, 300, 500, 700, 1000, 10000, 100000, 1000000, 10000000}, {0, 1, 2}})
       ->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("rng/beta(a,6a)", BM_Beta)->Arg(1)->Arg(100)->Arg(10000);
   benchmark::RegisterBenchmark("rng/std_beta(a,6a)", BM_StdBeta)->Arg(1)->Arg(100)->Arg(10000);
