@@ -19,7 +19,7 @@ namespace banditd::policies {
 // so past kMaxFullSumTerms terms the sum starts from its last term and stops
 // once the terms left are provably below 1e-17 of it: a window of a few
 // standard deviations, ~sqrt(count) terms instead of count (at 1e5 successes
-// per arm ~40x cheaper; docs/statistics.md, "Accuracy of P(best)"). When no
+// per arm ~20x cheaper; docs/statistics.md, "Accuracy of P(best)"). When no
 // form costs at most kMaxClosedFormTerms steps — non-integer parameters —
 // tanh-sinh quadrature of f1(x) * (1 - I_x(a2, b2)) over the central
 // 1 - 2e-15 of X1's mass, with relative tolerance 1e-10.
