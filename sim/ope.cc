@@ -157,28 +157,11 @@ Result<LogData> JoinDecisionLog(const std::vector<state::LogRow>& rows,
 
 Result<LogData> LoadDecisionLog(state::Env& env, const std::string& path,
                                 const JoinOptions& options) {
-  std::vector<std::string> files;
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    auto names = state::DecisionLogFiles(env, path);
-    if (!names.ok()) return names.status();
-    for (const auto& n : *names) files.push_back(path + "/" + n);
-    if (files.empty())
-      return Status(Code::kNotFound, "no decision log files (decisions-*.tsv) in '" + path + "'");
-  } else {
-    files.push_back(path);
-  }
-  std::vector<state::LogRow> rows;
-  for (const auto& f : files) {
-    auto text = env.ReadFile(f);
-    if (!text.ok()) return text.status().WithContext("reading the decision log");
-    BANDITD_RETURN_IF_ERROR(CheckPropensityColumn(*text, f));
-    auto parsed = state::ReadDecisionLog(*text, f);
-    if (!parsed.ok()) return parsed.status();
-    for (auto& r : *parsed) rows.push_back(std::move(r));
-  }
-  auto data = JoinDecisionLog(rows, options);
-  if (data.ok()) data->files = files.size();
+  size_t files = 0;
+  auto rows = state::ReadDecisionLogPath(env, path, CheckPropensityColumn, &files);
+  if (!rows.ok()) return rows.status();
+  auto data = JoinDecisionLog(*rows, options);
+  if (data.ok()) data->files = files;
   return data;
 }
 

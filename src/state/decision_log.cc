@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <filesystem>
 
 namespace banditd::state {
 namespace {
@@ -384,7 +385,35 @@ Result<std::vector<std::string>> DecisionLogFiles(Env& env, const std::string& d
     uint64_t index;
     if (ParseIndex(n, &index)) out.push_back(n);
   }
+  std::sort(out.begin(), out.end());  // fixed-width indexes: oldest first
   return out;
+}
+
+Result<std::vector<LogRow>> ReadDecisionLogPath(Env& env, const std::string& path,
+                                                const LogFileCheck& check, size_t* files_read) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    auto names = DecisionLogFiles(env, path);
+    if (!names.ok()) return names.status();
+    for (const auto& n : *names) files.push_back(path + "/" + n);
+    if (files.empty()) {
+      return Status(Code::kNotFound, "no decision log files (decisions-*.tsv) in '" + path + "'");
+    }
+  } else {
+    files.push_back(path);
+  }
+  std::vector<LogRow> rows;
+  for (const auto& f : files) {
+    auto text = env.ReadFile(f);
+    if (!text.ok()) return text.status().WithContext("reading the decision log");
+    if (check) BANDITD_RETURN_IF_ERROR(check(*text, f));
+    auto parsed = ReadDecisionLog(*text, f);
+    if (!parsed.ok()) return parsed.status();
+    for (auto& r : *parsed) rows.push_back(std::move(r));
+  }
+  *files_read = files.size();
+  return rows;
 }
 
 namespace {

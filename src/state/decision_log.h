@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <span>
@@ -245,5 +246,13 @@ Result<std::vector<LogRow>> ReadDecisionLog(std::string_view text, const std::st
 
 // The decision log files in `dir`, oldest first.
 Result<std::vector<std::string>> DecisionLogFiles(Env& env, const std::string& dir);
+
+// Every row of a decision log. `path` is one log file, or a directory whose
+// decision log files are read oldest first (kNotFound when it has none).
+// `check`, when given, vets each file's text before it is parsed. Sets
+// `*files_read` to the number of files read.
+using LogFileCheck = std::function<Status(std::string_view text, const std::string& file)>;
+Result<std::vector<LogRow>> ReadDecisionLogPath(Env& env, const std::string& path,
+                                                const LogFileCheck& check, size_t* files_read);
 
 }  // namespace banditd::state

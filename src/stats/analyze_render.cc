@@ -6,6 +6,8 @@
 
 #include "src/stats/analyze_report.h"
 
+#include "src/stats/json_text.h"
+
 namespace banditd::stats {
 namespace {
 
@@ -20,32 +22,7 @@ std::string Ci(Interval i, const char* fmt = "%.6g") {
   return "[" + Num(i.lo, fmt) + ", " + Num(i.hi, fmt) + "]";
 }
 
-// JSON: numbers with full precision, NaN and infinities as null.
-std::string J(double v) {
-  if (!std::isfinite(v)) return "null";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
-std::string JStr(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char ch : s) {
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += static_cast<char>(ch);
-    } else if (ch < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", ch);
-      out += buf;
-    } else {
-      out += static_cast<char>(ch);
-    }
-  }
-  return out + "\"";
-}
-
-std::string JCi(Interval i) { return "[" + J(i.lo) + ", " + J(i.hi) + "]"; }
+std::string JCi(Interval i) { return "[" + JsonNumber(i.lo) + ", " + JsonNumber(i.hi) + "]"; }
 
 }  // namespace
 
@@ -96,36 +73,43 @@ void RenderText(const Report& r, std::ostream& out) {
 }
 
 void RenderJson(const Report& r, std::ostream& out) {
-  out << "{\n  \"file\": " << JStr(r.file) << ",\n  \"metric\": " << JStr(r.metric)
-      << ",\n  \"control\": " << JStr(r.arms[0].name) << ",\n  \"alpha\": " << J(r.alpha)
-      << ",\n  \"mde\": " << J(r.mde) << ",\n  \"tau2\": " << J(r.tau2)
-      << ",\n  \"p_best_method\": " << JStr(r.p_best_method) << ",\n  \"arms\": [";
+  out << "{\n  \"file\": " << JsonString(r.file) << ",\n  \"metric\": " << JsonString(r.metric)
+      << ",\n  \"control\": " << JsonString(r.arms[0].name)
+      << ",\n  \"alpha\": " << JsonNumber(r.alpha) << ",\n  \"mde\": " << JsonNumber(r.mde)
+      << ",\n  \"tau2\": " << JsonNumber(r.tau2)
+      << ",\n  \"p_best_method\": " << JsonString(r.p_best_method) << ",\n  \"arms\": [";
   for (size_t i = 0; i < r.arms.size(); ++i) {
     const auto& a = r.arms[i];
-    out << (i ? "," : "") << "\n    {\"name\": " << JStr(a.name) << ", \"n\": " << J(a.n)
-        << ", \"mean\": " << J(a.mean) << ", \"sd\": " << J(a.sd) << ", \"ci95\": " << JCi(a.ci95)
-        << ", \"p_best\": " << J(a.p_best) << ", \"expected_loss\": " << J(a.expected_loss) << "}";
+    out << (i ? "," : "") << "\n    {\"name\": " << JsonString(a.name)
+        << ", \"n\": " << JsonNumber(a.n) << ", \"mean\": " << JsonNumber(a.mean)
+        << ", \"sd\": " << JsonNumber(a.sd) << ", \"ci95\": " << JCi(a.ci95)
+        << ", \"p_best\": " << JsonNumber(a.p_best)
+        << ", \"expected_loss\": " << JsonNumber(a.expected_loss) << "}";
   }
   out << "\n  ],\n  \"comparisons\": [";
   for (size_t i = 0; i < r.comparisons.size(); ++i) {
     const auto& c = r.comparisons[i];
-    out << (i ? "," : "") << "\n    {\"arm\": " << JStr(c.arm) << ", \"test\": " << JStr(c.test)
-        << ", \"statistic\": " << J(c.statistic) << ", \"df\": " << (c.df > 0 ? J(c.df) : "null")
-        << ", \"p_two_sided\": " << J(c.p_two_sided) << ", \"p_greater\": " << J(c.p_greater)
-        << ", \"p_less\": " << J(c.p_less) << ", \"diff\": " << J(c.diff)
-        << ", \"diff_ci95\": " << JCi(c.diff_ci95) << ", \"diff_method\": " << JStr(c.diff_method)
-        << ", \"lift\": " << J(c.lift) << ", \"lift_ci95\": " << JCi(c.lift_ci95)
-        << ", \"lift_method\": " << JStr(c.lift_method) << ", \"always_valid_p\": " << J(c.msprt_p)
+    out << (i ? "," : "") << "\n    {\"arm\": " << JsonString(c.arm)
+        << ", \"test\": " << JsonString(c.test) << ", \"statistic\": " << JsonNumber(c.statistic)
+        << ", \"df\": " << (c.df > 0 ? JsonNumber(c.df) : "null")
+        << ", \"p_two_sided\": " << JsonNumber(c.p_two_sided)
+        << ", \"p_greater\": " << JsonNumber(c.p_greater)
+        << ", \"p_less\": " << JsonNumber(c.p_less) << ", \"diff\": " << JsonNumber(c.diff)
+        << ", \"diff_ci95\": " << JCi(c.diff_ci95)
+        << ", \"diff_method\": " << JsonString(c.diff_method)
+        << ", \"lift\": " << JsonNumber(c.lift) << ", \"lift_ci95\": " << JCi(c.lift_ci95)
+        << ", \"lift_method\": " << JsonString(c.lift_method)
+        << ", \"always_valid_p\": " << JsonNumber(c.msprt_p)
         << ", \"always_valid_ci95\": " << JCi(c.msprt_ci95)
-        << ", \"power_at_n\": " << J(c.power_at_n) << ", \"n_per_arm_for_mde\": " << J(c.n_for_mde)
-        << "}";
+        << ", \"power_at_n\": " << JsonNumber(c.power_at_n)
+        << ", \"n_per_arm_for_mde\": " << JsonNumber(c.n_for_mde) << "}";
   }
   out << "\n  ],\n  \"srm\": ";
   if (r.srm) {
-    out << "{\"chi2\": " << J(r.srm->chi2) << ", \"df\": " << J(r.srm->df)
-        << ", \"p_value\": " << J(r.srm->p) << ", \"weights\": [";
+    out << "{\"chi2\": " << JsonNumber(r.srm->chi2) << ", \"df\": " << JsonNumber(r.srm->df)
+        << ", \"p_value\": " << JsonNumber(r.srm->p) << ", \"weights\": [";
     for (size_t i = 0; i < r.srm->weights.size(); ++i)
-      out << (i ? ", " : "") << J(r.srm->weights[i]);
+      out << (i ? ", " : "") << JsonNumber(r.srm->weights[i]);
     out << "]}";
   } else {
     out << "null";
@@ -133,13 +117,13 @@ void RenderJson(const Report& r, std::ostream& out) {
   out << ",\n  \"stopping_rules\": [";
   for (size_t i = 0; i < r.rules.size(); ++i) {
     const auto& d = r.rules[i];
-    out << (i ? "," : "") << "\n    {\"rule\": " << JStr(d.rule)
+    out << (i ? "," : "") << "\n    {\"rule\": " << JsonString(d.rule)
         << ", \"stop\": " << (d.stop ? "true" : "false")
-        << ", \"winner\": " << (d.winner ? JStr(*d.winner) : "null")
-        << ", \"p_value\": " << J(d.p_value)
-        << ", \"compared_arm\": " << (d.compared_arm ? JStr(*d.compared_arm) : "null")
-        << ", \"difference\": " << J(d.difference) << ", \"interval\": " << JCi(d.ci)
-        << ", \"reason\": " << JStr(d.reason) << "}";
+        << ", \"winner\": " << (d.winner ? JsonString(*d.winner) : "null")
+        << ", \"p_value\": " << JsonNumber(d.p_value)
+        << ", \"compared_arm\": " << (d.compared_arm ? JsonString(*d.compared_arm) : "null")
+        << ", \"difference\": " << JsonNumber(d.difference) << ", \"interval\": " << JCi(d.ci)
+        << ", \"reason\": " << JsonString(d.reason) << "}";
   }
   out << "\n  ]\n}\n";
 }

@@ -10,6 +10,8 @@
 
 #include "src/stats/analyze_input.h"
 
+#include "src/stats/json_text.h"
+
 namespace banditd::stats {
 namespace {
 
@@ -36,31 +38,6 @@ std::string Num(double v, const char* fmt = "%.6g") {
   return buf;
 }
 
-// JSON: full precision, NaN and infinities as null.
-std::string J(double v) {
-  if (!std::isfinite(v)) return "null";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
-std::string JStr(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char ch : s) {
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += static_cast<char>(ch);
-    } else if (ch < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", ch);
-      out += buf;
-    } else {
-      out += static_cast<char>(ch);
-    }
-  }
-  return out + "\"";
-}
-
 std::string ParamText(const ParamValue& v, bool json) {
   struct Visitor {
     bool json;
@@ -72,7 +49,7 @@ std::string ParamText(const ParamValue& v, bool json) {
       auto r = std::to_chars(buf, buf + sizeof buf, d);  // as written: 0.05, not 0.05000...03
       return std::string(buf, r.ptr);
     }
-    std::string operator()(const std::string& s) const { return json ? JStr(s) : s; }
+    std::string operator()(const std::string& s) const { return json ? JsonString(s) : s; }
     std::string operator()(const std::vector<double>& xs) const {
       std::string out = "[";
       for (size_t i = 0; i < xs.size(); ++i) out += (i ? ", " : "") + (*this)(xs[i]);
@@ -86,7 +63,7 @@ std::string ParamsText(const Params& p, bool json) {
   std::string out = "{";
   bool first = true;
   for (const auto& [key, value] : p.values()) {
-    out += (first ? "" : ", ") + (json ? JStr(key) : key) + ": " + ParamText(value, json);
+    out += (first ? "" : ", ") + (json ? JsonString(key) : key) + ": " + ParamText(value, json);
     first = false;
   }
   return out + "}";
@@ -103,8 +80,7 @@ void RenderText(const ReplayOptions& o, const EventFile& f, const StoppingSpec& 
   for (size_t i = 0; i < f.arms.size(); ++i) {
     out << (i ? ", " : "") << f.arms[i] << (i == spec.control ? " [control]" : "");
   }
-  out << "), "
-      << (spec.metric == Metric::kBernoulli ? "bernoulli" : "gaussian") << " metric\n"
+  out << "), " << (spec.metric == Metric::kBernoulli ? "bernoulli" : "gaussian") << " metric\n"
       << "rule " << spec.name << " " << ParamsText(spec.params, false) << ", looking "
       << (o.look_every > 0 ? "every " + std::to_string(o.look_every) + " events"
                            : std::string("where the file's look column says"))
@@ -112,10 +88,9 @@ void RenderText(const ReplayOptions& o, const EventFile& f, const StoppingSpec& 
   auto row = [&](const ReplayLook& l) {
     const StopDecision& d = l.decision;
     out << "  look " << l.look << ": events " << l.events << ", t " << Num(l.t) << " s, p "
-        << Num(d.p_value) << ", " << ArmName(f, d.compared_arm) << " - "
-        << f.arms[spec.control] << " = " << Num(d.difference) << ", interval ["
-        << Num(d.ci_lo) << ", " << Num(d.ci_hi) << "], "
-        << (d.stop ? "STOP" : "continue") << "\n";
+        << Num(d.p_value) << ", " << ArmName(f, d.compared_arm) << " - " << f.arms[spec.control]
+        << " = " << Num(d.difference) << ", interval [" << Num(d.ci_lo) << ", " << Num(d.ci_hi)
+        << "], " << (d.stop ? "STOP" : "continue") << "\n";
   };
   if (o.trace) {
     out << "\nlooks:\n";
@@ -129,8 +104,8 @@ void RenderText(const ReplayOptions& o, const EventFile& f, const StoppingSpec& 
   const ReplayLook& last = r.looks.back();
   const StopDecision& d = last.decision;
   if (d.stop) {
-    out << "decision: STOP at look " << last.look << " (after " << last.events << " of "
-        << r.events << " events, t " << Num(last.t) << " s): winner "
+    out << "decision: STOP at look " << last.look << " (after " << last.events << " of " << r.events
+        << " events, t " << Num(last.t) << " s): winner "
         << (d.winner ? "'" + f.arms[*d.winner] + "'" : std::string("none")) << "\n";
   } else {
     out << "decision: none after " << r.looks.size() << " looks (" << r.events
@@ -149,22 +124,24 @@ void RenderJson(const ReplayOptions& o, const EventFile& f, const StoppingSpec& 
   auto look = [&](const ReplayLook& l) {
     const StopDecision& d = l.decision;
     return "{\"look\": " + std::to_string(l.look) + ", \"events\": " + std::to_string(l.events) +
-           ", \"t\": " + J(l.t) + ", \"stop\": " + (d.stop ? "true" : "false") +
-           ", \"winner\": " + (d.winner ? JStr(f.arms[*d.winner]) : "null") +
-           ", \"p_value\": " + J(d.p_value) +
-           ", \"compared_arm\": " + (d.compared_arm ? JStr(f.arms[*d.compared_arm]) : "null") +
-           ", \"difference\": " + J(d.difference) + ", \"interval\": [" + J(d.ci_lo) + ", " +
-           J(d.ci_hi) + "], \"reason\": " + JStr(d.reason) + "}";
+           ", \"t\": " + JsonNumber(l.t) + ", \"stop\": " + (d.stop ? "true" : "false") +
+           ", \"winner\": " + (d.winner ? JsonString(f.arms[*d.winner]) : "null") +
+           ", \"p_value\": " + JsonNumber(d.p_value) + ", \"compared_arm\": " +
+           (d.compared_arm ? JsonString(f.arms[*d.compared_arm]) : "null") +
+           ", \"difference\": " + JsonNumber(d.difference) + ", \"interval\": [" +
+           JsonNumber(d.ci_lo) + ", " + JsonNumber(d.ci_hi) +
+           "], \"reason\": " + JsonString(d.reason) + "}";
   };
-  out << "{\n  \"file\": " << JStr(o.events_path) << ",\n  \"rule\": " << JStr(spec.name)
+  out << "{\n  \"file\": " << JsonString(o.events_path)
+      << ",\n  \"rule\": " << JsonString(spec.name)
       << ",\n  \"params\": " << ParamsText(spec.params, true) << ",\n  \"metric\": "
-      << JStr(spec.metric == Metric::kBernoulli ? "bernoulli" : "gaussian")
-      << ",\n  \"control\": " << JStr(f.arms[spec.control]) << ",\n  \"arms\": [";
-  for (size_t i = 0; i < f.arms.size(); ++i) out << (i ? ", " : "") << JStr(f.arms[i]);
-  out << "],\n  \"events\": " << r.events << ",\n  \"look_every\": "
-      << (o.look_every > 0 ? std::to_string(o.look_every) : "null")
-      << ",\n  \"looks\": " << r.looks.size() << ",\n  \"decision\": "
-      << (r.looks.empty() ? "null" : look(r.looks.back()));
+      << JsonString(spec.metric == Metric::kBernoulli ? "bernoulli" : "gaussian")
+      << ",\n  \"control\": " << JsonString(f.arms[spec.control]) << ",\n  \"arms\": [";
+  for (size_t i = 0; i < f.arms.size(); ++i) out << (i ? ", " : "") << JsonString(f.arms[i]);
+  out << "],\n  \"events\": " << r.events
+      << ",\n  \"look_every\": " << (o.look_every > 0 ? std::to_string(o.look_every) : "null")
+      << ",\n  \"looks\": " << r.looks.size()
+      << ",\n  \"decision\": " << (r.looks.empty() ? "null" : look(r.looks.back()));
   if (o.trace) {
     out << ",\n  \"trace\": [";
     for (size_t i = 0; i < r.looks.size(); ++i) {
@@ -242,8 +219,8 @@ Result<EventFile> ParseEventCsv(std::string_view text,
     }
     if (e.t < 0) return LineError(line_no, "t < 0 (seconds since the experiment started)");
     if (!(e.propensity > 0 && e.propensity <= 1)) {
-      return LineError(line_no, "propensity " + std::string(field(kPropensity)) +
-                                    " is not in (0, 1]");
+      return LineError(line_no,
+                       "propensity " + std::string(field(kPropensity)) + " is not in (0, 1]");
     }
     if (f.has_look_column) {
       const std::string_view look = field(kLook);
@@ -292,9 +269,8 @@ int RunReplayCommand(const ReplayOptions& o, const SpecFactory& make_spec, std::
   std::stringstream buf;
   buf << in.rdbuf();
   for (size_t i = 0; i < o.arms.size(); ++i) {
-    if (o.arms[i].empty() ||
-        std::find(o.arms.begin(), o.arms.begin() + static_cast<long>(i), o.arms[i]) !=
-            o.arms.begin() + static_cast<long>(i)) {
+    if (o.arms[i].empty() || std::find(o.arms.begin(), o.arms.begin() + static_cast<long>(i),
+                                       o.arms[i]) != o.arms.begin() + static_cast<long>(i)) {
       err << "analyze: --arms must list distinct, non-empty arm names\n";
       return 2;
     }

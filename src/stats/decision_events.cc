@@ -47,31 +47,13 @@ Status CheckNoGap(std::string_view text, const std::string& name) {
 
 Result<ExportResult> ExportEvents(state::Env& env, const std::string& path,
                                   const ExportOptions& options) {
-  std::vector<std::string> files;
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    auto names = state::DecisionLogFiles(env, path);
-    if (!names.ok()) return names.status();
-    std::sort(names->begin(), names->end());  // fixed-width indexes: oldest first
-    for (const auto& n : *names) files.push_back(path + "/" + n);
-    if (files.empty()) {
-      return Status(Code::kNotFound, "no decision log files (decisions-*.tsv) in '" + path + "'");
-    }
-  } else {
-    files.push_back(path);
-  }
-  std::vector<state::LogRow> rows;
-  for (const auto& f : files) {
-    auto text = env.ReadFile(f);
-    if (!text.ok()) return text.status().WithContext("reading the decision log");
-    BANDITD_RETURN_IF_ERROR(CheckNoGap(*text, f));
-    auto parsed = state::ReadDecisionLog(*text, f);
-    if (!parsed.ok()) return parsed.status();
-    for (auto& r : *parsed) rows.push_back(std::move(r));
-  }
+  size_t files = 0;
+  auto read = state::ReadDecisionLogPath(env, path, CheckNoGap, &files);
+  if (!read.ok()) return read.status();
+  const std::vector<state::LogRow>& rows = *read;
 
   ExportResult out;
-  out.files = files.size();
+  out.files = files;
   out.experiment = options.experiment;
   if (out.experiment.empty()) {
     std::set<std::string> names;
