@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "banditd/stopping.h"
 #include "sim/engine.h"
 #include "sim/live.h"
 #include "sim/ope.h"
@@ -54,6 +55,31 @@ banditd::Result<std::vector<Scenario>> Load(const RunFlags& f) {
     if (f.seed) s.seed = *f.seed;
   }
   return loaded;
+}
+
+// Prints, for each contender with a stopping rule, whether the daemon's
+// config would let that rule decide for that allocation
+// (CheckStoppingRuleFits): the static policy is the daemon's `mode: ab` with
+// the same weights, every other policy an adaptive `mode: bandit`. The
+// simulator itself runs every rule; this only says which runs describe a
+// configuration the daemon accepts (scripts/validity-grid reads it).
+void PrintDaemonFit(const Scenario& s) {
+  for (const auto& c : s.contenders) {
+    if (!c.stopping) continue;
+    banditd::StoppingAllocation allocation;
+    allocation.adaptive = c.policy.name != "static";
+    if (!allocation.adaptive) {
+      auto w = c.policy.params.GetDoubles("weights", {});
+      if (w.ok() && !w->empty()) {
+        double total = 0;
+        for (double x : *w) total += x;
+        for (double x : *w) allocation.weights.push_back(total > 0 ? x / total : x);
+      }
+    }
+    const banditd::Status fits = banditd::CheckStoppingRuleFits(*c.stopping, allocation);
+    std::printf("daemon-fit\t%s\t%s\t%s\t%s\n", s.variant.c_str(), c.label.c_str(),
+                fits.ok() ? "accepted" : "refused", fits.ok() ? "" : fits.message().c_str());
+  }
 }
 
 int Run(const RunFlags& f) {
@@ -160,6 +186,10 @@ int main(int argc, char** argv) {
 
   auto* validate = app.add_subcommand("validate", "check a scenario file and its policies");
   validate->add_option("scenario", flags.scenario, "scenario YAML file")->required();
+  bool daemon_fit = false;
+  validate->add_flag("--daemon-fit", daemon_fit,
+                     "also print, per contender, whether the daemon's config accepts its "
+                     "stopping rule for its allocation (tab-separated)");
 
   std::string csv;
   std::vector<double> weights;
@@ -276,6 +306,7 @@ int main(int argc, char** argv) {
     const auto factories = banditd::sim::Factories::Default();
     for (const auto& s : *scenarios) {
       if (auto st = banditd::sim::ValidateContenders(s, factories); !st.ok()) return Fail(st);
+      if (daemon_fit) PrintDaemonFit(s);
     }
     std::printf("%s: ok (%zu variant%s)\n", flags.scenario.c_str(), scenarios->size(),
                 scenarios->size() == 1 ? "" : "s");
