@@ -67,6 +67,11 @@ class StoppingRule {
     for (uint64_t i = 0; i < count; ++i) Observe(arm, reward, propensity);
   }
 
+  // Whether the rule can take this reward (finite, in the metric's domain):
+  // kInvalidValue with the reason when it cannot. bernoulli_cs counts
+  // successes and takes only 0 or 1; the other rules take any finite value.
+  virtual Status CheckReward(double /*reward*/) const { return Status::Ok(); }
+
   // Seconds since the experiment started, by the caller's clock (the daemon's
   // wall clock, the simulator's simulated time); set before each Check.
   // Rules with a minimum duration decide nothing before it has passed.

@@ -270,6 +270,11 @@ Status Experiment::CheckReward(double value) const {
     return Status(Code::kInvalidValue, "experiment '" + options_.name +
                                            "' has a bernoulli metric: reward must be in [0, 1]");
   }
+  if (stopping_) {
+    if (Status s = stopping_->CheckReward(value); !s.ok()) {
+      return Status(Code::kInvalidValue, "experiment '" + options_.name + "': " + s.message());
+    }
+  }
   if (const RewardRange range = policy_->reward_range(); !range.Contains(value)) {
     char bounds[64];
     std::snprintf(bounds, sizeof bounds, "[%g, %g]", range.lo, range.hi);

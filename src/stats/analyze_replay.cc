@@ -315,6 +315,12 @@ int RunReplayCommand(const ReplayOptions& o, const SpecFactory& make_spec, std::
     err << "analyze: " << rule.status().message() << "\n";
     return 2;
   }
+  for (const auto& e : file->events) {  // what the daemon would refuse (invalid_value)
+    if (Status s = (*rule)->CheckReward(e.reward); !s.ok()) {
+      err << "analyze: " << o.events_path << ": line " << e.line << ": " << s.message() << "\n";
+      return 2;
+    }
+  }
   const ReplayResult r = Replay(*file, o.look_every, **rule);
   if (o.json) {
     RenderJson(o, *file, *spec, r, out);

@@ -99,6 +99,14 @@ class BernoulliCs final : public RuleBase {
   BernoulliCs(const StoppingSpec& spec, CommonParams common, double prior_sd)
       : RuleBase(spec, common), grid_(MakeGrid(prior_sd)), s_(grid_.x.size(), 0.0) {}
   std::string_view name() const override { return "bernoulli_cs"; }
+  // The rule conditions on which arm each success came from: a fractional
+  // reward is not a success or a failure, and counting it as either would
+  // void the guarantee.
+  Status CheckReward(double reward) const override {
+    if (reward == 0.0 || reward == 1.0) return Status::Ok();
+    return Status(Code::kInvalidValue,
+                  "stopping rule bernoulli_cs counts successes: reward must be 0 or 1");
+  }
 
   double SampleCount() const override { return arms()[0].n + arms()[1].n; }
   std::string_view CountName() const override { return "in total"; }

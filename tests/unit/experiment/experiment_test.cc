@@ -115,6 +115,29 @@ TEST(ExperimentTest, InvalidRewardValuesAreRefusedAndChangeNothing) {
   }
 }
 
+// bernoulli_cs counts successes: a fractional reward (which a Beta policy
+// would take) is refused rather than counted as a success or a failure.
+TEST(ExperimentTest, BernoulliCsTakesOnlyZeroOrOne) {
+  auto o = TwoArms();
+  StoppingSpec spec;
+  spec.name = "bernoulli_cs";
+  o.stopping = spec;
+  auto e = Make(o);
+  Rng rng(5);
+  auto c = e->Route(std::nullopt, std::nullopt, rng);
+  const auto ref = RefFor(*e, *c);
+  const Status s = e->ApplyReward(ref, 0.5);
+  EXPECT_EQ(s.code(), Code::kInvalidValue);
+  EXPECT_NE(s.message().find("0 or 1"), std::string::npos) << s.ToString();
+  EXPECT_EQ(e->counters()[c->arm].n, 0.0);
+  EXPECT_TRUE(e->ApplyReward(ref, 1.0).ok());
+  EXPECT_EQ(e->counters()[c->arm].n, 1.0);
+  // Without that rule the same experiment takes a fractional reward.
+  auto plain = Make(TwoArms());
+  auto c2 = plain->Route(std::nullopt, std::nullopt, rng);
+  EXPECT_TRUE(plain->ApplyReward(RefFor(*plain, *c2), 0.5).ok());
+}
+
 TEST(ExperimentTest, RewardsOfAnOlderEpochAreCountedAsStale) {
   auto e = Make(TwoArms());
   Rng rng(6);

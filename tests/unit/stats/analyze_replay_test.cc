@@ -293,6 +293,13 @@ TEST_F(ReplayCommandTest, BadInputExitsTwoWithTheReason) {
   EXPECT_EQ(Run(good + "3,a,2,0.5\n", Sequential(), every), 2);
   EXPECT_NE(err_.str().find("line 4: reward 2 is outside [0, 1]"), std::string::npos)
       << err_.str();
+  // bernoulli_cs counts successes: the daemon refuses a fractional reward.
+  StoppingFlags bcs;
+  bcs.rule = "bernoulli_cs";
+  EXPECT_EQ(Run(good + "3,a,0.5,0.5\n", bcs, every), 2);
+  EXPECT_NE(err_.str().find("line 4: stopping rule bernoulli_cs counts successes"),
+            std::string::npos)
+      << err_.str();
   ReplayOptions dup = every;
   dup.arms = {"a", "a"};
   EXPECT_EQ(Run(good, Sequential(), dup), 2);
