@@ -117,6 +117,9 @@ void Engine::Replay(const PendingReward& r) {
   Experiment& e = *experiments_[it->second];
   (void)e.ApplyReward(r.ref, r.value, r.context);
   e.contexts().Erase(r.ref.key());
+  auto& recent = replayed_[it->second];
+  recent.push_back(r);
+  if (recent.size() > kMaxCheckpointInFlight) recent.pop_front();
 }
 
 std::vector<size_t> Engine::Tick() {

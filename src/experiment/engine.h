@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -86,6 +87,25 @@ class Engine {
   // was logged, and records after a snapshot are not in its state.
   void Replay(const PendingReward& reward);
 
+  // Checkpoints: an experiment's whole state written to the WAL between
+  // snapshots (on every change of state, SRM alarm or operator op, and at
+  // most once a second while it looks and routes), so a crash loses none of
+  // what is not a reward: the rule's looks and running p and interval, the
+  // SRM tallies and alarm, a promote. The record holds the experiment's
+  // snapshot and the keys of its rewards that were in the WAL but not yet
+  // applied (`in_flight`: written before the checkpoint, not in its state).
+  // At most kMaxCheckpointInFlight keys: with more the caller waits a tick.
+  static constexpr size_t kMaxCheckpointInFlight = 4096;
+  std::string EncodeCheckpoint(size_t experiment, std::span<const uint64_t> in_flight) const;
+  // Replays one: restores the experiment (unchanged when it is no longer
+  // configured) and applies again its in-flight rewards that replayed before
+  // the record (the ones the WAL dropped are not there). kCorruption for a
+  // malformed record (the engine is unchanged); kInvalidArgument when the
+  // state does not fit the config (Experiment::Restore).
+  Status ReplayCheckpoint(std::string_view bytes);
+  // Recovery is over: frees what ReplayCheckpoint needed.
+  void EndReplay() { replayed_.clear(); }
+
   // Periodic work: allocation refresh, stopping rules (told the seconds since
   // their experiment started, by NowSeconds), guardrails, SRM tests, ledger
   // and context-store expiry. Returns the indices of experiments whose state
@@ -140,6 +160,9 @@ class Engine {
   std::unordered_map<uint64_t, uint32_t> in_flight_;  // decision key -> issued_s
   uint32_t last_expire_s_ = 0;
   DecisionTime time_;
+  // During recovery: each experiment's last kMaxCheckpointInFlight replayed
+  // rewards, for ReplayCheckpoint.
+  std::unordered_map<size_t, std::deque<PendingReward>> replayed_;
 };
 
 }  // namespace banditd::experiment

@@ -277,7 +277,9 @@ void Daemon::Periodic() {
     TrimAfterReplyBurst();
     for (auto& c : connections_) c->Poll();
     CollectFromIoThreads();
-    for (size_t e : engine_->Tick()) LogStateChange(e);
+    const std::vector<size_t> changed = engine_->Tick();
+    for (size_t e : changed) LogStateChange(e);
+    WriteCheckpoints(changed);
   }
   if (now - last_flush_ns_ >= 1000 * kMs) {
     last_flush_ns_ = now;

@@ -46,6 +46,10 @@
 
 namespace banditd::server {
 
+// The daemon's WAL record types (docs/operations.md, The state directory).
+inline constexpr uint8_t kRewardRecord = 1;      // Engine::EncodeReward
+inline constexpr uint8_t kCheckpointRecord = 2;  // Engine::EncodeCheckpoint
+
 struct DaemonFlags {
   bool repair = false;    // keep what precedes a corrupt WAL record
   bool insecure = false;  // allow non-loopback binds without CURVE
@@ -179,6 +183,14 @@ class Daemon {
   void PublishViews();
   void CollectFromIoThreads();
   Status WriteSnapshot();
+  // Checkpoints (Engine::EncodeCheckpoint): `urgent` lists experiments whose
+  // state just changed; the others are written when they looked or routed
+  // since their last one and a second has passed.
+  void WriteCheckpoints(const std::vector<size_t>& urgent);
+  Result<uint64_t> WriteCheckpoint(size_t exp);
+  // Answers the admin ops whose checkpoint the WAL resolved (up to `resolved`)
+  // and forgets the marks of dropped checkpoints so they are written again.
+  void ResolveCheckpoints(uint64_t resolved);
   void PublishMetrics();
   // Returns false when the final snapshot could not be written.
   bool Shutdown();
@@ -259,6 +271,30 @@ class Daemon {
   std::atomic<bool> stop_{false};
   std::deque<PendingReward> unapplied_;
   std::deque<PendingAck> acks_;
+  // What an experiment's last checkpoint held, to see when it is due again.
+  struct CheckpointMark {
+    uint16_t epoch = 0;
+    int state = -1;
+    bool srm_alarm = false;
+    uint64_t srm_alarms = 0, srm_acks = 0, looks = 0, routed = 0;
+    uint64_t seq = 0;      // its WAL record
+    int64_t at_ns = 0;
+    // Changes that are written at once (state, epoch, SRM alarm, an op).
+    bool SameState(const CheckpointMark& o) const {
+      return epoch == o.epoch && state == o.state && srm_alarm == o.srm_alarm &&
+             srm_alarms == o.srm_alarms && srm_acks == o.srm_acks;
+    }
+  };
+  CheckpointMark MarkOf(size_t exp) const;
+  std::vector<CheckpointMark> checkpointed_;
+  // Admin ops answered once their checkpoint is durable.
+  struct PendingAdminAck {
+    uint64_t seq = 0;
+    Envelope env;
+    std::string id;
+    zmq::socket_t* socket = nullptr;
+  };
+  std::deque<PendingAdminAck> admin_acks_;
   uint64_t wal_seq_seen_ = 0;
   // WAL records dropped by a failed write, not yet matched to their rewards.
   std::deque<state::SeqRange> wal_dropped_;

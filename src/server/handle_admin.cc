@@ -258,8 +258,15 @@ void Daemon::HandleAdmin(const wire::Request& req, Envelope env, zmq::socket_t& 
   }
   spdlog::info("admin {} '{}': experiment is {}", wire::OpName(req.op), x.name(),
                experiment::StateName(x.state()));
-  protocol::EncodeOkReply(req.id, &out_);
-  Send(socket, env, out_);
+  // Answered once the change is durable (ResolveCheckpoints).
+  auto seq = WriteCheckpoint(*e);
+  if (!seq.ok()) {
+    SendError(socket, env, req.id, Code::kIoError,
+              "the change is in force but could not be written to the state directory (" +
+                  seq.status().ToString() + "); it is written with the next checkpoint or snapshot");
+    return;
+  }
+  admin_acks_.push_back(PendingAdminAck{*seq, std::move(env), std::string(req.id), &socket});
 }
 
 void Daemon::OnReloads() {

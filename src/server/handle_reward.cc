@@ -12,7 +12,6 @@
 namespace banditd::server {
 namespace {
 
-constexpr uint8_t kRewardRecord = 1;
 
 // Why the WAL would not take a record, as the client hears it: retryable.
 Status NotRecorded(const Status& wal) {
@@ -160,6 +159,7 @@ void Daemon::OnWalProgress(uint64_t limit) {
     }
     acks_.pop_front();
   }
+  ResolveCheckpoints(resolved);
   // Forget the drops nothing waits on any more.
   uint64_t oldest = resolved + 1;
   if (!unapplied_.empty()) oldest = std::min(oldest, unapplied_.front().seq);

@@ -12,7 +12,6 @@
 namespace banditd::server {
 namespace {
 
-constexpr uint8_t kRewardRecord = 1;
 constexpr int kRcvHwm = 100;
 
 // tcp://host:* endpoints resolve to the port the OS chose.
@@ -228,6 +227,15 @@ Status Daemon::Recover() {
   Status s = store_->Recover(
       [&](std::string_view bytes) { return engine_->Restore(bytes); },
       [&](uint8_t type, std::string_view payload) {
+        if (type == kCheckpointRecord) {
+          Status c = engine_->ReplayCheckpoint(payload);
+          if (c.code() == Code::kCorruption) {
+            ++bad_records;  // the next checkpoint or the rewards carry on
+            spdlog::warn("recovery: {}", c.ToString());
+            return Status::Ok();
+          }
+          return c;
+        }
         if (type != kRewardRecord) return Status::Ok();
         auto r = experiment::Engine::DecodeReward(payload);
         if (!r.ok()) {
@@ -250,6 +258,7 @@ Status Daemon::Recover() {
         return o;
       }(),
       [this](uint64_t, const Status&) { wal_wake_.Wake(); }, &report);
+  engine_->EndReplay();
   if (!s.ok()) return s;
   for (const auto& note : report.notes) spdlog::warn("recovery: {}", note);
   for (const auto& file : report.quarantined) {

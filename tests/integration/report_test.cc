@@ -1,5 +1,6 @@
 // What `status` reports, against the real daemon: the deciding rule's own
-// figures survive a restart unchanged (they read p = 1 after one), the SRM
+// figures survive a restart unchanged (they read p = 1 after one), a SIGKILL
+// between snapshots included, the SRM
 // check raises no alarm when the weights change by promote / pause, and the
 // ack_srm op's refusals carry their codes.
 #include <chrono>
@@ -141,6 +142,70 @@ TEST(ReportTest, TheRulesReportSurvivesRestarts) {
   ASSERT_TRUE(st.ok()) << st.status().ToString();
   ExpectSameRuleReport(strong, *FindReport(*st, "strong"));
   ExpectSameRuleReport(flat, *FindReport(*st, "flat"));
+  EXPECT_EQ(d.Stop(), 0) << d.LogTail();
+}
+
+// Between snapshots (here: none but at shutdown), a SIGKILL keeps what is
+// not a reward too: the rule's looks, running p and interval, the SRM
+// tallies, a decision and an operator's promote and pause — each experiment's
+// checkpoints in the WAL carry them.
+TEST(ReportTest, TheRulesReportAndOpsSurviveAKillBetweenSnapshots) {
+  TempDir dir;
+  const std::string config = WriteConfig(
+      dir.path(), Experiments() + AbRouteOnly("ops", 0.5, 0.5) + AbRouteOnly("held", 0.5, 0.5));
+  const std::vector<std::string> no_snapshots = {"--snapshot-interval-ms", "0"};
+  zmq::context_t ctx;
+  Rng rng(2025);
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start(config, dir.path(), no_snapshots));
+  wire::ExperimentReport strong, flat, ops, held;
+  {
+    Client api(ctx, d.endpoints().api);
+    Client admin(ctx, d.endpoints().admin);
+    Drive(api, rng, "strong", 600, 0.1, 0.6);
+    Drive(api, rng, "flat", 600, 0.3, 0.38);
+    for (int i = 0; i < 300; ++i) {
+      ASSERT_TRUE(api.Route({"ops"}).ok());
+      ASSERT_TRUE(api.Route({"held"}).ok());
+    }
+    // Acknowledged: durable before the reply.
+    ASSERT_TRUE(admin.Admin(wire::Op::kPromote, "ops", "b").ok());
+    ASSERT_TRUE(admin.Admin(wire::Op::kPause, "held").ok());
+    strong = WaitFor(api, "strong",
+                     [](const auto& r) { return r.state == wire::ExperimentState::kDecided; });
+    flat = WaitFor(api, "flat", [](const auto& r) {
+      return r.test && r.test->looks > 1 &&
+             std::fabs(r.test->difference - (r.arms[1].mean - r.arms[0].mean)) < 1e-12;
+    });
+    // The periodic checkpoints (a second apart) catch up with the last looks.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    auto st = api.GetStatus();
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    strong = *FindReport(*st, "strong");
+    flat = *FindReport(*st, "flat");
+    ops = *FindReport(*st, "ops");
+    held = *FindReport(*st, "held");
+  }
+  ASSERT_EQ(strong.state, wire::ExperimentState::kDecided) << d.LogTail();
+  ASSERT_GT(flat.test->looks, 3u);
+  ASSERT_EQ(ops.state, wire::ExperimentState::kPromoted);
+  ASSERT_EQ(held.state, wire::ExperimentState::kPaused);
+  d.Signal(SIGKILL);
+  d.Wait(std::chrono::seconds(10));
+  ASSERT_TRUE(d.Start(config, dir.path(), no_snapshots));
+  Client api(ctx, d.endpoints().api);
+  auto st = api.GetStatus();
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  ExpectSameRuleReport(strong, *FindReport(*st, "strong"));
+  ExpectSameRuleReport(flat, *FindReport(*st, "flat"));
+  for (const auto* before : {&ops, &held}) {
+    const auto* after = FindReport(*st, before->name);
+    EXPECT_EQ(after->state, before->state) << before->name;
+    EXPECT_EQ(after->reason, before->reason) << before->name;
+    ASSERT_TRUE(after->srm && before->srm);
+    EXPECT_EQ(after->srm->requests, before->srm->requests) << before->name;
+    EXPECT_EQ(after->srm->periods, before->srm->periods) << before->name;
+  }
   EXPECT_EQ(d.Stop(), 0) << d.LogTail();
 }
 
