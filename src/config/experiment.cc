@@ -193,11 +193,31 @@ Status LoadModeSpecific(const YamlNode& node, ExperimentConfig* exp) {
 // experiment's allocation (CheckStoppingRuleFits): a bandit policy adapts
 // the allocation (the `static` policy does not), the other modes split
 // traffic by fixed shares.
+// The shares the rule sees: mode ab's weights; the `static` policy's
+// (normalised) weights in modes bandit and canary; and in mode canary the
+// canary phase's split too (its rewards reach the rule as well). Every one of
+// them counts for the smallest-share limits.
 Status CheckStoppingFits(const YamlNode& stopping, const ExperimentConfig& exp,
                          const StoppingSpec& spec) {
   StoppingAllocation allocation;
-  allocation.adaptive = exp.mode == Mode::kBandit && exp.policy != "static";
+  const bool policy_moves = exp.mode == Mode::kBandit || exp.mode == Mode::kCanary;
+  allocation.adaptive = policy_moves && exp.policy != "static";
   if (exp.mode == Mode::kAb) allocation.weights = exp.weights;
+  if (policy_moves && exp.policy == "static") {
+    auto w = exp.policy_params.GetDoubles("weights", std::vector<double>(exp.arms.size(), 1.0));
+    double total = 0;
+    if (w.ok()) {
+      for (double x : *w) total += x;
+    }
+    // Malformed weights are the policy's to refuse, with its own message.
+    if (w.ok() && w->size() == exp.arms.size() && total > 0 && std::isfinite(total)) {
+      for (double x : *w) allocation.weights.push_back(x / total);
+    }
+  }
+  if (exp.mode == Mode::kCanary && exp.arms.size() > 1) {
+    allocation.weights.push_back(1.0 - exp.canary_share);
+    allocation.weights.push_back(exp.canary_share / static_cast<double>(exp.arms.size() - 1));
+  }
   const Status fits = CheckStoppingRuleFits(spec, allocation);
   if (fits.ok()) return fits;
   return (stopping.Has("rule") ? stopping.Child("rule") : stopping).Error(fits.message());

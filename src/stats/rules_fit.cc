@@ -11,45 +11,53 @@ namespace {
 // The smallest static share at which sequential was validated (99/1).
 constexpr double kSequentialMinShare = 0.01;
 
-std::string ValidRule(const StoppingSpec& spec, bool adaptive) {
+// `sequential_fits`: the allocation is a static split sequential was
+// validated for (so it may be recommended).
+std::string ValidRule(const StoppingSpec& spec, bool sequential_fits) {
   if (spec.metric == Metric::kBernoulli) {
     return spec.num_arms == 2
                ? std::string("'bernoulli_cs' (valid under any allocation)")
-               : std::string(adaptive ? "one experiment per challenger with 'bernoulli_cs'"
-                                      : "'sequential' (static split) or one experiment per "
-                                        "challenger with 'bernoulli_cs'");
+               : std::string(sequential_fits ? "'sequential' (static split) or one experiment "
+                                               "per challenger with 'bernoulli_cs'"
+                                             : "one experiment per challenger with 'bernoulli_cs'");
   }
-  return adaptive || spec.num_arms != 2
-             ? std::string("'bandit_cs' with reward_min/reward_max (two arms)")
-             : std::string("'sequential' (with cap for a skewed metric) or 'bandit_cs'");
+  return sequential_fits && spec.num_arms == 2
+             ? std::string("'sequential' (with cap for a skewed metric) or 'bandit_cs'")
+             : std::string("'bandit_cs' with reward_min/reward_max (two arms)");
 }
 
 }  // namespace
 
 Status CheckStoppingRuleFits(const StoppingSpec& spec, const StoppingAllocation& allocation) {
   const std::string where = "stopping rule '" + spec.name + "': ";
+  const double smallest = allocation.weights.empty()
+                              ? 1.0
+                              : *std::min_element(allocation.weights.begin(),
+                                                  allocation.weights.end());
+  const bool sequential_fits = !allocation.adaptive && smallest >= kSequentialMinShare;
   if (spec.name == "naive_peeking" || spec.name == "bayes") {
     return InvalidArgument(
         where + "is a comparison rule for bandit-sim and does not control the false-decision "
                 "rate (A/A: " +
         (spec.name == "bayes" ? "54%" : "35%") + " at alpha 0.05); use " +
-        ValidRule(spec, allocation.adaptive));
+        ValidRule(spec, sequential_fits));
   }
   if (allocation.adaptive && (spec.name == "fixed_horizon" || spec.name == "sequential")) {
     return InvalidArgument(where +
                            "assumes a fixed allocation, but a bandit policy adapts it to the "
                            "rewards (the arms' means are then biased and no error rate is "
                            "guaranteed); use " +
-                           ValidRule(spec, true));
+                           ValidRule(spec, false));
   }
-  if (spec.name == "sequential" && !allocation.weights.empty()) {
-    const double smallest =
-        *std::min_element(allocation.weights.begin(), allocation.weights.end());
-    if (smallest > 0 && smallest < kSequentialMinShare) {
-      return InvalidArgument(where + "was validated down to a 99/1 split; a share of " +
-                             std::to_string(smallest) + " is beyond it; use " +
-                             ValidRule(spec, false));
-    }
+  if (smallest <= 0) {
+    return InvalidArgument(where +
+                           "an arm with a share of 0 gets no traffic, so the rule can never "
+                           "decide; give every arm a share, or remove the arm");
+  }
+  if (spec.name == "sequential" && smallest < kSequentialMinShare) {
+    return InvalidArgument(where + "was validated down to a 99/1 split; a share of " +
+                           std::to_string(smallest) + " is beyond it; use " +
+                           ValidRule(spec, false));
   }
   return Status::Ok();
 }

@@ -100,6 +100,30 @@ std::vector<BadCase> Cases() {
            "      params: {mde: 0.01}\n"),
        "experiments[0].stopping.rule (line 9): stopping rule 'sequential': was validated down "
        "to a 99/1 split"},
+      {"sequential beyond 99/1 under the static policy",
+       Exp("    policy:\n      name: static\n      params:\n        weights: [0.995, 0.005]\n"
+           "    stopping:\n      rule: sequential\n      params: {mde: 0.01}\n"),
+       "experiments[0].stopping.rule (line 11): stopping rule 'sequential': was validated down "
+       "to a 99/1 split; a share of 0.005000 is beyond it; use 'bernoulli_cs'"},
+      {"sequential in a 0.5% canary",
+       Exp("    mode: canary\n    canary_share: 0.005\n    policy:\n      name: static\n"
+           "    stopping:\n      rule: sequential\n      params: {mde: 0.01}\n"),
+       "experiments[0].stopping.rule (line 11): stopping rule 'sequential': was validated down "
+       "to a 99/1 split"},
+      {"fixed_horizon in a canary that hands over to thompson",
+       Exp("    mode: canary\n    stopping:\n      rule: fixed_horizon\n"
+           "      params: {n_per_arm: 1000}\n"),
+       "experiments[0].stopping.rule (line 8): stopping rule 'fixed_horizon': assumes a fixed "
+       "allocation"},
+      {"an arm with no share",
+       Exp("    mode: ab\n    weights: [1, 0]\n    stopping:\n      rule: bernoulli_cs\n"),
+       "experiments[0].stopping.rule (line 9): stopping rule 'bernoulli_cs': an arm with a share "
+       "of 0 gets no traffic, so the rule can never decide"},
+      {"the static policy giving an arm nothing",
+       Exp("    policy:\n      name: static\n      params:\n        weights: [1, 0]\n"
+           "    stopping:\n      rule: bernoulli_cs\n"),
+       "experiments[0].stopping.rule (line 11): stopping rule 'bernoulli_cs': an arm with a share "
+       "of 0"},
       {"guardrail ratio below 1", Exp("    guardrails:\n      max_error_rate_ratio: 0.5\n"),
        "experiments[0].guardrails.max_error_rate_ratio (line 7): must be >= 1, got 0.5"},
       {"bad on_decision", Exp("    on_decision: rollback\n"),
