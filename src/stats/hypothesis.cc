@@ -64,6 +64,88 @@ TestResult TwoProportionZTest(Proportion control, Proportion treatment, Alternat
   return r;
 }
 
+namespace {
+
+// The hypergeometric law of the treatment's successes given the margins:
+// `total` units, `successes` of them successes, `drawn` in the treatment.
+struct Hypergeometric {
+  double total, successes, drawn;
+  double lo() const { return std::max(0.0, drawn - (total - successes)); }
+  double hi() const { return std::min(successes, drawn); }
+  double LogPmf(double x) const {
+    auto lchoose = [](double n, double k) {
+      return std::lgamma(n + 1) - std::lgamma(k + 1) - std::lgamma(n - k + 1);
+    };
+    return lchoose(successes, x) + lchoose(total - successes, drawn - x) -
+           lchoose(total, drawn);
+  }
+  // pmf(x + 1) / pmf(x).
+  double RatioUp(double x) const {
+    return (successes - x) * (drawn - x) / ((x + 1) * (total - successes - drawn + x + 1));
+  }
+};
+
+// Sum of pmf(y) for y from `from` stepping by `step` (+1 or -1) to the end of
+// the support, starting at pmf(from) = `pmf`; the terms only shrink on the
+// way (the walk goes away from the mode), so it stops once they no longer
+// count.
+double TailFrom(const Hypergeometric& h, double from, double pmf, int step) {
+  double sum = 0;
+  const double end = step > 0 ? h.hi() : h.lo();
+  for (double y = from;; y += step) {
+    sum += pmf;
+    if (y == end || !(pmf >= sum * 1e-17)) break;  // 0 (underflow) included
+    pmf *= step > 0 ? h.RatioUp(y) : 1.0 / h.RatioUp(y - 1);
+  }
+  return sum;
+}
+
+}  // namespace
+
+TestResult FisherExactTest(Proportion control, Proportion treatment, Alternative alt) {
+  TestResult r;
+  const Hypergeometric h{treatment.n + control.n, treatment.successes + control.successes,
+                         treatment.n};
+  const double x = treatment.successes;
+  r.statistic = x;
+  if (!(treatment.n > 0 && control.n > 0) || h.lo() == h.hi()) {
+    r.p_value = 1.0;  // one table only: no evidence either way
+    return r;
+  }
+  const double obs = std::exp(h.LogPmf(x));
+  // Unimodal: the mode splits the support into two monotone halves.
+  const double mode =
+      std::clamp(std::floor((h.drawn + 1) * (h.successes + 1) / (h.total + 2)), h.lo(), h.hi());
+  const double up = x >= mode ? TailFrom(h, x, obs, +1) : 0;
+  const double down = x <= mode ? TailFrom(h, x, obs, -1) : 0;
+  if (alt == Alternative::kGreater) {
+    r.p_value = x == h.lo() ? 1.0 : x >= mode ? up : 1.0 - TailFrom(h, x - 1, obs / h.RatioUp(x - 1), -1);
+  } else if (alt == Alternative::kLess) {
+    r.p_value = x == h.hi() ? 1.0 : x <= mode ? down : 1.0 - TailFrom(h, x + 1, obs * h.RatioUp(x), +1);
+  } else {
+    // The observed side's tail, plus the other side's tables no more likely:
+    // walk from the mode away from x to the first such table.
+    const int away = x >= mode ? -1 : +1;
+    double y = mode, pmf = std::exp(h.LogPmf(mode));
+    const double end = away > 0 ? h.hi() : h.lo();
+    const double limit = obs * (1.0 + 1e-7);
+    double other = 0;
+    if (y == x) {
+      other = (y == end) ? 0 : TailFrom(h, y + away, away > 0 ? pmf * h.RatioUp(y)
+                                                                : pmf / h.RatioUp(y - 1), away);
+    } else {
+      while (pmf > limit && y != end) {
+        pmf *= away > 0 ? h.RatioUp(y) : 1.0 / h.RatioUp(y - 1);
+        y += away;
+      }
+      other = pmf <= limit ? TailFrom(h, y, pmf, away) : 0;
+    }
+    r.p_value = (x >= mode ? up : down) + other;
+  }
+  r.p_value = std::clamp(r.p_value, 0.0, 1.0);
+  return r;
+}
+
 TestResult WelchTTest(Moments control, Moments treatment, Alternative alt) {
   TestResult r;
   const double vt = treatment.variance / treatment.n;

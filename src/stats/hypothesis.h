@@ -45,6 +45,15 @@ Moments MomentsFromSums(double n, double sum, double sum_sq);
 // Same as statsmodels.stats.proportion.proportions_ztest([x_t, x_c], [n_t, n_c]).
 TestResult TwoProportionZTest(Proportion control, Proportion treatment, Alternative alt);
 
+// Fisher's exact test of the 2x2 table [[x_t, n_t - x_t], [x_c, n_c - x_c]]:
+// conditional on the total successes, x_t is hypergeometric under H0 (equal
+// rates) whatever the rate and the split, so the test keeps its level at rare
+// rates and lopsided splits where the z-test runs hot. Two-sided: the sum of
+// the probabilities of the tables no more likely than the observed one
+// (within a relative 1e-7), as scipy.stats.fisher_exact; one-sided: the tail.
+// Counts must be whole numbers; statistic = the observed x_t.
+TestResult FisherExactTest(Proportion control, Proportion treatment, Alternative alt);
+
 // Welch's unequal-variance t-test (Welch 1947) with the Welch–Satterthwaite
 // degrees of freedom; same as scipy.stats.ttest_ind_from_stats(equal_var=False).
 TestResult WelchTTest(Moments control, Moments treatment, Alternative alt);

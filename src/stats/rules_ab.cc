@@ -14,7 +14,7 @@
 namespace banditd::stats {
 namespace {
 
-// One fixed-horizon comparison of challenger k against the control:
+// One comparison of challenger k against the control at a look:
 // pooled z-test (Bernoulli) or Welch's t-test (real-valued), two-sided.
 TestResult Compare(const RuleBase& rule, size_t k) {
   const size_t c = rule.spec().control;
@@ -110,12 +110,18 @@ class FixedHorizon final : public RuleBase {
     std::vector<Interval> ci(spec().num_arms);
     for (size_t k = 0; k < spec().num_arms; ++k) {
       if (k == spec().control) continue;
-      p[k] = Compare(*this, k).p_value;
+      // Bernoulli: Fisher's exact test, which keeps its level at the rare
+      // rates and lopsided splits where the z-test runs hot.
+      p[k] = spec().metric == Metric::kBernoulli
+                 ? FisherExactTest(AsProportion(spec().control), AsProportion(k),
+                                   Alternative::kTwoSided)
+                       .p_value
+                 : Compare(*this, k).p_value;
       diff[k] = Mean(k) - Mean(spec().control);
       ci[k] = CompareInterval(*this, k, 1.0 - level);
     }
     return Decide(*this, p, diff, ci, level, true,
-                  spec().metric == Metric::kBernoulli ? "z-test" : "Welch t-test");
+                  spec().metric == Metric::kBernoulli ? "Fisher's exact test" : "Welch t-test");
   }
 
  private:

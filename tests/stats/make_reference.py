@@ -301,6 +301,33 @@ def bayes():
     write("prob_better_normal", ["m_c", "s_c", "m_t", "s_t", "p_t_better", "loss_choose_t"], rows)
 
 
+def fisher():
+    """Fisher's exact test, scipy's two-sided rule (tables no more likely)."""
+    cases = [
+        (5, 1000, 12, 1000), (10, 60, 3, 50), (5, 100, 0, 100), (300, 180000, 40, 20000),
+        (1, 10, 1, 10), (0, 5, 7, 7), (430, 100000, 520, 100000), (1, 100, 2, 900),
+        (30, 1000, 30, 1000), (0, 1, 1, 1), (1, 2, 0, 3), (12, 15, 1, 40), (2, 2, 0, 2),
+        (1, 10**6, 0, 10**4), (200, 10**6, 9, 10**4), (5 * 10**4, 10**5, 5 * 10**4 + 400, 10**5),
+        (999, 1000, 1000, 1000), (3, 7, 3, 7),
+    ]
+    while len(cases) < 60:
+        n_c = int(10 ** rng.uniform(0.5, 5.5))
+        n_t = int(10 ** rng.uniform(0.5, 5.5))
+        p = 10 ** rng.uniform(-4, -0.05) if rng.uniform() < 0.7 else rng.uniform(0.5, 0.9999)
+        x_c = int(rng.binomial(n_c, p))
+        x_t = int(rng.binomial(n_t, min(0.99999, p * rng.uniform(0.8, 1.3))))
+        if x_c + x_t == 0 or x_c + x_t == n_c + n_t:
+            continue
+        cases.append((x_c, n_c, x_t, n_t))
+    rows = []
+    for x_c, n_c, x_t, n_t in cases:
+        for alt in SCIPY_ALTS:
+            table = [[x_t, n_t - x_t], [x_c, n_c - x_c]]
+            rows.append((x_c, n_c, x_t, n_t, alt,
+                         stats.fisher_exact(table, alternative=SCIPY_ALTS[alt])[1]))
+    write("fisher", ["x_c", "n_c", "x_t", "n_t", "alt", "p"], rows)
+
+
 if __name__ == "__main__":
     ztest()
     proportion_intervals()
@@ -310,3 +337,4 @@ if __name__ == "__main__":
     msprt()
     asymptotic_cs()
     bayes()
+    fisher()

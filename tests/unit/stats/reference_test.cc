@@ -43,6 +43,16 @@ TEST(ReferenceTest, TwoProportionZTestMatchesStatsmodels) {
   }
 }
 
+TEST(ReferenceTest, FisherExactTestMatchesScipy) {
+  for (const auto& r : Load("fisher")) {
+    const TestResult t = FisherExactTest(PropC(r), PropT(r), Alt(r.at("alt")));
+    EXPECT_EQ(t.statistic, r.at("x_t"));
+    EXPECT_TRUE(Close(t.p_value, r.at("p")))
+        << r.at("x_t") << "/" << r.at("n_t") << " vs " << r.at("x_c") << "/" << r.at("n_c")
+        << " alt " << r.at("alt") << ": " << t.p_value << " vs " << r.at("p");
+  }
+}
+
 TEST(ReferenceTest, WelchTTestMatchesScipy) {
   for (const auto& r : Load("welch")) {
     const TestResult t = WelchTTest(MomC(r), MomT(r), Alt(r.at("alt")));
