@@ -88,10 +88,98 @@ StopDecision Decide(const RuleBase& rule, const std::vector<double>& p,
   return d;
 }
 
-class FixedHorizon final : public RuleBase {
+// Kohavi, Deng & Vermeer ("A/B testing intuition busters", KDD 2022) and
+// Kohavi, Tang & Xu (Trustworthy Online Controlled Experiments, 2020, ch.
+// 17): the normal approximation of a mean is adequate once n > 355 s^2, s
+// the skewness of one reward.
+constexpr double kSkewnessFactor = 355;
+
+// What fixed_horizon and sequential share for a real-valued metric: rewards
+// winsorized at `cap` (param `cap`; none by default), and the skewness guard
+// n > 355 s^2 per arm before the normal approximation is trusted.
+class NormalRule : public RuleBase {
  public:
-  FixedHorizon(const StoppingSpec& spec, CommonParams common, double horizon)
-      : RuleBase(spec, common), horizon_(horizon) {}
+  NormalRule(const StoppingSpec& spec, CommonParams common, double cap)
+      : RuleBase(spec, common), cap_(cap) {}
+
+ protected:
+  double AdmitReward(double reward, double count) override {
+    if (!(reward > cap_)) return reward;
+    capped_ += count;
+    return cap_;
+  }
+
+  // "" when every arm of a real-valued metric has enough units for its
+  // running skewness s (of the capped rewards); else why the rule waits.
+  std::string SkewnessWait() const {
+    if (spec().metric == Metric::kBernoulli) return "";
+    for (size_t i = 0; i < arms().size(); ++i) {
+      const ArmSums& a = arms()[i];
+      if (a.n < 3) continue;  // min_samples guards tiny n
+      const double m = a.sum / a.n;
+      const double m2 = a.sum_sq / a.n - m * m;
+      const double m3 = a.sum_cube / a.n - 3.0 * m * a.sum_sq / a.n + 2.0 * m * m * m;
+      if (!(m2 > 0)) continue;
+      const double skew = m3 / std::pow(m2, 1.5);
+      const double needed = kSkewnessFactor * skew * skew;
+      if (a.n <= needed) {
+        char buf[220];
+        std::snprintf(buf, sizeof buf,
+                      "%s: waiting for the skewness guard: arm %zu has %.0f of %.0f units "
+                      "(skewness %.3g, n > 355 skewness^2; a lower cap shortens the wait)",
+                      std::string(name()).c_str(), i, a.n, std::ceil(needed), skew);
+        return buf;
+      }
+    }
+    return "";
+  }
+
+  // "; N rewards capped at C (...)" once any was.
+  std::string CapNote() const {
+    if (capped_ <= 0) return "";
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "; %.0f rewards capped at %g (the test is for capped means)",
+                  capped_, cap_);
+    return buf;
+  }
+
+  void SaveCapped(policies::SnapshotState& s) const {
+    if (capped_ > 0) s.arrays["capped"] = {capped_};
+  }
+  Status LoadCapped(const policies::SnapshotState& s) {
+    double capped = 0;
+    if (s.arrays.count("capped")) {
+      auto cp = policies::TakeArray(s, "capped", 1);
+      if (!cp.ok()) return cp.status();
+      capped = (*cp)[0];
+    }
+    capped_ = capped;
+    return Status::Ok();
+  }
+
+ private:
+  double cap_;
+  double capped_ = 0;
+};
+
+// The rule's `cap` param: +inf when absent; only for a real-valued metric.
+Result<double> ParseCap(const StoppingSpec& spec, const std::string& rule) {
+  double cap = std::numeric_limits<double>::infinity();
+  if (!spec.params.Has("cap")) return cap;
+  const std::string where = "stopping rule '" + rule + "': ";
+  if (spec.metric == Metric::kBernoulli) {
+    return InvalidArgument(where + "cap applies to a real-valued metric only");
+  }
+  auto c = spec.params.GetDouble("cap", cap);
+  if (!c.ok()) return c.status().WithContext("stopping rule '" + rule + "'");
+  if (!std::isfinite(*c)) return InvalidArgument(where + "cap must be finite");
+  return *c;
+}
+
+class FixedHorizon final : public NormalRule {
+ public:
+  FixedHorizon(const StoppingSpec& spec, CommonParams common, double horizon, double cap)
+      : NormalRule(spec, common, cap), horizon_(horizon) {}
   std::string_view name() const override { return "fixed_horizon"; }
 
  protected:
@@ -103,6 +191,13 @@ class FixedHorizon final : public RuleBase {
       std::snprintf(buf, sizeof buf, "planned horizon not reached: %.0f of %.0f units per arm",
                     count, horizon_);
       d.reason = buf;
+      return d;
+    }
+    // Welch's test on a skewed metric runs hot until the guard holds: the
+    // analysis waits past the horizon (a cap shortens the wait).
+    if (std::string wait = SkewnessWait(); !wait.empty()) {
+      StopDecision d;
+      d.reason = std::move(wait);
       return d;
     }
     const double level = PerComparisonAlpha(spec(), common().alpha);
@@ -120,9 +215,14 @@ class FixedHorizon final : public RuleBase {
       diff[k] = Mean(k) - Mean(spec().control);
       ci[k] = CompareInterval(*this, k, 1.0 - level);
     }
-    return Decide(*this, p, diff, ci, level, true,
-                  spec().metric == Metric::kBernoulli ? "Fisher's exact test" : "Welch t-test");
+    StopDecision d = Decide(*this, p, diff, ci, level, true,
+                            spec().metric == Metric::kBernoulli ? "Fisher's exact test"
+                                                                : "Welch t-test");
+    d.reason += CapNote();
+    return d;
   }
+  void SaveExtra(policies::SnapshotState& s) const override { SaveCapped(s); }
+  Status LoadExtra(const policies::SnapshotState& s) override { return LoadCapped(s); }
 
  private:
   double horizon_;
@@ -151,34 +251,17 @@ class NaivePeeking final : public RuleBase {
   }
 };
 
-// Kohavi, Deng & Vermeer ("A/B testing intuition busters", KDD 2022) and
-// Kohavi, Tang & Xu (Trustworthy Online Controlled Experiments, 2020, ch.
-// 17): the normal approximation of a mean is adequate once n > 355 s^2, s
-// the skewness of one reward.
-constexpr double kSkewnessFactor = 355;
-
-struct SequentialParams {
-  double tau2 = 0;
-  double cap = std::numeric_limits<double>::infinity();  // rewards winsorized at cap
-};
-
-class Sequential final : public RuleBase {
+class Sequential final : public NormalRule {
  public:
-  Sequential(const StoppingSpec& spec, CommonParams common, SequentialParams p)
-      : RuleBase(spec, common),
-        p_(p),
+  Sequential(const StoppingSpec& spec, CommonParams common, double tau2, double cap)
+      : NormalRule(spec, common, cap),
+        tau2_(tau2),
         running_p_(spec.num_arms, 1.0),
         lo_(spec.num_arms, -std::numeric_limits<double>::infinity()),
         hi_(spec.num_arms, std::numeric_limits<double>::infinity()) {}
   std::string_view name() const override { return "sequential"; }
 
  protected:
-  double AdmitReward(double reward, double count) override {
-    if (!(reward > p_.cap)) return reward;
-    capped_ += count;
-    return p_.cap;
-  }
-
   // The variance of the difference of means under H0: pooled across the two
   // arms (a Bernoulli arm without successes yet has plug-in variance 0, and a
   // small arm's own estimate is the noisiest term), for a real-valued metric
@@ -199,31 +282,6 @@ class Sequential final : public RuleBase {
     return std::max(pooled * inv, welch);
   }
 
-  // Kohavi's n > 355 s^2 for each arm of a real-valued metric, s the running
-  // skewness of its (capped) rewards; "" when every arm has enough units.
-  std::string SkewnessWait() const {
-    if (spec().metric == Metric::kBernoulli) return "";
-    for (size_t i = 0; i < arms().size(); ++i) {
-      const ArmSums& a = arms()[i];
-      if (a.n < 3) continue;  // min_samples guards tiny n
-      const double m = a.sum / a.n;
-      const double m2 = a.sum_sq / a.n - m * m;
-      const double m3 = a.sum_cube / a.n - 3.0 * m * a.sum_sq / a.n + 2.0 * m * m * m;
-      if (!(m2 > 0)) continue;
-      const double skew = m3 / std::pow(m2, 1.5);
-      const double needed = kSkewnessFactor * skew * skew;
-      if (a.n <= needed) {
-        char buf[220];
-        std::snprintf(buf, sizeof buf,
-                      "sequential: waiting for the skewness guard: arm %zu has %.0f of %.0f units "
-                      "(skewness %.3g, n > 355 skewness^2; a lower cap shortens the wait)",
-                      i, a.n, std::ceil(needed), skew);
-        return buf;
-      }
-    }
-    return "";
-  }
-
   StopDecision Evaluate() override {
     const size_t c = spec().control;
     if (std::string wait = SkewnessWait(); !wait.empty()) {
@@ -239,7 +297,7 @@ class Sequential final : public RuleBase {
       diff[k] = Mean(k) - Mean(c);
       const double v = NullVariance(k);
       if (v > 0) {  // no variance yet: no evidence either way
-        const MsprtLook look = MsprtAt(diff[k], v, p_.tau2, level);
+        const MsprtLook look = MsprtAt(diff[k], v, tau2_, level);
         running_p_[k] = std::min(running_p_[k], look.p_value);
         // The always-valid interval is the running intersection over looks.
         lo_[k] = std::max(lo_[k], look.ci.lo);
@@ -248,19 +306,14 @@ class Sequential final : public RuleBase {
       ci[k] = {lo_[k], hi_[k]};
     }
     StopDecision d = Decide(*this, running_p_, diff, ci, level, false, "mSPRT always-valid p");
-    if (capped_ > 0) {
-      char buf[160];
-      std::snprintf(buf, sizeof buf, "; %.0f rewards capped at %g (the test is for capped means)",
-                    capped_, p_.cap);
-      d.reason += buf;
-    }
+    d.reason += CapNote();
     return d;
   }
   void SaveExtra(policies::SnapshotState& s) const override {
     s.arrays["running_p"] = running_p_;
     s.arrays["ci_lo"] = lo_;
     s.arrays["ci_hi"] = hi_;
-    if (capped_ > 0) s.arrays["capped"] = {capped_};
+    SaveCapped(s);
   }
   Status LoadExtra(const policies::SnapshotState& s) override {
     auto p = policies::TakeArray(s, "running_p", spec().num_arms);
@@ -269,29 +322,22 @@ class Sequential final : public RuleBase {
     if (!lo.ok()) return lo.status();
     auto hi = TakeBounds(s, "ci_hi", spec().num_arms);
     if (!hi.ok()) return hi.status();
-    double capped = 0;
-    if (s.arrays.count("capped")) {
-      auto cp = policies::TakeArray(s, "capped", 1);
-      if (!cp.ok()) return cp.status();
-      capped = (*cp)[0];
-    }
+    BANDITD_RETURN_IF_ERROR(LoadCapped(s));
     running_p_ = *p;
     lo_ = *lo;
     hi_ = *hi;
-    capped_ = capped;
     return Status::Ok();
   }
 
  private:
-  SequentialParams p_;
+  double tau2_;
   std::vector<double> running_p_, lo_, hi_;
-  double capped_ = 0;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<StoppingRule>> MakeFixedHorizon(const StoppingSpec& spec) {
-  auto common = ParseCommon(spec, {"n_per_arm", "mde", "power", "baseline", "sd"},
+  auto common = ParseCommon(spec, {"n_per_arm", "mde", "power", "baseline", "sd", "cap"},
                             kNormalRuleMinSuccesses);
   if (!common.ok()) return common.status();
   const std::string where = "stopping rule 'fixed_horizon': ";
@@ -315,14 +361,23 @@ Result<std::unique_ptr<StoppingRule>> MakeFixedHorizon(const StoppingSpec& spec)
       if (!(*baseline > 0 && *baseline < 1 && *baseline + *mde > 0 && *baseline + *mde < 1)) {
         return InvalidArgument(where + "baseline and baseline + mde must be in (0, 1)");
       }
-      horizon = std::ceil(SampleSizeProportions(*baseline, *mde, *power, in));
+      // Planned for the z-test, then continuity-corrected for Fisher's exact
+      // test, which the rule decides with (Fleiss, Tytun & Ury 1980; for
+      // equal arms Casagrande, Pike & Smith 1978): n/4 (1 + sqrt(1 +
+      // 2 (r + 1) / (n r |mde|)))^2, r control units per treatment unit.
+      const double z_n = SampleSizeProportions(*baseline, *mde, *power, in);
+      const double r = in.ratio;
+      const double root = std::sqrt(1.0 + 2.0 * (r + 1.0) / (z_n * r * std::fabs(*mde)));
+      horizon = std::ceil(z_n / 4.0 * (1.0 + root) * (1.0 + root));
     } else {
       if (!(*sd > 0)) return InvalidArgument(where + "sd must be > 0 to plan from mde");
       horizon = std::ceil(SampleSizeMeans(*sd, *mde, *power, in));
     }
   }
   if (!std::isfinite(horizon)) return InvalidArgument(where + "planned horizon is not finite");
-  return std::unique_ptr<StoppingRule>(new FixedHorizon(spec, *common, horizon));
+  auto cap = ParseCap(spec, "fixed_horizon");
+  if (!cap.ok()) return cap.status();
+  return std::unique_ptr<StoppingRule>(new FixedHorizon(spec, *common, horizon, *cap));
 }
 
 Result<std::unique_ptr<StoppingRule>> MakeNaivePeeking(const StoppingSpec& spec) {
@@ -339,22 +394,14 @@ Result<std::unique_ptr<StoppingRule>> MakeSequential(const StoppingSpec& spec) {
   auto mde = spec.params.GetDouble("mde", 0);
   if (!tau2.ok()) return tau2.status().WithContext("stopping rule 'sequential'");
   if (!mde.ok()) return mde.status().WithContext("stopping rule 'sequential'");
-  SequentialParams p;
-  p.tau2 = *tau2;
-  if (p.tau2 == 0 && *mde != 0) p.tau2 = *mde * *mde;
-  if (!(p.tau2 > 0) || !std::isfinite(p.tau2)) {
+  double t2 = *tau2;
+  if (t2 == 0 && *mde != 0) t2 = *mde * *mde;
+  if (!(t2 > 0) || !std::isfinite(t2)) {
     return InvalidArgument(where + "needs tau2 > 0 (mixing variance) or mde (tau2 = mde^2)");
   }
-  if (spec.params.Has("cap")) {
-    if (spec.metric == Metric::kBernoulli) {
-      return InvalidArgument(where + "cap applies to a real-valued metric only");
-    }
-    auto cap = spec.params.GetDouble("cap", p.cap);
-    if (!cap.ok()) return cap.status().WithContext("stopping rule 'sequential'");
-    if (!std::isfinite(*cap)) return InvalidArgument(where + "cap must be finite");
-    p.cap = *cap;
-  }
-  return std::unique_ptr<StoppingRule>(new Sequential(spec, *common, p));
+  auto cap = ParseCap(spec, "sequential");
+  if (!cap.ok()) return cap.status();
+  return std::unique_ptr<StoppingRule>(new Sequential(spec, *common, t2, *cap));
 }
 
 }  // namespace banditd::stats

@@ -132,9 +132,11 @@ TEST(StoppingRuleTest, FixedHorizonWithoutEffectStopsWithoutWinner) {
 }
 
 TEST(StoppingRuleTest, FixedHorizonPlansItsNFromTheEffect) {
-  // statsmodels samplesize_proportions_2indep_onetail(0.01, 0.1, 0.8) = 14750.3...
+  // statsmodels samplesize_proportions_2indep_onetail(0.01, 0.1, 0.8) =
+  // 14750.3..., continuity-corrected for Fisher's exact test:
+  // n/4 (1 + sqrt(1 + 4 / (n 0.01)))^2 = 14950.3...
   auto rule = Make("fixed_horizon", {{"mde", 0.01}, {"baseline", 0.1}, {"power", 0.8}});
-  Feed(*rule, {0.1, 0.1}, 14750);
+  Feed(*rule, {0.1, 0.1}, 14950);
   EXPECT_FALSE(rule->Check().stop);
   Feed(*rule, {0.1, 0.1}, 1);
   EXPECT_TRUE(rule->Check().stop);
@@ -476,6 +478,35 @@ TEST(SequentialTest, CapWinsorizesAndSkewnessGuardWaits) {
   EXPECT_NE(d.reason.find("100 rewards capped at 10"), std::string::npos) << d.reason;
   EXPECT_FALSE(MakeStoppingRule({"sequential", 2, 0, Metric::kBernoulli,
                                  {{"tau2", 1.0}, {"cap", 5.0}}})
+                   .ok());
+}
+
+// fixed_horizon on a real-valued metric: at its horizon Welch's test waits
+// for the same skewness guard (it ran hot on uncapped revenue at lopsided
+// splits), and takes the same cap.
+TEST(StoppingRuleTest, FixedHorizonWaitsForTheSkewnessGuardAndTakesACap) {
+  auto rule = Make("fixed_horizon", {{"n_per_arm", 1000.0}, {"cap", 10.0}}, 2,
+                   Metric::kGaussian);
+  for (size_t arm = 0; arm < 2; ++arm) {
+    rule->ObserveRepeated(arm, 0.0, 950, 0.5);
+    rule->ObserveRepeated(arm, 50.0, 50, 0.5);  // capped at 10
+  }
+  StopDecision d = rule->Check();
+  EXPECT_FALSE(d.stop);  // past the horizon, but 1000 <= 355 * 4.13^2
+  EXPECT_NE(d.reason.find("fixed_horizon: waiting for the skewness guard: arm 0 has 1000 of "
+                          "6054 units"),
+            std::string::npos)
+      << d.reason;
+  for (size_t arm = 0; arm < 2; ++arm) {
+    rule->ObserveRepeated(arm, 0.0, 5700, 0.5);
+    rule->ObserveRepeated(arm, 10.0, 300, 0.5);
+  }
+  d = rule->Check();
+  EXPECT_TRUE(d.stop);
+  EXPECT_NE(d.reason.find("Welch t-test at the planned horizon"), std::string::npos) << d.reason;
+  EXPECT_NE(d.reason.find("100 rewards capped at 10"), std::string::npos) << d.reason;
+  EXPECT_FALSE(MakeStoppingRule({"fixed_horizon", 2, 0, Metric::kBernoulli,
+                                 {{"n_per_arm", 100.0}, {"cap", 5.0}}})
                    .ok());
 }
 
