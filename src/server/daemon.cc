@@ -279,6 +279,7 @@ void Daemon::Periodic() {
     CollectFromIoThreads();
     const std::vector<size_t> changed = engine_->Tick();
     for (size_t e : changed) LogStateChange(e);
+    LogLooks();
     WriteCheckpoints(changed);
   }
   if (now - last_flush_ns_ >= 1000 * kMs) {
@@ -314,6 +315,25 @@ void Daemon::LogStateChange(size_t e) {
   }
   spdlog::info("experiment '{}' is {}: {}", x.name(), experiment::StateName(x.state()),
                x.StatusReason());
+}
+
+void Daemon::LogLooks() {
+  logged_looks_.resize(engine_->num_experiments());
+  const int64_t now = clock_.WallNanos();
+  for (size_t e = 0; e < engine_->num_experiments(); ++e) {
+    const auto& x = engine_->experiment(e);
+    LoggedLooks& l = logged_looks_[e];
+    if (l.epoch != x.epoch()) {
+      std::vector<std::string> arms;
+      for (const auto& a : x.options().arms) arms.push_back(a.name);
+      decision_log_->Experiment(now, x.name(), x.epoch(), arms[x.options().champion], arms);
+      l = {x.epoch(), x.looks()};  // looks restored from the state were logged before
+    }
+    if (x.looks() != l.looks) {
+      decision_log_->Look(now, x.name(), x.epoch(), x.looks());
+      l.looks = x.looks();
+    }
+  }
 }
 
 Status Daemon::WriteSnapshot() {

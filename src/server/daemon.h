@@ -205,6 +205,10 @@ class Daemon {
   void RecordRouteReply(size_t exp, size_t arm);
   wire::ExperimentReport BuildReport(size_t exp);
   void LogStateChange(size_t exp);
+  // The decision log's E line of each experiment (at start, at a new epoch)
+  // and an L line after each look of its rule: with them `bandit-sim
+  // export-events` knows the champion and where the rule looked.
+  void LogLooks();
 
   config::Config config_;
   DaemonFlags flags_;
@@ -287,6 +291,11 @@ class Daemon {
   };
   CheckpointMark MarkOf(size_t exp) const;
   std::vector<CheckpointMark> checkpointed_;
+  struct LoggedLooks {
+    int epoch = -1;  // -1: no E line yet
+    uint64_t looks = 0;
+  };
+  std::vector<LoggedLooks> logged_looks_;
   // Admin ops answered once their checkpoint is durable.
   struct PendingAdminAck {
     uint64_t seq = 0;

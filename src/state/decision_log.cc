@@ -267,6 +267,26 @@ void LineBuffer::Reward(int64_t wall_ns, std::string_view exp, std::string_view 
   EndLine();
 }
 
+void LineBuffer::Experiment(int64_t wall_ns, std::string_view exp, uint16_t epoch,
+                            std::string_view champion, std::span<const std::string> arms) {
+  Head('E', wall_ns, exp);
+  Field(std::to_string(epoch));
+  Field(champion);
+  buf_ += '\t';
+  for (size_t i = 0; i < arms.size(); ++i) {
+    if (i > 0) buf_ += ',';
+    buf_ += arms[i];
+  }
+  EndLine();
+}
+
+void LineBuffer::Look(int64_t wall_ns, std::string_view exp, uint16_t epoch, uint64_t looks) {
+  Head('L', wall_ns, exp);
+  Field(std::to_string(epoch));
+  Field(std::to_string(looks));
+  EndLine();
+}
+
 void LineBuffer::Shadow(int64_t wall_ns, std::string_view exp, std::string_view decision,
                         std::string_view arm, double latency_us, std::span<const float> output) {
   Head('S', wall_ns, exp);
@@ -475,6 +495,15 @@ Result<std::vector<LogRow>> ReadDecisionLog(std::string_view text, const std::st
       r.decision = f[3];
       r.arm = f[4];
       ok = ParseNum(f[5], &r.value);
+    } else if (ok && r.kind == 'E' && f.size() == 6) {
+      r.exp = f[2];
+      ok = ParseNum(f[3], &r.epoch);
+      r.arm = f[4];
+      for (auto a : Split(f[5], ',')) r.arms.emplace_back(a);
+      ok = ok && std::find(r.arms.begin(), r.arms.end(), r.arm) != r.arms.end();
+    } else if (ok && r.kind == 'L' && f.size() == 5) {
+      r.exp = f[2];
+      ok = ParseNum(f[3], &r.epoch) && ParseNum(f[4], &r.looks);
     } else if (ok && r.kind == 'S' && f.size() == 7) {
       r.exp = f[2];
       r.decision = f[3];

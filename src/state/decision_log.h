@@ -2,9 +2,13 @@
 // appended as tab-separated lines to rotating files `decisions-<n>.tsv` in
 // the state dir — the input of `bandit-sim ope` and of post-hoc analysis.
 //
-//   D <wall_ns> <exp> <epoch> <decision> <arm> <propensity> <forced 0|1> <unit_hash|-> <context|->
-//   <output|-> R <wall_ns> <exp> <decision> <arm> <value> S <wall_ns> <exp> <decision> <arm>
-//   <latency_us> <output|->      (shadow-mode outputs)
+//   D <wall_ns> <exp> <epoch> <decision> <arm> <propensity> <forced 0|1>
+//     <unit_hash|-> <context|-> <output|->
+//   R <wall_ns> <exp> <decision> <arm> <value>
+//   S <wall_ns> <exp> <decision> <arm> <latency_us> <output|->   (shadow-mode outputs)
+//   E <wall_ns> <exp> <epoch> <champion> <arm,arm,...>   (at start and at each new epoch)
+//   L <wall_ns> <exp> <epoch> <looks>   (the stopping rule looked, having seen every R
+//                                        line of the experiment above this one)
 //
 // Lists (context, output) are comma-separated numbers. Lines are buffered and
 // written when the buffer fills or on Flush (the server flushes every second
@@ -97,6 +101,9 @@ class LineBuffer {
               std::string_view arm, double value);
   void Shadow(int64_t wall_ns, std::string_view exp, std::string_view decision,
               std::string_view arm, double latency_us, std::span<const float> output);
+  void Experiment(int64_t wall_ns, std::string_view exp, uint16_t epoch, std::string_view champion,
+                  std::span<const std::string> arms);
+  void Look(int64_t wall_ns, std::string_view exp, uint16_t epoch, uint64_t looks);
 
   std::string& text() { return buf_; }
   const std::string& text() const { return buf_; }
@@ -152,6 +159,17 @@ class DecisionLog {
               std::string_view arm, double latency_us, std::span<const float> output) {
     if (state_ != DecisionLogState::kWriting) return DropLines(1);
     buf_.Shadow(wall_ns, exp, decision, arm, latency_us, output);
+    MaybeFlush();
+  }
+  void Experiment(int64_t wall_ns, std::string_view exp, uint16_t epoch, std::string_view champion,
+                  std::span<const std::string> arms) {
+    if (state_ != DecisionLogState::kWriting) return DropLines(1);
+    buf_.Experiment(wall_ns, exp, epoch, champion, arms);
+    MaybeFlush();
+  }
+  void Look(int64_t wall_ns, std::string_view exp, uint16_t epoch, uint64_t looks) {
+    if (state_ != DecisionLogState::kWriting) return DropLines(1);
+    buf_.Look(wall_ns, exp, epoch, looks);
     MaybeFlush();
   }
   // Appends `lines` whole lines formatted elsewhere (a LineBuffer's text).
@@ -229,7 +247,7 @@ class DecisionLog {
 
 // One parsed line of a decision log.
 struct LogRow {
-  char kind = 0;  // 'D', 'R' or 'S'
+  char kind = 0;  // 'D', 'R', 'S', 'E' or 'L'
   int64_t wall_ns = 0;
   std::string exp, decision, arm;
   uint16_t epoch = 0;
@@ -239,6 +257,8 @@ struct LogRow {
   std::vector<double> context;  // D
   std::vector<double> output;   // D, S
   double value = 0;             // R: the reward; S: latency in µs
+  std::vector<std::string> arms;  // E: every arm in configured order (`arm`: the champion)
+  uint64_t looks = 0;             // L
 };
 
 // Parses a decision log file. kCorruption names the line for a malformed one.

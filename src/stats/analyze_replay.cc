@@ -162,6 +162,7 @@ Result<EventFile> ParseEventCsv(std::string_view text,
   index.fill(-1);
   size_t header_fields = 0;
   bool have_header = false;
+  bool listed = !declared_arms.empty();  // by --arms or a '# arms:' line
   size_t line_no = 0;
   for (size_t pos = 0; pos <= text.size();) {
     const size_t nl = text.find('\n', pos);
@@ -169,7 +170,23 @@ Result<EventFile> ParseEventCsv(std::string_view text,
         TrimLine(text.substr(pos, nl == text.npos ? text.npos : nl - pos));
     pos = nl == text.npos ? text.size() + 1 : nl + 1;
     ++line_no;
-    if (line.empty() || line.front() == '#') continue;
+    if (line.empty()) continue;
+    if (line.front() == '#') {
+      // export-events names the arms, the control first: the order unless
+      // --arms gives one.
+      constexpr std::string_view kArmsLine = "# arms: ";
+      if (line.starts_with(kArmsLine) && declared_arms.empty() && !have_header) {
+        f.arms.clear();
+        for (auto a : SplitCsvFields(line.substr(kArmsLine.size()))) {
+          if (a.empty() || std::find(f.arms.begin(), f.arms.end(), a) != f.arms.end()) {
+            return LineError(line_no, "bad '# arms:' line");
+          }
+          f.arms.emplace_back(a);
+        }
+        listed = true;
+      }
+      continue;
+    }
     const auto fields = SplitCsvFields(line);
     if (!have_header) {
       for (size_t i = 0; i < fields.size(); ++i) {
@@ -204,8 +221,8 @@ Result<EventFile> ParseEventCsv(std::string_view text,
     if (arm.empty()) return LineError(line_no, "empty arm name");
     auto it = std::find(f.arms.begin(), f.arms.end(), arm);
     if (it == f.arms.end()) {
-      if (!declared_arms.empty()) {
-        return LineError(line_no, "arm '" + arm + "' is not one of --arms");
+      if (listed) {
+        return LineError(line_no, "arm '" + arm + "' is not one of --arms or the '# arms:' line");
       }
       it = f.arms.insert(f.arms.end(), arm);
     }
@@ -218,6 +235,11 @@ Result<EventFile> ParseEventCsv(std::string_view text,
       *targets[i] = *v;
     }
     if (e.t < 0) return LineError(line_no, "t < 0 (seconds since the experiment started)");
+    if (!f.events.empty() && e.t < f.events.back().t) {
+      return LineError(line_no, "t goes backwards (" + std::string(field(kT)) +
+                                    " after line " + std::to_string(f.events.back().line) +
+                                    "): events must be in the order the daemon applied them");
+    }
     if (!(e.propensity > 0 && e.propensity <= 1)) {
       return LineError(line_no,
                        "propensity " + std::string(field(kPropensity)) + " is not in (0, 1]");

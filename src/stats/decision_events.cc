@@ -82,6 +82,15 @@ Result<ExportResult> ExportEvents(state::Env& env, const std::string& path,
                            "'");
   }
   out.epoch = options.epoch.value_or(*newest);
+  // The epoch's arms, champion first, from its E line.
+  for (const auto& r : rows) {
+    if (r.kind != 'E' || r.exp != out.experiment || r.epoch != out.epoch) continue;
+    out.arms = {r.arm};
+    for (const auto& a : r.arms) {
+      if (a != r.arm) out.arms.push_back(a);
+    }
+    out.champion_known = true;
+  }
   // The epoch's start as far as the log can tell: its first logged decision.
   std::optional<int64_t> start;
   for (const auto& r : rows) {
@@ -96,8 +105,18 @@ Result<ExportResult> ExportEvents(state::Env& env, const std::string& path,
                            "' in epoch " + std::to_string(out.epoch));
   }
 
-  std::string body;
+  struct Event {
+    std::string line;  // without the look column
+    bool look = false;
+  };
+  std::vector<Event> events;
   for (const auto& r : rows) {
+    if (r.kind == 'L' && r.exp == out.experiment && r.epoch == out.epoch) {
+      // The rule looked after every reward above: mark the last one.
+      ++out.looks;
+      if (!events.empty()) events.back().look = true;
+      continue;
+    }
     if (r.kind != 'R' || r.exp != out.experiment) continue;
     const auto it = decisions.find(r.decision);
     if (it == decisions.end()) {
@@ -119,6 +138,7 @@ Result<ExportResult> ExportEvents(state::Env& env, const std::string& path,
       ++out.forced;
       continue;
     }
+    std::string body;
     AppendNumber(body, static_cast<double>(r.wall_ns - *start) / 1e9);
     body += ',';
     body += r.arm;
@@ -126,7 +146,7 @@ Result<ExportResult> ExportEvents(state::Env& env, const std::string& path,
     AppendNumber(body, r.value);
     body += ',';
     AppendNumber(body, std::clamp(d.propensity, 1e-6, 1.0));  // as Experiment::ApplyReward
-    body += '\n';
+    events.push_back({std::move(body), false});
     ++out.events;
   }
   if (out.events == 0) {
@@ -136,10 +156,22 @@ Result<ExportResult> ExportEvents(state::Env& env, const std::string& path,
   std::string arms;
   for (const auto& a : out.arms) arms += (arms.empty() ? "" : ",") + a;
   out.csv = "# banditd events: experiment " + out.experiment + ", epoch " +
-            std::to_string(out.epoch) + ", arms " + arms +
-            " (in order of first decision)\n# t: seconds since the epoch's first logged "
-            "decision (wall_ns " +
-            std::to_string(*start) + ")\nt,arm,reward,propensity\n" + body;
+            std::to_string(out.epoch) + "\n";
+  // `analyze` takes this line as the arms' order, the control first.
+  out.csv += out.champion_known
+                 ? "# arms: " + arms + "\n"
+                 : "# arms in order of first decision (the log names no champion): " + arms + "\n";
+  out.csv += "# t: seconds since the epoch's first logged decision (wall_ns " +
+             std::to_string(*start) + ")\n";
+  if (out.looks > 0) {
+    out.csv += "# look: 1 where the daemon's rule looked (after that reward)\n";
+  }
+  out.csv += out.looks > 0 ? "t,arm,reward,propensity,look\n" : "t,arm,reward,propensity\n";
+  for (const Event& e : events) {
+    out.csv += e.line;
+    if (out.looks > 0) out.csv += e.look ? ",1" : ",0";
+    out.csv += '\n';
+  }
   return out;
 }
 

@@ -28,10 +28,16 @@ struct ExportOptions {
 };
 
 struct ExportResult {
-  std::string csv;  // header comment lines, then t,arm,reward,propensity
+  // Header comment lines ("# arms: ..." among them when the log names the
+  // champion), then t,arm,reward,propensity[,look].
+  std::string csv;
   std::string experiment;
   uint16_t epoch = 0;
-  std::vector<std::string> arms;  // in order of their first decision in the epoch
+  // The champion first, then the configured order, when the log has the
+  // epoch's E line; else in order of their first decision in the epoch.
+  std::vector<std::string> arms;
+  bool champion_known = false;
+  uint64_t looks = 0;  // the rule's looks in the log (L lines): the look column marks them
   uint64_t files = 0;
   uint64_t events = 0;
   uint64_t forced = 0;        // rewards of forced decisions: left out

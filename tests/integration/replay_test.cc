@@ -2,8 +2,10 @@
 // experiment to a decision, looking every 200 rewards (refresh.every_rewards,
 // refresh.interval 1h); `bandit-sim export-events` rebuilds the events from
 // its decision log and `bandit-sim analyze --rule ... --look-every 200`
-// replays them. The replay must name the same winner, decide at the same
-// number of rewards and print the same p.
+// replays them, and so does `analyze` with the log's own look marks (its L
+// lines) and champion (its E line) and no --look-every or --arms. The replay
+// must name the same winner, decide at the same number of rewards and print
+// the same p.
 #include <sys/wait.h>
 
 #include <chrono>
@@ -136,7 +138,10 @@ TEST_P(ReplayTest, ReplayOfTheExportedEventsReproducesTheDecision) {
     std::istringstream lines(ReadAll(events));
     for (std::string line; std::getline(lines, line);) {
       if (line.empty() || line[0] == '#' || line[0] == 't') continue;
-      propensities.insert(line.substr(line.rfind(',') + 1));
+      std::istringstream fields(line);  // t,arm,reward,propensity,look
+      std::string field;
+      for (int i = 0; i < 4; ++i) std::getline(fields, field, ',');
+      propensities.insert(field);
     }
     EXPECT_GT(propensities.size(), 2u);
   }
@@ -159,6 +164,24 @@ TEST_P(ReplayTest, ReplayOfTheExportedEventsReproducesTheDecision) {
       << text;
   EXPECT_NE(text.find("\n  p " + P6(report.test->rule_p_value) + "\n"), std::string::npos) << text;
   EXPECT_NE(text.find("  reason: " + report.reason + "\n"), std::string::npos) << text;
+
+  // The log's own marks: the champion first ('# arms:') and the look column
+  // from the rule's L lines, so neither --arms nor --look-every is needed.
+  const std::string csv = ReadAll(events);
+  EXPECT_NE(csv.find("# arms: old,new\n"), std::string::npos) << csv.substr(0, 400);
+  EXPECT_NE(csv.find("t,arm,reward,propensity,look\n"), std::string::npos) << csv.substr(0, 400);
+  std::vector<std::string> marked = {"analyze", events};
+  marked.insert(marked.end(), c.flags.begin(), c.flags.end());
+  const std::string marked_out = dir.path() + "/analyze-marked.txt";
+  ASSERT_EQ(BanditSim(marked, marked_out), 0) << ReadAll(marked_out + ".err");
+  const std::string marked_text = ReadAll(marked_out);
+  EXPECT_NE(marked_text.find("decision: STOP at look " + std::to_string(look) + " (after " +
+                             std::to_string(rewards) + " of " + std::to_string(rewards) +
+                             " events"),
+            std::string::npos)
+      << marked_text;
+  EXPECT_NE(marked_text.find("\n  p " + P6(report.test->rule_p_value) + "\n"), std::string::npos)
+      << marked_text;
 
   // In full precision (JSON) the p is the daemon's, bit for bit.
   args.push_back("--json");

@@ -535,6 +535,25 @@ TEST(DecisionLogWriteErrorTest, APartialWriteLeavesEveryFileReadable) {
   }
 }
 
+TEST(DecisionLogTest, ExperimentAndLookLinesRoundTrip) {
+  LineBuffer b;
+  const std::vector<std::string> arms = {"a", "b", "c"};
+  b.Experiment(5, "ctr", 3, "b", arms);
+  b.Look(6, "ctr", 3, 42);
+  EXPECT_EQ(b.text(), "E\t5\tctr\t3\tb\ta,b,c\nL\t6\tctr\t3\t42\n");
+  auto rows = ReadDecisionLog(b.text(), "f.tsv");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].kind, 'E');
+  EXPECT_EQ((*rows)[0].epoch, 3);
+  EXPECT_EQ((*rows)[0].arm, "b");
+  EXPECT_EQ((*rows)[0].arms, arms);
+  EXPECT_EQ((*rows)[1].kind, 'L');
+  EXPECT_EQ((*rows)[1].looks, 42u);
+  // A champion that is not one of the arms is not a valid line.
+  EXPECT_FALSE(ReadDecisionLog("E\t5\tctr\t3\tz\ta,b\nL\t6\tctr\t3\t1\n", "f.tsv").ok());
+}
+
 TEST(DecisionLogTest, MalformedLinesAreReportedTornLastLineSkipped) {
   auto bad = ReadDecisionLog("R\t1\tctr\tID\ta\t1\nX\tjunk\nR\t2\tctr\tID\ta\t1\n", "f.tsv");
   ASSERT_FALSE(bad.ok());

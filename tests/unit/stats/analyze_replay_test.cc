@@ -293,6 +293,9 @@ TEST_F(ReplayCommandTest, BadInputExitsTwoWithTheReason) {
   EXPECT_EQ(Run(good + "3,a,2,0.5\n", Sequential(), every), 2);
   EXPECT_NE(err_.str().find("line 4: reward 2 is outside [0, 1]"), std::string::npos)
       << err_.str();
+  EXPECT_EQ(Run(good + "0.5,a,1,0.5\n", Sequential(), every), 2);
+  EXPECT_NE(err_.str().find("line 4: t goes backwards (0.5 after line 3)"), std::string::npos)
+      << err_.str();
   // bernoulli_cs counts successes: the daemon refuses a fractional reward.
   StoppingFlags bcs;
   bcs.rule = "bernoulli_cs";
@@ -374,6 +377,49 @@ TEST_F(ExportEventsTest, JoinsRewardsOfTheEpochInLogOrder) {
   ASSERT_FALSE(old.ok());
   EXPECT_NE(old.status().message().find("'gone' has no decision line"), std::string::npos)
       << old.status().message();
+}
+
+// With the daemon's E line (arms, champion) and L lines (the rule's looks),
+// the export puts the champion first and marks the rewards each look
+// followed; analyze reads both, and an arm outside the '# arms:' line is
+// refused.
+TEST_F(ExportEventsTest, ChampionFirstAndTheRulesLooksMarked) {
+  const std::string dir = Dir();
+  const int64_t t0 = 1'700'000'000'000'000'000;
+  std::ofstream(dir + "/decisions-000000.tsv")
+      << "E\t" << t0 << "\tctr\t0\tchamp\tnew,champ\n"
+      << D(t0, 0, "d1", "new", "0.5") << D(t0 + 1, 0, "d2", "champ", "0.5")
+      << D(t0 + 2, 0, "d3", "new", "0.5") << R(t0 + 1'000'000'000, "d1", "new", "1")
+      << "L\t" << t0 + 1'000'000'001 << "\tctr\t0\t1\n"
+      << "L\t" << t0 + 1'000'000'002 << "\tctr\t0\t2\n"  // a look at the same data
+      << R(t0 + 2'000'000'000, "d2", "champ", "0")
+      << R(t0 + 3'000'000'000, "d3", "new", "1")
+      << "L\t" << t0 + 3'000'000'001 << "\tctr\t0\t3\n";
+  auto r = ExportEvents(state::Env::Posix(), dir, {});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->champion_known);
+  EXPECT_EQ(r->arms, (std::vector<std::string>{"champ", "new"}));
+  EXPECT_EQ(r->looks, 3u);
+  EXPECT_NE(r->csv.find("# arms: champ,new\n"), std::string::npos) << r->csv;
+  const std::string body = r->csv.substr(r->csv.find("t,arm,"));
+  EXPECT_EQ(body, "t,arm,reward,propensity,look\n1,new,1,0.5,1\n2,champ,0,0.5,0\n3,new,1,0.5,1\n")
+      << r->csv;
+  auto parsed = ParseEventCsv(r->csv);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->arms, (std::vector<std::string>{"champ", "new"}));  // control first
+  ASSERT_EQ(parsed->events.size(), 3u);
+  EXPECT_TRUE(parsed->events[0].look);
+  EXPECT_FALSE(parsed->events[1].look);
+  EXPECT_EQ(parsed->events[0].arm, 1u);
+  auto stranger = ParseEventCsv("# arms: a,b\nt,arm,reward,propensity\n0,c,1,0.5\n");
+  ASSERT_FALSE(stranger.ok());
+  EXPECT_NE(stranger.status().message().find("line 3: arm 'c' is not one of --arms or the"),
+            std::string::npos)
+      << stranger.status().message();
+  // --arms wins over the line.
+  auto declared = ParseEventCsv(r->csv, {"new", "champ"});
+  ASSERT_TRUE(declared.ok());
+  EXPECT_EQ(declared->arms, (std::vector<std::string>{"new", "champ"}));
 }
 
 TEST_F(ExportEventsTest, RefusesWhatCannotBeRebuilt) {
