@@ -237,6 +237,12 @@ class Client:
     def resume(self, exp):
         self._admin_call({"op": "resume", "exp": exp})
 
+    def ack_srm(self, exp):
+        """Acknowledges the experiment's sample-ratio-mismatch alarm (after the
+        cause is found and fixed): decisions resume and the check starts afresh.
+        bad_request when no alarm is raised."""
+        self._admin_call({"op": "ack_srm", "exp": exp})
+
     def reload(self, exp):
         self._admin_call({"op": "reload", "exp": exp})
 

@@ -232,6 +232,10 @@ Status LoadTimeGuardAndSrm(const YamlNode& node, ExperimentConfig* exp) {
           "set the time guard as stopping.min_duration (a duration like 7d), not as a rule "
           "parameter");
     }
+    if (s.HasNull("min_duration")) {
+      return s.Error("min_duration has no value: give a duration (the default is 7d; 0 turns "
+                     "the guard off)");
+    }
     if (s.Has("min_duration")) {
       int64_t ms = 0;
       BANDITD_RETURN_IF_ERROR(s.Child("min_duration").AsDurationMs(1000, &ms));  // bare: seconds

@@ -50,6 +50,11 @@ bool YamlNode::Has(std::string_view key) const {
   return child.IsDefined() && !child.IsNull();
 }
 
+bool YamlNode::HasNull(std::string_view key) const {
+  const YAML::Node child = node_[std::string(key)];
+  return child.IsDefined() && child.IsNull();
+}
+
 YamlNode YamlNode::Child(std::string_view key) const {
   return YamlNode(node_[std::string(key)],
                   path_.empty() ? std::string(key) : path_ + "." + std::string(key), env_);
@@ -165,7 +170,7 @@ Status YamlNode::AsDurationMs(double unit_ms, int64_t* out_ms) const {
   double scale = unit_ms;
   if (!ParseDouble(s, &value)) {
     static constexpr std::pair<std::string_view, double> kUnits[] = {
-        {"ms", 1}, {"s", 1e3}, {"m", 60e3}, {"h", 3600e3}, {"d", 86400e3}};
+        {"ms", 1}, {"s", 1e3}, {"m", 60e3}, {"h", 3600e3}, {"d", 86400e3}, {"w", 604800e3}};
     bool parsed = false;
     for (const auto& [suffix, ms] : kUnits) {
       if (s.size() > suffix.size() &&
@@ -176,10 +181,13 @@ Status YamlNode::AsDurationMs(double unit_ms, int64_t* out_ms) const {
         break;
       }
     }
-    if (!parsed) return Error("must be a duration like 500ms, 10s, 5m, 24h or 7d, got '" + s + "'");
+    if (!parsed) return Error("must be a duration like 500ms, 10s, 5m, 24h, 7d or 2w, got '" + s + "'");
   }
   const double ms = value * scale;
-  if (!std::isfinite(ms) || ms < 0 || ms > 1e15) return Error("must be a duration >= 0");
+  if (!(ms >= 0)) return Error("must be a duration >= 0, got '" + s + "'");
+  if (!std::isfinite(ms) || ms > 1e15) {
+    return Error("must be a duration of at most 1e15 ms (about 31,700 years), got '" + s + "'");
+  }
   *out_ms = static_cast<int64_t>(std::llround(ms));
   return Status::Ok();
 }

@@ -40,6 +40,8 @@ class YamlNode {
 
   // REQUIRES: IsMap() for Has/Child/Keys, IsSequence() for Item/size.
   bool Has(std::string_view key) const;
+  // The key is there with no value (`key:` or `key: null`), which Has counts as absent.
+  bool HasNull(std::string_view key) const;
   YamlNode Child(std::string_view key) const;
   YamlNode Item(size_t i) const;
   size_t size() const { return node_.size(); }

@@ -378,7 +378,12 @@ bool Experiment::Tick(Rng& rng, int64_t now_mono_ns, std::optional<int64_t> now_
   if (state_ == State::kRunning && stopping_ && !InCanaryPhase()) {
     if (now_s) stopping_->SetElapsed(static_cast<double>(std::max<int64_t>(0, *now_s - started_s_)));
     last_check_ = stopping_->Check();
-    ++looks_;
+    // A look counts once there is a reward to look at.
+    if (std::any_of(counters_.begin(), counters_.end(), [](const ArmCounters& c) {
+          return c.n > 0;
+        })) {
+      ++looks_;
+    }
     // An active SRM alarm holds the decision until an operator acknowledges
     // it: the rule keeps its latched decision, applied at the next look.
     if (last_check_.stop && !srm_alarm_) {
@@ -467,8 +472,11 @@ std::string Experiment::RunningReason() const {
   if (looks_ == 0) {
     double n = 0;
     for (const auto& c : counters_) n += c.n;
-    return rule + " has not looked yet (it looks at each allocation refresh)" +
-           (n == 0 ? std::string("; no rewards yet") : std::string());
+    const std::string none = n == 0 ? "; no rewards yet" : "";
+    // A check without rewards is not counted as a look, but says what the
+    // rule waits for.
+    if (!last_check_.reason.empty()) return last_check_.reason + none;
+    return rule + " has not looked yet (it looks at each allocation refresh)" + none;
   }
   std::string why = last_check_.reason.empty() ? rule + " gave no reason at its last look"
                                                : last_check_.reason;

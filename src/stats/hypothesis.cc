@@ -158,6 +158,7 @@ TestResult WelchTTest(Moments control, Moments treatment, Alternative alt) {
 }
 
 Interval WilsonInterval(Proportion p, double confidence) {
+  if (!(p.n > 0)) return {0.0, 1.0};  // no units: every rate is possible
   const double z = NormalCrit(confidence);
   const double z2 = z * z;
   const double q = p.successes / p.n;

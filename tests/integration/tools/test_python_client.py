@@ -112,6 +112,9 @@ class PythonClientTest(unittest.TestCase):
              "invalid_value"),
             (lambda: self.client.status("no-such-exp"), "unknown_experiment"),
             (lambda: self.client.promote("ctr", "no-such-arm"), "bad_request"),
+            # No alarm raised: the op reaches the daemon and is refused.
+            (lambda: self.client.ack_srm("split"), "bad_request"),
+            (lambda: self.client.ack_srm("no-such-exp"), "unknown_experiment"),
         ]
         for call, code in cases:
             with self.subTest(code=code):

@@ -124,6 +124,12 @@ std::vector<BadCase> Cases() {
            "    stopping:\n      rule: bernoulli_cs\n"),
        "experiments[0].stopping.rule (line 11): stopping rule 'bernoulli_cs': an arm with a share "
        "of 0"},
+      {"min_duration without a value",
+       Exp("    stopping:\n      rule: bernoulli_cs\n      min_duration:\n"),
+       "experiments[0].stopping (line 7): min_duration has no value"},
+      {"min_duration beyond any range",
+       Exp("    stopping:\n      rule: bernoulli_cs\n      min_duration: 1e30\n"),
+       "experiments[0].stopping.min_duration (line 8): must be a duration of at most 1e15 ms"},
       {"guardrail ratio below 1", Exp("    guardrails:\n      max_error_rate_ratio: 0.5\n"),
        "experiments[0].guardrails.max_error_rate_ratio (line 7): must be >= 1, got 0.5"},
       {"bad on_decision", Exp("    on_decision: rollback\n"),

@@ -264,6 +264,7 @@ TEST(ExperimentReportTest, TheReasonAlwaysSaysWhatTheRuleNeeds) {
   Rng rng(8);
   e->Tick(rng, 1);
   EXPECT_NE(e->StatusReason().find("min_samples"), std::string::npos) << e->StatusReason();
+  EXPECT_EQ(e->looks(), 0u);  // a check without rewards is not a look
   ASSERT_TRUE(e->Pause().ok());
   EXPECT_NE(e->StatusReason().find("paused by an operator"), std::string::npos);
   EXPECT_NE(e->StatusReason().find("min_samples"), std::string::npos);

@@ -53,6 +53,12 @@ TEST(ReferenceTest, FisherExactTestMatchesScipy) {
   }
 }
 
+TEST(ReferenceTest, WilsonIntervalWithoutUnitsIsEverything) {
+  const Interval i = WilsonInterval({0, 0}, 0.95);
+  EXPECT_EQ(i.lo, 0.0);
+  EXPECT_EQ(i.hi, 1.0);
+}
+
 TEST(ReferenceTest, WelchTTestMatchesScipy) {
   for (const auto& r : Load("welch")) {
     const TestResult t = WelchTTest(MomC(r), MomT(r), Alt(r.at("alt")));
