@@ -10,16 +10,27 @@
 //   kappa0 pseudo-observations behind mu0, > 0, default 0.01
 //   alpha0 shape of the precision prior, > 0, default 1
 //   beta0  rate of the precision prior, > 0, default 1
-//   allocation_draws  Monte Carlo draws for the allocation, default 20,000
-// Allocation: P(arm is best) by Monte Carlo over `allocation_draws` joint
-// draws; each share's standard error is at most 0.5/sqrt(draws) (0.0036 at
-// the default). Estimates report the posterior mean μn. Rewards: any finite value.
+//   allocation_draws  Monte Carlo draws for more than two arms, default 20,000
+// Allocation: P(arm is best). A draw's marginal law is Student's t with 2αn
+// degrees of freedom, location μn and scale sqrt(βn / (αn κn)). Two arms:
+// P(T1 > T0) = ∫ f0(x) P(T1 > x) dx by adaptive Gauss–Kronrod quadrature
+// (tolerance 1e-8), or, once both have at least 200 degrees of freedom, the
+// normal limit Φ((μ1 − μ0) / sqrt(s0² + s1²)) (each t cdf is then within
+// 8e-4 of its normal limit, so the share moves < 2e-3: below the Monte Carlo
+// error of 20,000 draws). More arms: Monte Carlo over `allocation_draws` joint draws;
+// each share's standard error is at most 0.5/sqrt(draws) (0.0036 at the
+// default). Estimates report the posterior mean μn. Rewards: any finite value.
 //
 // State per arm: count n, running mean and sum of squared deviations m2
 // (Welford's update, numerically stable for large rewards).
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
+
+#include <boost/math/distributions/students_t.hpp>
+#include <boost/math/quadrature/gauss_kronrod.hpp>
 
 #include "policies/arm_stats.h"
 #include "policies/builtin.h"
@@ -29,6 +40,38 @@ namespace banditd::policies {
 namespace {
 
 constexpr int kVersion = 1;
+
+// Degrees of freedom from which the normal limit replaces the t law: from
+// 200 on, sup |F_t - Φ| < 8e-4 at the same scale (so P(best) moves < 2e-3).
+constexpr double kNormalDf = 200;
+
+// Double precision throughout (Boost's default computes in long double, 5x
+// slower, for precision the allocation does not need).
+using NoPromotion = boost::math::policies::policy<boost::math::policies::promote_double<false>>;
+
+// P(T1 > T0) for the marginal laws of two posteriors' mean draws.
+double ProbMeanGreater(const NormalGamma& one, const NormalGamma& zero) {
+  const double df1 = 2.0 * one.alpha, df0 = 2.0 * zero.alpha;
+  const double s1 = std::sqrt(one.beta / (one.alpha * one.kappa));
+  const double s0 = std::sqrt(zero.beta / (zero.alpha * zero.kappa));
+  if (df1 >= kNormalDf && df0 >= kNormalDf) {
+    return 0.5 * std::erfc(-(one.mu - zero.mu) / (std::hypot(s0, s1) * std::sqrt(2.0)));
+  }
+  const boost::math::students_t_distribution<double, NoPromotion> t1(df1), t0(df0);
+  // Over the density of the narrower law, where the integrand lives.
+  const bool by_zero = s0 <= s1;
+  auto integrand = [&](double x) {
+    if (by_zero) {
+      return boost::math::pdf(t0, (x - zero.mu) / s0) / s0 *
+             boost::math::cdf(boost::math::complement(t1, (x - one.mu) / s1));
+    }
+    return boost::math::pdf(t1, (x - one.mu) / s1) / s1 * boost::math::cdf(t0, (x - zero.mu) / s0);
+  };
+  const double inf = std::numeric_limits<double>::infinity();
+  const double p =
+      boost::math::quadrature::gauss_kronrod<double, 15>::integrate(integrand, -inf, inf, 12, 1e-8);
+  return std::clamp(p, 0.0, 1.0);
+}
 
 struct GaussianConfig {
   NormalGamma prior;
@@ -85,6 +128,11 @@ class ThompsonGaussian final : public Policy {
     std::fill(out.begin(), out.end(), 0.0);
     if (num_arms() == 1) {
       out[0] = 1.0;
+      return;
+    }
+    if (num_arms() == 2) {
+      out[1] = ProbMeanGreater(post_[1], post_[0]);
+      out[0] = 1.0 - out[1];
       return;
     }
     for (size_t d = 0; d < draws_; ++d) out[Choose(rng, context)] += 1.0;
