@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -242,6 +243,10 @@ struct SrmReport {
   uint64_t alarms = 0;      // alarms fired, ever
   uint64_t acknowledged = 0;
   double threshold = 0.001;
+  // srm.rewards: the same test on the rewards' arms (NaN when not checked,
+  // or no test yet) and the rewards counted since the last acknowledgement.
+  double rewards_p_value = std::numeric_limits<double>::quiet_NaN();
+  uint64_t rewards = 0;
 };
 
 // The context store of an experiment with a contextual policy: the contexts

@@ -112,6 +112,9 @@ struct StoppingConfig {
 // srm: the sample-ratio-mismatch alarm (docs/operations.md).
 struct SrmConfig {
   double threshold = 0.001;  // an alarm fires when the test's p-value falls below this
+  // Also test the rewards' arms against their decisions' allocations (two
+  // arms; for applications that report a reward for every decision).
+  bool rewards = false;
 };
 
 // Guardrails compare each challenger with the champion.

@@ -247,8 +247,13 @@ Status LoadTimeGuardAndSrm(const YamlNode& node, ExperimentConfig* exp) {
   }
   if (node.Has("srm")) {
     const YamlNode srm = node.Child("srm");
-    BANDITD_RETURN_IF_ERROR(srm.CheckMap({"threshold"}));
+    BANDITD_RETURN_IF_ERROR(srm.CheckMap({"threshold", "rewards"}));
     BANDITD_RETURN_IF_ERROR(srm.Read("threshold", &exp->srm.threshold, 0, 0.5));  // 0: off
+    BANDITD_RETURN_IF_ERROR(srm.Read("rewards", &exp->srm.rewards));
+    if (exp->srm.rewards && (exp->arms.size() != 2 || exp->mode == Mode::kShadow)) {
+      return srm.Child("rewards").Error(
+          "needs two arms outside mode shadow: a reward carries only its own arm's propensity");
+    }
   }
   return Status::Ok();
 }

@@ -65,6 +65,10 @@ std::string SrmLine(const wire::ExperimentReport& r) {
                     Format("  (%llu periods, %llu requests drawn)",
                            static_cast<unsigned long long>(s.periods),
                            static_cast<unsigned long long>(s.requests));
+  if (!std::isnan(s.rewards_p_value) || s.rewards > 0) {
+    out += "  rewards p " + Num(s.rewards_p_value, "%.4g") +
+           Format(" (%llu rewards)", static_cast<unsigned long long>(s.rewards));
+  }
   if (s.alarm) {
     out += "  ALARM (p " + Num(s.alarm_p, "%.3g") + " < " + Num(s.threshold, "%g") +
            "): decisions held until `banditctl ack-srm " + r.name + "`";

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 namespace banditd::experiment {
 namespace {
@@ -310,6 +311,12 @@ Status Experiment::ApplyReward(const DecisionRef& ref, double value,
   if (stopping_) {
     stopping_->Observe(ref.arm, value, std::clamp<double>(ref.propensity, 1e-6, 1.0));
   }
+  if (options_.srm_rewards && counters_.size() == 2) {
+    // The decision's allocation, from the propensity of the arm it drew.
+    const double p = std::clamp<double>(ref.propensity, 0.0, 1.0);
+    const double alloc[2] = {ref.arm == 0 ? p : 1.0 - p, ref.arm == 1 ? p : 1.0 - p};
+    reward_srm_.Count(ref.arm, alloc);
+  }
   ++rewards_since_refresh_;
   return Status::Ok();
 }
@@ -361,9 +368,16 @@ bool Experiment::Tick(Rng& rng, int64_t now_mono_ns, std::optional<int64_t> now_
     srm_evaluated_ = true;
     last_srm_ns_ = now_mono_ns;
     const double p = srm_.Evaluate().p_value;
+    const double p_rewards = SrmRewardsTest().p_value;
     if (!srm_alarm_ && p < options_.srm_threshold) {  // NaN: no test yet
       srm_alarm_ = true;
       srm_alarm_p_ = p;
+      ++srm_alarms_;
+      changed = true;
+    } else if (!srm_alarm_ && p_rewards < options_.srm_threshold) {
+      srm_alarm_ = true;
+      srm_alarm_rewards_ = true;
+      srm_alarm_p_ = p_rewards;
       ++srm_alarms_;
       changed = true;
     }
@@ -440,14 +454,23 @@ Status Experiment::Resume() {
   return Status::Ok();
 }
 
+stats::TestResult Experiment::SrmRewardsTest() const {
+  if (!options_.srm_rewards || !srm_applies()) {
+    return stats::TestResult{0, std::numeric_limits<double>::quiet_NaN(), 0};
+  }
+  return reward_srm_.Evaluate();
+}
+
 Status Experiment::AckSrm() {
   if (!srm_alarm_) {
     return Status(Code::kBadRequest, "experiment '" + options_.name +
                                          "' has no sample-ratio-mismatch alarm to acknowledge");
   }
   srm_alarm_ = false;
+  srm_alarm_rewards_ = false;
   ++srm_acks_;
   srm_.Reset(allocation_version_);
+  reward_srm_.Reset(0);
   period_state_ = state_;
   period_canary_ = InCanaryPhase();
   period_weights_ = weights_;
@@ -500,7 +523,9 @@ std::string Experiment::StatusReason() const {
   if (srm_alarm_) {
     char p[64];
     std::snprintf(p, sizeof p, "%.3g < %g", srm_alarm_p_, options_.srm_threshold);
-    why = std::string("sample ratio mismatch (p = ") + p +
+    why = std::string(srm_alarm_rewards_ ? "sample ratio mismatch in the rewards (p = "
+                                         : "sample ratio mismatch (p = ") +
+          p +
           "): the rule's decisions are held until an operator acknowledges it (ack_srm); " + why;
   }
   return why;

@@ -66,6 +66,11 @@ struct ExperimentOptions {
   // A sample-ratio-mismatch alarm fires when the per-period test's p-value
   // falls below this; it holds the stopping rule's decision until AckSrm.
   double srm_threshold = 0.001;
+  // The same test on the rewards (two arms): the arms of the rewarded
+  // decisions against the allocations that drew them. Valid only when
+  // applications report a reward (0 included) for every decision, or drop
+  // them whatever the arm and the outcome.
+  bool srm_rewards = false;
   OnDecision on_decision = OnDecision::kPromote;
   double canary_share = 0.05;       // total challenger share during the canary phase
   uint64_t canary_requests = 1000;  // served by each challenger before the bandit phase
@@ -222,6 +227,10 @@ class Experiment {
   // Sample-ratio mismatch (srm.h). Not tested in mode shadow (no draws).
   bool srm_applies() const { return options_.mode != Mode::kShadow && num_arms() > 1; }
   stats::TestResult SrmTest() const { return srm_.Evaluate(); }
+  // The rewards' test (options().srm_rewards); p_value NaN when not checked.
+  stats::TestResult SrmRewardsTest() const;
+  const SrmTracker& srm_rewards() const { return reward_srm_; }
+  bool srm_alarm_rewards() const { return srm_alarm_rewards_; }  // the active alarm is the rewards'
   const SrmTracker& srm() const { return srm_; }
   bool srm_alarm() const { return srm_alarm_; }
   double srm_alarm_p() const { return srm_alarm_p_; }   // the p that fired it
@@ -281,6 +290,8 @@ class Experiment {
   std::vector<ArmCounters> counters_;
   std::vector<std::string> model_sha256_;  // empty: not known
   SrmTracker srm_;
+  SrmTracker reward_srm_{2};  // one period: a reward's expected arm is its own decision's
+  bool srm_alarm_rewards_ = false;
   int64_t last_refresh_ns_ = 0;
   uint64_t rewards_since_refresh_ = 0;
   bool refreshed_once_ = false;

@@ -6,7 +6,8 @@
 //    check: [stop, winner, p, reason, compared, difference, ci_lo, ci_hi]
 //           (the rule's last look; -1: no arm; the bounds may be +-inf),
 //    looks, started (engine seconds the epoch started at, 0: not yet),
-//    srm: [alarm, alarm_p, alarms, acks, [[observed...], [expected...]], ...]}
+//    srm: [alarm, alarm_p, alarms, acks, [[observed...], [expected...]], ...],
+//    srm_rewards?: [alarm_is_the_rewards', [observed...], [expected...]]}
 // Readers ignore keys they do not know; the keys from `check` on are absent
 // from older snapshots (their defaults: no look, start at the next tick).
 #include <algorithm>
@@ -114,6 +115,11 @@ struct Parsed {
     std::vector<SrmTracker::Period> periods;
   };
   std::optional<Srm> srm;
+  struct SrmRewards {
+    bool alarm = false;
+    std::vector<double> observed, expected;
+  };
+  std::optional<SrmRewards> srm_rewards;
 };
 
 // A figure of the rule's look, restored as it was saved: +-inf (an interval
@@ -269,6 +275,24 @@ Status ParseField(std::string_view key, const msgpack::object& val, Parsed& p, s
     auto v = SrmField(val, arms);
     if (!v.ok()) return v.status();
     p.srm = std::move(v).value();
+  } else if (key == "srm_rewards") {
+    if (val.type != msgpack::type::ARRAY || val.via.array.size != 3) {
+      return BadField(field, "is not [alarm, observed, expected]");
+    }
+    Parsed::SrmRewards r;
+    auto alarm = BoolField(val.via.array.ptr[0], field + "[0]");
+    if (!alarm.ok()) return alarm.status();
+    r.alarm = *alarm;
+    auto observed = CountsRow(val.via.array.ptr[1], field + "[1]");
+    if (!observed.ok()) return observed.status();
+    auto expected = CountsRow(val.via.array.ptr[2], field + "[2]");
+    if (!expected.ok()) return expected.status();
+    if (observed->size() != 2 || expected->size() != 2) {
+      return BadField(field, "does not have two counts (two arms)");
+    }
+    r.observed = std::move(observed).value();
+    r.expected = std::move(expected).value();
+    p.srm_rewards = std::move(r);
   } else if (key == "stopping") {
     if (val.type == msgpack::type::BIN) {
       p.stopping_bytes = std::string_view(val.via.bin.ptr, val.via.bin.size);
@@ -324,7 +348,8 @@ std::string FreshStartRemedy(const std::string& name) {
 std::string Experiment::Snapshot() const {
   msgpack::sbuffer buf;
   msgpack::packer<msgpack::sbuffer> pk(buf);
-  pk.pack_map(model_sha256_.empty() ? 12 : 13);
+  const bool rewards_srm = options_.srm_rewards && counters_.size() == 2;
+  pk.pack_map((model_sha256_.empty() ? 12 : 13) + (rewards_srm ? 1 : 0));
   if (!model_sha256_.empty()) {
     pk.pack("models");
     pk.pack_array(static_cast<uint32_t>(model_sha256_.size()));
@@ -392,6 +417,16 @@ std::string Experiment::Snapshot() const {
       for (double x : *row) pk.pack_double(x);
     }
   }
+  if (rewards_srm) {
+    pk.pack("srm_rewards");
+    pk.pack_array(3);
+    pk.pack(srm_alarm_rewards_);
+    const auto& p = reward_srm_.periods().back();  // one period
+    for (const auto* row : {&p.observed, &p.expected}) {
+      pk.pack_array(static_cast<uint32_t>(row->size()));
+      for (double x : *row) pk.pack_double(x);
+    }
+  }
   return std::string(buf.data(), buf.size());
 }
 
@@ -407,7 +442,7 @@ Status Experiment::Restore(std::string_view bytes) {
   Parsed p;
   BANDITD_RETURN_IF_ERROR(ParseFields(root, p, counters_.size()));
   auto& [epoch, state, winner, reason, stale, counters, policy_bytes, stopping_bytes, has_policy,
-         models, check, looks, started, srm] = p;
+         models, check, looks, started, srm, srm_rewards] = p;
   if (counters.size() != counters_.size()) {
     return InvalidArgument(
         "snapshot of experiment '" + options_.name + "' has " + std::to_string(counters.size()) +
@@ -467,6 +502,12 @@ Status Experiment::Restore(std::string_view bytes) {
   } else {
     srm_alarm_ = false;
     srm_.Reset(0);
+  }
+  srm_alarm_rewards_ = srm_alarm_ && srm_rewards && srm_rewards->alarm;
+  if (srm_rewards && options_.srm_rewards) {
+    reward_srm_.Restore({{0, std::move(srm_rewards->observed), std::move(srm_rewards->expected)}});
+  } else {
+    reward_srm_.Reset(0);
   }
   period_state_ = state_;
   period_canary_ = InCanaryPhase();

@@ -156,7 +156,7 @@ void PackReport(Packer& pk, const wire::ExperimentReport& r) {
   PackStr(pk, "srm");
   if (r.srm) {
     const wire::SrmReport& s = *r.srm;
-    pk.pack_map(10);
+    pk.pack_map(12);
     PackStr(pk, "p_value");
     PackNumber(pk, s.p_value);
     PackStr(pk, "chi2");
@@ -177,6 +177,10 @@ void PackReport(Packer& pk, const wire::ExperimentReport& r) {
     pk.pack_uint64(s.acknowledged);
     PackStr(pk, "threshold");
     PackNumber(pk, s.threshold);
+    PackStr(pk, "rewards_p_value");
+    PackNumber(pk, s.rewards_p_value);
+    PackStr(pk, "rewards");
+    pk.pack_uint64(s.rewards);
   } else {
     pk.pack_nil();
   }

@@ -166,6 +166,9 @@ wire::ExperimentReport ReadReport(const object& r) {
     srm.alarms = Get(*s, "alarms").as<uint64_t>();
     srm.acknowledged = Get(*s, "acknowledged").as<uint64_t>();
     srm.threshold = Number(Get(*s, "threshold"));
+    // Absent from earlier releases' replies.
+    if (const object* rp = Find(*s, "rewards_p_value")) srm.rewards_p_value = Number(*rp);
+    if (const object* rn = Find(*s, "rewards")) srm.rewards = rn->as<uint64_t>();
     out.srm = srm;
   }
   if (const object* c = Find(r, "context_store"); c != nullptr && c->type != type::NIL) {

@@ -41,6 +41,7 @@ experiment::ExperimentOptions ToExperimentOptions(const config::ExperimentConfig
     o.min_duration_s = static_cast<double>(c.stopping.min_duration.count());
   }
   o.srm_threshold = c.srm.threshold;
+  o.srm_rewards = c.srm.rewards;
   o.on_decision = c.on_decision == config::OnDecision::kPromote ? experiment::OnDecision::kPromote
                                                                 : experiment::OnDecision::kHold;
   o.canary_share = c.canary_share;

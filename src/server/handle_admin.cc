@@ -123,6 +123,8 @@ wire::ExperimentReport Daemon::BuildReport(size_t e) {
     s.alarms = x.srm_alarms();
     s.acknowledged = x.srm_acks();
     s.threshold = o.srm_threshold;
+    s.rewards_p_value = x.SrmRewardsTest().p_value;
+    s.rewards = static_cast<uint64_t>(x.srm_rewards().counted());
     r.srm_p_value = s.p_value;
     r.srm = s;
   }

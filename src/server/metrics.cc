@@ -196,10 +196,16 @@ void Daemon::PublishMetrics() {
            "1 while a sample-ratio-mismatch alarm is active (the stopping rule's decisions are "
            "held until ack_srm).");
   t.Family("banditd_srm_alarms_total", "counter", "Sample-ratio-mismatch alarms fired.");
+  t.Family("banditd_srm_rewards_p_value", "gauge",
+           "p-value of the same test on the rewards' arms (srm.rewards; NaN until large enough).");
   for (size_t e = 0; e < engine_->num_experiments(); ++e) {
     const auto& x = engine_->experiment(e);
     if (!x.srm_applies()) continue;
     t.Sample("banditd_srm_p_value", {{"experiment", x.name()}}, x.SrmTest().p_value);
+    if (x.options().srm_rewards) {
+      t.Sample("banditd_srm_rewards_p_value", {{"experiment", x.name()}},
+               x.SrmRewardsTest().p_value);
+    }
     t.Sample("banditd_srm_alarm", {{"experiment", x.name()}}, x.srm_alarm() ? 1 : 0);
     t.Sample("banditd_srm_alarms_total", {{"experiment", x.name()}},
              static_cast<double>(x.srm_alarms()));

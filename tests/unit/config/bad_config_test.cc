@@ -130,6 +130,10 @@ std::vector<BadCase> Cases() {
       {"min_duration beyond any range",
        Exp("    stopping:\n      rule: bernoulli_cs\n      min_duration: 1e30\n"),
        "experiments[0].stopping.min_duration (line 8): must be a duration of at most 1e15 ms"},
+      {"srm.rewards with three arms",
+       "experiments:\n  - name: e\n    arms:\n      - name: a\n      - name: b\n      - name: c\n"
+       "    srm: {rewards: true}\n",
+       "experiments[0].srm.rewards (line 7): needs two arms outside mode shadow"},
       {"guardrail ratio below 1", Exp("    guardrails:\n      max_error_rate_ratio: 0.5\n"),
        "experiments[0].guardrails.max_error_rate_ratio (line 7): must be >= 1, got 0.5"},
       {"bad on_decision", Exp("    on_decision: rollback\n"),

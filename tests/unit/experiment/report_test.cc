@@ -193,6 +193,47 @@ TEST(ExperimentSrmTest, PromoteAndPauseDoNotRaiseTheAlarm) {
   EXPECT_GE(e->srm().periods().size(), 4u);
 }
 
+// srm.rewards: applications that report every decision's reward (0 or 1)
+// but lose 30% of one arm's — which fools a rule conditioning on successes —
+// raise the alarm; without the loss the same rewards do not. Rates 5% on both
+// arms, 50/50 draws, 20,000 rewards, fixed seeds.
+TEST(ExperimentSrmTest, RewardsLostOnOneArmRaiseTheRewardsAlarm) {
+  for (const bool lossy : {false, true}) {
+    ExperimentOptions o = Ab(Sequential());
+    o.srm_rewards = true;
+    auto e = Make(o);
+    Rng rng(9);
+    for (int i = 0; i < 20000; ++i) {
+      const size_t arm = rng.Uniform() < 0.5 ? 1 : 0;
+      const double value = rng.Bernoulli(0.05) ? 1.0 : 0.0;
+      if (lossy && arm == 1 && rng.Uniform() < 0.3) continue;  // never arrives
+      ASSERT_TRUE(e->ApplyReward(RefFor(*e, arm, 0.5), value).ok());
+    }
+    e->Tick(rng, 1);
+    SCOPED_TRACE(lossy ? "lossy" : "every reward arrives");
+    EXPECT_EQ(e->srm_alarm(), lossy);
+    EXPECT_EQ(e->srm_alarm_rewards(), lossy);
+    EXPECT_EQ(e->srm_rewards().counted(), lossy ? e->counters()[0].n + e->counters()[1].n : 20000);
+    if (!lossy) {
+      EXPECT_GT(e->SrmRewardsTest().p_value, 0.001);
+      continue;
+    }
+    EXPECT_LT(e->SrmRewardsTest().p_value, 1e-20);
+    EXPECT_NE(e->StatusReason().find("sample ratio mismatch in the rewards"), std::string::npos)
+        << e->StatusReason();
+    auto copy = Make(o);
+    ASSERT_TRUE(copy->Restore(e->Snapshot()).ok());
+    EXPECT_TRUE(copy->srm_alarm_rewards());
+    EXPECT_EQ(copy->srm_rewards().counted(), e->srm_rewards().counted());
+    ASSERT_TRUE(e->AckSrm().ok());
+    EXPECT_FALSE(e->srm_alarm_rewards());
+    EXPECT_EQ(e->srm_rewards().counted(), 0);
+  }
+  // Off by default: no test.
+  auto off = Make(Ab());
+  EXPECT_TRUE(std::isnan(off->SrmRewardsTest().p_value));
+}
+
 TEST(ExperimentSrmTest, AnAlarmHoldsTheDecisionUntilAcknowledged) {
   auto e = Make(Ab(Sequential()));
   Rng rng(6);
