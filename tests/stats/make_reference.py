@@ -50,9 +50,15 @@ def proportion_pairs():
         (10**5, 10**6, 2 * 10**5, 10**6), (1, 10**6, 10**6 - 1, 10**6),
         (12, 15, 1, 40), (2, 2, 0, 2),
     ]
-    while len(cases) < 70:
-        n_c = int(10 ** rng.uniform(0.5, 7))
-        n_t = int(10 ** rng.uniform(0.5, 7))
+    return random_pairs(cases, 70, 7)
+
+
+def random_pairs(cases, count, max_log10_n):
+    """`cases` topped up to `count` with random (x_c, n_c, x_t, n_t), n up to
+    10^max_log10_n; never all-0 or all-success pooled."""
+    while len(cases) < count:
+        n_c = int(10 ** rng.uniform(0.5, max_log10_n))
+        n_t = int(10 ** rng.uniform(0.5, max_log10_n))
         p = 10 ** rng.uniform(-4, -0.05) if rng.uniform() < 0.7 else rng.uniform(0.5, 0.9999)
         x_c = int(rng.binomial(n_c, p))
         x_t = int(rng.binomial(n_t, min(0.99999, p * rng.uniform(0.8, 1.3))))
@@ -310,15 +316,7 @@ def fisher():
         (1, 10**6, 0, 10**4), (200, 10**6, 9, 10**4), (5 * 10**4, 10**5, 5 * 10**4 + 400, 10**5),
         (999, 1000, 1000, 1000), (3, 7, 3, 7),
     ]
-    while len(cases) < 60:
-        n_c = int(10 ** rng.uniform(0.5, 5.5))
-        n_t = int(10 ** rng.uniform(0.5, 5.5))
-        p = 10 ** rng.uniform(-4, -0.05) if rng.uniform() < 0.7 else rng.uniform(0.5, 0.9999)
-        x_c = int(rng.binomial(n_c, p))
-        x_t = int(rng.binomial(n_t, min(0.99999, p * rng.uniform(0.8, 1.3))))
-        if x_c + x_t == 0 or x_c + x_t == n_c + n_t:
-            continue
-        cases.append((x_c, n_c, x_t, n_t))
+    random_pairs(cases, 60, 5.5)
     rows = []
     for x_c, n_c, x_t, n_t in cases:
         for alt in SCIPY_ALTS:
