@@ -256,6 +256,10 @@ void Daemon::TrimAfterReplyBurst() {
   reply_peak_ = std::max(reply_peak_, charged);
   if (reply_peak_ < kTrimAfterBytes || charged > reply_peak_ / 8) return;
   reply_peak_ = charged;
+  ReturnFreedMemory();
+}
+
+void Daemon::ReturnFreedMemory() {
 #ifdef __GLIBC__
   malloc_trim(0);
 #endif
@@ -348,6 +352,7 @@ Status Daemon::WriteSnapshot() {
   OnWalProgress(start->boundary_seq);
   CollectFromIoThreads();
   Status s = store_->FinishSnapshot(engine_->Snapshot(), start->segment);
+  ReturnFreedMemory();  // the snapshot's bytes, as large as the state
   // What became durable beyond the boundary meanwhile (its wake-up was taken).
   OnWalProgress();
   if (!s.ok()) {

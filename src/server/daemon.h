@@ -199,6 +199,10 @@ class Daemon {
   // Gives the allocator's free pages back to the OS once a burst of unsent
   // replies has drained.
   void TrimAfterReplyBurst();
+  // Gives the allocator's free pages back to the OS (glibc keeps them): after
+  // a reply burst, recovery and each snapshot, whose transient buffers would
+  // otherwise set the process's RSS for the rest of its life.
+  void ReturnFreedMemory();
   void CountRewardRefusal(const wire::Request& req, const Status& decode_status);
   void SendError(zmq::socket_t& socket, const Envelope& env, std::string_view id, Code code,
                  std::string_view message);

@@ -104,6 +104,7 @@ Status Daemon::Init() {
   engine_ = std::move(engine).value();
 
   BANDITD_RETURN_IF_ERROR(Recover());
+  ReturnFreedMemory();  // the WAL and snapshot buffers recovery read
   WarnAboutTimeGuards();
 
   state::DecisionLogOptions lo;
