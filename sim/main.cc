@@ -352,12 +352,15 @@ int main(int argc, char** argv) {
     for (const auto& a : r->arms) arms += (arms.empty() ? "" : ",") + a;
     std::fprintf(stderr,
                  "export-events: experiment %s epoch %u: %llu events (arms %s); left out: %llu "
-                 "forced, %llu of other epochs, %llu earlier without a decision line\n",
+                 "forced, %llu of other epochs, %llu earlier without a decision line, %llu "
+                 "repeated rewards; %llu looks marked\n",
                  r->experiment.c_str(), static_cast<unsigned>(r->epoch),
                  static_cast<unsigned long long>(r->events), arms.c_str(),
                  static_cast<unsigned long long>(r->forced),
                  static_cast<unsigned long long>(r->other_epochs),
-                 static_cast<unsigned long long>(r->early_orphans));
+                 static_cast<unsigned long long>(r->early_orphans),
+                 static_cast<unsigned long long>(r->duplicates),
+                 static_cast<unsigned long long>(r->looks));
     return 0;
   }
   if (*live) {

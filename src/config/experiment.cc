@@ -218,6 +218,19 @@ Status CheckStoppingFits(const YamlNode& stopping, const ExperimentConfig& exp,
     allocation.weights.push_back(1.0 - exp.canary_share);
     allocation.weights.push_back(exp.canary_share / static_cast<double>(exp.arms.size() - 1));
   }
+  // traffic limits clamp whatever the mode's shares are: a challenger gets
+  // at most the ceiling, and at most what the champion's floor leaves.
+  if (exp.arms.size() > 1 && exp.traffic.active()) {
+    const double others = static_cast<double>(exp.arms.size() - 1);
+    allocation.weights.push_back(
+        std::min(exp.traffic.challenger_ceiling, (1.0 - exp.traffic.champion_floor) / others));
+  }
+  if (exp.mode == Mode::kShadow) {
+    return (stopping.Has("rule") ? stopping.Child("rule") : stopping)
+        .Error("stopping rule '" + spec.name +
+               "': mode shadow serves every request from the champion, so a rule never sees "
+               "a challenger's reward and can never decide; use mode canary or ab to test it");
+  }
   const Status fits = CheckStoppingRuleFits(spec, allocation);
   if (fits.ok()) return fits;
   return (stopping.Has("rule") ? stopping.Child("rule") : stopping).Error(fits.message());

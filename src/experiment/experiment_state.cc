@@ -7,7 +7,8 @@
 //           (the rule's last look; -1: no arm; the bounds may be +-inf),
 //    looks, started (engine seconds the epoch started at, 0: not yet),
 //    srm: [alarm, alarm_p, alarms, acks, [[observed...], [expected...]], ...],
-//    srm_rewards?: [alarm_is_the_rewards', [observed...], [expected...]]}
+//    srm_rewards?: [alarm_is_the_rewards', [observed...], [expected...]],
+//    arms: [name, ...], champion: index}
 // Readers ignore keys they do not know; the keys from `check` on are absent
 // from older snapshots (their defaults: no look, start at the next tick).
 #include <algorithm>
@@ -120,6 +121,8 @@ struct Parsed {
     std::vector<double> observed, expected;
   };
   std::optional<SrmRewards> srm_rewards;
+  std::vector<std::string> arm_names;  // empty in older snapshots
+  int64_t champion = -1;               // -1: older snapshot
 };
 
 // A figure of the rule's look, restored as it was saved: +-inf (an interval
@@ -275,6 +278,19 @@ Status ParseField(std::string_view key, const msgpack::object& val, Parsed& p, s
     auto v = SrmField(val, arms);
     if (!v.ok()) return v.status();
     p.srm = std::move(v).value();
+  } else if (key == "arms") {
+    if (val.type != msgpack::type::ARRAY) return BadField(field, "is not an array");
+    for (uint32_t a = 0; a < val.via.array.size; ++a) {
+      const msgpack::object& m = val.via.array.ptr[a];
+      if (m.type != msgpack::type::STR || m.via.str.size > 256) {
+        return BadField("arms[" + std::to_string(a) + "]", "is not an arm name");
+      }
+      p.arm_names.emplace_back(m.via.str.ptr, m.via.str.size);
+    }
+  } else if (key == "champion") {
+    auto v = IntField(val, field, 0, INT64_MAX);
+    if (!v.ok()) return v.status();
+    p.champion = *v;
   } else if (key == "srm_rewards") {
     if (val.type != msgpack::type::ARRAY || val.via.array.size != 3) {
       return BadField(field, "is not [alarm, observed, expected]");
@@ -349,7 +365,12 @@ std::string Experiment::Snapshot() const {
   msgpack::sbuffer buf;
   msgpack::packer<msgpack::sbuffer> pk(buf);
   const bool rewards_srm = options_.srm_rewards && counters_.size() == 2;
-  pk.pack_map((model_sha256_.empty() ? 12 : 13) + (rewards_srm ? 1 : 0));
+  pk.pack_map((model_sha256_.empty() ? 14 : 15) + (rewards_srm ? 1 : 0));
+  pk.pack("arms");
+  pk.pack_array(static_cast<uint32_t>(options_.arms.size()));
+  for (const auto& a : options_.arms) pk.pack(a.name);
+  pk.pack("champion");
+  pk.pack(static_cast<int64_t>(options_.champion));
   if (!model_sha256_.empty()) {
     pk.pack("models");
     pk.pack_array(static_cast<uint32_t>(model_sha256_.size()));
@@ -442,7 +463,7 @@ Status Experiment::Restore(std::string_view bytes) {
   Parsed p;
   BANDITD_RETURN_IF_ERROR(ParseFields(root, p, counters_.size()));
   auto& [epoch, state, winner, reason, stale, counters, policy_bytes, stopping_bytes, has_policy,
-         models, check, looks, started, srm, srm_rewards] = p;
+         models, check, looks, started, srm, srm_rewards, arm_names, champion] = p;
   if (counters.size() != counters_.size()) {
     return InvalidArgument(
         "snapshot of experiment '" + options_.name + "' has " + std::to_string(counters.size()) +
@@ -450,6 +471,30 @@ Status Experiment::Restore(std::string_view bytes) {
         ": the arms of an experiment with state cannot change; configure "
         "its " +
         std::to_string(counters.size()) + " arms again, or " + FreshStartRemedy(options_.name));
+  }
+  // The state is kept by arm position: the same arms must be in the same
+  // places, the same one the champion (the rules' control).
+  if (!arm_names.empty()) {
+    std::string saved, now;
+    for (size_t a = 0; a < counters_.size(); ++a) {
+      saved += (a ? ", " : "") + (a < arm_names.size() ? arm_names[a] : std::string("?"));
+      now += (a ? ", " : "") + options_.arms[a].name;
+    }
+    if (arm_names.size() != counters_.size() || saved != now) {
+      return InvalidArgument("state of experiment '" + options_.name + "' is for the arms [" +
+                             saved + "], the config lists [" + now +
+                             "]: the arms of an experiment with state cannot be renamed or "
+                             "reordered; list them as before, or " +
+                             FreshStartRemedy(options_.name));
+    }
+  }
+  if (champion >= 0 && static_cast<size_t>(champion) != options_.champion) {
+    return InvalidArgument(
+        "state of experiment '" + options_.name + "' has '" +
+        options_.arms[std::min<size_t>(static_cast<size_t>(champion), counters_.size() - 1)].name +
+        "' as its champion, the config '" + options_.arms[options_.champion].name +
+        "': the champion of an experiment with state cannot change (it is the stopping rule's "
+        "control); mark the same arm champion, or " + FreshStartRemedy(options_.name));
   }
   if (!has_policy) return Corrupt("missing policy state");
   if (!models.empty() && models.size() != counters_.size()) return Corrupt("bad models");

@@ -29,7 +29,10 @@ std::array<double, 2> MeanInterval95(Metric metric, const ArmSums& arm) {
     const double center = (x + z2 / 2) / (n + z2);
     const double spread = n > 0 ? x * (n - x) / n : 0.0;
     const double half = kZ95 / (n + z2) * std::sqrt(spread + z2 / 4);
-    return {std::max(0.0, center - half), std::min(1.0, center + half)};
+    // At x = 0 (x = n) the lower (upper) end is 0 (1) exactly; rounding
+    // would leave 5.55e-17 there.
+    return {x == 0 ? 0.0 : std::max(0.0, center - half),
+            x == n ? 1.0 : std::min(1.0, center + half)};
   }
   if (n < 2) return {kNaN, kNaN};
   const double mean = arm.sum / n;

@@ -1,7 +1,8 @@
 // Checkpoints: each experiment's state in the WAL between snapshots, so a
 // crash keeps the rule's looks, the SRM tallies and alarm and operator ops
 // (docs/operations.md, Durability). Admin ops are answered once theirs is
-// durable.
+// durable; a change a tick makes (a decision, an alarm) is made durable by a
+// snapshot before the tick ends.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -50,6 +51,20 @@ Result<uint64_t> Daemon::WriteCheckpoint(size_t e) {
 void Daemon::WriteCheckpoints(const std::vector<size_t>& urgent) {
   checkpointed_.resize(engine_->num_experiments());  // before the first WriteCheckpoint
   const int64_t now = clock_.MonoNanos();
+  if (!urgent.empty()) {
+    // A decision, an SRM alarm, a guardrail: status may show it as soon as
+    // this tick ends, so it must be durable first — a checkpoint waits for
+    // its group commit, a snapshot is written and synced now (rare: once per
+    // decision). A rule's decision cannot be re-derived after a crash:
+    // bandit_cs fixes its stakes per look.
+    if (WriteSnapshot().ok()) {
+      for (size_t e = 0; e < engine_->num_experiments(); ++e) {
+        checkpointed_[e] = MarkOf(e);
+        checkpointed_[e].at_ns = now;
+      }
+      return;
+    }
+  }
   for (size_t e = 0; e < engine_->num_experiments(); ++e) {
     const CheckpointMark m = MarkOf(e);
     const CheckpointMark& last = checkpointed_[e];

@@ -142,6 +142,9 @@ Status Daemon::Init() {
     }
     NoteModelFiles(e, /*at_start=*/true);
   }
+  // The E lines before the first tick, so its look (at the restored state)
+  // gets its L line like every other.
+  LogLooks();
   if (any_model) {
     model::PoolOptions po;
     po.workers = static_cast<int>(config_.inference.workers);

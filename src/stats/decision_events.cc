@@ -16,6 +16,7 @@ struct Decision {
   uint16_t epoch = 0;
   double propensity = 0;
   bool forced = false;
+  std::string arm;
 };
 
 void AppendNumber(std::string& out, double v) {
@@ -74,7 +75,7 @@ Result<ExportResult> ExportEvents(state::Env& env, const std::string& path,
   std::optional<uint16_t> newest;
   for (const auto& r : rows) {
     if (r.kind != 'D' || r.exp != out.experiment) continue;
-    decisions[r.decision] = Decision{r.epoch, r.propensity, r.forced};
+    decisions[r.decision] = Decision{r.epoch, r.propensity, r.forced, r.arm};
     if (!newest || r.epoch > *newest) newest = r.epoch;
   }
   if (!newest) {
@@ -82,13 +83,20 @@ Result<ExportResult> ExportEvents(state::Env& env, const std::string& path,
                            "'");
   }
   out.epoch = options.epoch.value_or(*newest);
-  // The epoch's arms, champion first, from its E line.
+  // The epoch's arms, champion first, from its E line (a restart writes it
+  // again: it must say the same).
   for (const auto& r : rows) {
     if (r.kind != 'E' || r.exp != out.experiment || r.epoch != out.epoch) continue;
-    out.arms = {r.arm};
+    std::vector<std::string> arms = {r.arm};
     for (const auto& a : r.arms) {
-      if (a != r.arm) out.arms.push_back(a);
+      if (a != r.arm) arms.push_back(a);
     }
+    if (out.champion_known && arms != out.arms) {
+      return InvalidArgument("the log's E lines of experiment '" + out.experiment + "' epoch " +
+                             std::to_string(out.epoch) +
+                             " disagree on its arms or champion: the log is not one daemon's");
+    }
+    out.arms = std::move(arms);
     out.champion_known = true;
   }
   // The epoch's start as far as the log can tell: its first logged decision.
@@ -110,6 +118,7 @@ Result<ExportResult> ExportEvents(state::Env& env, const std::string& path,
     bool look = false;
   };
   std::vector<Event> events;
+  std::set<std::string> rewarded;
   for (const auto& r : rows) {
     if (r.kind == 'L' && r.exp == out.experiment && r.epoch == out.epoch) {
       // The rule looked after every reward above: mark the last one.
@@ -130,6 +139,14 @@ Result<ExportResult> ExportEvents(state::Env& env, const std::string& path,
                              "rule's propensities cannot be rebuilt");
     }
     const Decision& d = it->second;
+    if (r.arm != d.arm) {
+      return InvalidArgument("reward of decision '" + r.decision + "' names arm '" + r.arm +
+                             "' but the decision chose '" + d.arm + "': the log is inconsistent");
+    }
+    if (!rewarded.insert(r.decision).second) {
+      ++out.duplicates;  // the daemon counts a decision's reward once
+      continue;
+    }
     if (d.epoch != out.epoch) {
       ++out.other_epochs;
       continue;

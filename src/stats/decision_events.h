@@ -43,6 +43,7 @@ struct ExportResult {
   uint64_t forced = 0;        // rewards of forced decisions: left out
   uint64_t other_epochs = 0;  // rewards of other epochs' decisions: left out
   uint64_t early_orphans = 0;  // rewards logged before the epoch without a decision: left out
+  uint64_t duplicates = 0;     // a decision's second R line: left out, as the daemon does
 };
 
 // Reads `path` — one decision log file or a directory of decisions-*.tsv —

@@ -21,9 +21,15 @@ std::string ValidRule(const StoppingSpec& spec, bool sequential_fits) {
                                                "per challenger with 'bernoulli_cs'"
                                              : "one experiment per challenger with 'bernoulli_cs'");
   }
-  return sequential_fits && spec.num_arms == 2
-             ? std::string("'sequential' (with cap for a skewed metric) or 'bandit_cs'")
-             : std::string("'bandit_cs' with reward_min/reward_max (two arms)");
+  if (spec.num_arms != 2) {
+    return sequential_fits ? std::string("'sequential' (static split; with cap for a skewed "
+                                         "metric) or one experiment per challenger with "
+                                         "'bandit_cs'")
+                           : std::string("one experiment per challenger with 'bandit_cs' "
+                                         "(reward_min/reward_max)");
+  }
+  return sequential_fits ? std::string("'sequential' (with cap for a skewed metric) or 'bandit_cs'")
+                         : std::string("'bandit_cs' with reward_min/reward_max");
 }
 
 }  // namespace

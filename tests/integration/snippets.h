@@ -46,7 +46,8 @@ inline std::string TwoModels(const std::string& name, const std::string& mode,
          ", input_shape: [8]}\n"
          "      - name: challenger\n"
          "        model: {path: " +
-         challenger_file + ", input_shape: [8]}\n" + kNoStop + extra;
+         challenger_file + ", input_shape: [8]}\n" +
+         (mode == "shadow" ? "" : kNoStop) + extra;  // shadow: no rule (it could never decide)
 }
 
 }  // namespace banditd::itest

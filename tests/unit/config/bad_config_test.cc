@@ -130,6 +130,22 @@ std::vector<BadCase> Cases() {
       {"min_duration beyond any range",
        Exp("    stopping:\n      rule: bernoulli_cs\n      min_duration: 1e30\n"),
        "experiments[0].stopping.min_duration (line 8): must be a duration of at most 1e15 ms"},
+      {"sequential under a challenger ceiling",
+       Exp("    mode: ab\n    traffic: {challenger_ceiling: 0.005}\n    stopping:\n"
+           "      rule: sequential\n      params: {mde: 0.01}\n"),
+       "experiments[0].stopping.rule (line 9): stopping rule 'sequential': was validated down "
+       "to a 99/1 split; a share of 0.005000"},
+      {"a champion floor that leaves the challenger nothing",
+       Exp("    traffic: {champion_floor: 1.0}\n    stopping:\n      rule: bernoulli_cs\n"),
+       "experiments[0].stopping.rule (line 8): stopping rule 'bernoulli_cs': an arm with a share "
+       "of 0"},
+      {"a stopping rule in mode shadow",
+       "experiments:\n  - name: e\n    mode: shadow\n    arms:\n"
+       "      - {name: a, model: {path: a.pt, input_shape: [8]}}\n"
+       "      - {name: b, model: {path: b.pt, input_shape: [8]}}\n"
+       "    stopping:\n      rule: bernoulli_cs\n",
+       "experiments[0].stopping.rule (line 8): stopping rule 'bernoulli_cs': mode shadow serves "
+       "every request from the champion"},
       {"srm.rewards with three arms",
        "experiments:\n  - name: e\n    arms:\n      - name: a\n      - name: b\n      - name: c\n"
        "    srm: {rewards: true}\n",

@@ -148,5 +148,41 @@ TEST(EngineTest, RestoreRefusesAMismatchedSnapshot) {
   EXPECT_NE(s.message().find("ctr"), std::string::npos);
 }
 
+// The state is kept by arm position: reordered or renamed arms, or another
+// champion, would hand one arm's data and win to another. Refused, naming
+// both lists and the remedy; the same arms load.
+TEST(EngineTest, RestoreRefusesReorderedRenamedArmsOrAnotherChampion) {
+  ManualClock clock;
+  auto eng = Make(clock);
+  for (int i = 0; i < 50; ++i) {
+    auto d = eng->Route("ctr", std::nullopt, std::nullopt);
+    ASSERT_TRUE(d.ok());
+    auto p = eng->Prepare(Id(*d), d->ref.arm == 1 ? 1.0 : 0.0);
+    ASSERT_TRUE(p.ok());
+    eng->Commit(*p);
+  }
+  const std::string snap = eng->Snapshot();
+  auto with = [&](auto change) {
+    EngineOptions o = Options();
+    change(o.experiments[0]);
+    return Make(clock, o)->Restore(snap);
+  };
+  const Status reordered = with([](ExperimentOptions& x) { std::swap(x.arms[0], x.arms[1]); });
+  EXPECT_EQ(reordered.code(), Code::kInvalidArgument);
+  EXPECT_NE(reordered.message().find("is for the arms [champion, challenger], the config lists "
+                                     "[challenger, champion]"),
+            std::string::npos)
+      << reordered.message();
+  EXPECT_NE(reordered.message().find("new name"), std::string::npos);
+  const Status renamed = with([](ExperimentOptions& x) { x.arms[1].name = "contender"; });
+  EXPECT_EQ(renamed.code(), Code::kInvalidArgument);
+  const Status champion = with([](ExperimentOptions& x) { x.champion = 1; });
+  EXPECT_EQ(champion.code(), Code::kInvalidArgument);
+  EXPECT_NE(champion.message().find("champion of an experiment with state cannot change"),
+            std::string::npos)
+      << champion.message();
+  EXPECT_TRUE(with([](ExperimentOptions&) {}).ok());
+}
+
 }  // namespace
 }  // namespace banditd::experiment

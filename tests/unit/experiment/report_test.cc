@@ -54,8 +54,11 @@ DecisionRef RefFor(const Experiment& e, size_t arm, double propensity) {
 
 TEST(StatusStatsTest, WilsonIntervalIsDefinedFromNoData) {
   const auto none = MeanInterval95(Metric::kBernoulli, {0, 0, 0});
-  EXPECT_NEAR(none[0], 0.0, 1e-15);
-  EXPECT_NEAR(none[1], 1.0, 1e-15);
+  EXPECT_EQ(none[0], 0.0);  // exactly: not 5.55e-17
+  EXPECT_EQ(none[1], 1.0);
+  const auto no_success = MeanInterval95(Metric::kBernoulli, {50, 0, 0});
+  EXPECT_EQ(no_success[0], 0.0);
+  EXPECT_GT(no_success[1], 0.0);
   // n > 0: the same interval as the statistics library's Wilson (statsmodels'
   // proportion_confint(method="wilson")), to rounding.
   for (const auto& [x, n] : {std::pair{0.0, 3.0}, {12.0, 40.0}, {40.0, 40.0}, {3.0, 5000.0}}) {

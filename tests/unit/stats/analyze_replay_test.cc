@@ -420,6 +420,25 @@ TEST_F(ExportEventsTest, ChampionFirstAndTheRulesLooksMarked) {
   auto declared = ParseEventCsv(r->csv, {"new", "champ"});
   ASSERT_TRUE(declared.ok());
   EXPECT_EQ(declared->arms, (std::vector<std::string>{"new", "champ"}));
+
+  // A repeated R line counts once (as in the daemon); an R line whose arm
+  // contradicts its decision, or E lines that disagree, are refused.
+  std::ofstream(dir + "/decisions-000001.tsv") << R(t0 + 4'000'000'000, "d3", "new", "1");
+  auto twice = ExportEvents(state::Env::Posix(), dir, {});
+  ASSERT_TRUE(twice.ok()) << twice.status().ToString();
+  EXPECT_EQ(twice->events, 3u);
+  EXPECT_EQ(twice->duplicates, 1u);
+  std::ofstream(dir + "/decisions-000001.tsv") << R(t0 + 4'000'000'000, "d2", "new", "1");
+  auto contradicts = ExportEvents(state::Env::Posix(), dir, {});
+  ASSERT_FALSE(contradicts.ok());
+  EXPECT_NE(contradicts.status().message().find("names arm 'new' but the decision chose 'champ'"),
+            std::string::npos)
+      << contradicts.status().message();
+  std::ofstream(dir + "/decisions-000001.tsv") << "E\t" << t0 + 5 << "\tctr\t0\tnew\tnew,champ\n";
+  auto swapped = ExportEvents(state::Env::Posix(), dir, {});
+  ASSERT_FALSE(swapped.ok());
+  EXPECT_NE(swapped.status().message().find("disagree on its arms or champion"), std::string::npos)
+      << swapped.status().message();
 }
 
 TEST_F(ExportEventsTest, RefusesWhatCannotBeRebuilt) {
