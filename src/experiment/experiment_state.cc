@@ -221,6 +221,21 @@ Result<Parsed::Srm> SrmField(const msgpack::object& o, size_t arms) {
   return s;
 }
 
+// An array of strings, each at most `max_bytes` long.
+Result<std::vector<std::string>> StringsField(const msgpack::object& o, const std::string& field,
+                                              size_t max_bytes, const std::string& bad_item) {
+  if (o.type != msgpack::type::ARRAY) return BadField(field, "is not an array");
+  std::vector<std::string> out;
+  for (uint32_t a = 0; a < o.via.array.size; ++a) {
+    const msgpack::object& m = o.via.array.ptr[a];
+    if (m.type != msgpack::type::STR || m.via.str.size > max_bytes) {
+      return BadField(field + "[" + std::to_string(a) + "]", bad_item);
+    }
+    out.emplace_back(m.via.str.ptr, m.via.str.size);
+  }
+  return out;
+}
+
 Status ParseField(std::string_view key, const msgpack::object& val, Parsed& p, size_t arms) {
   const std::string field(key);
   if (key == "epoch") {
@@ -254,14 +269,9 @@ Status ParseField(std::string_view key, const msgpack::object& val, Parsed& p, s
     p.policy_bytes = std::string_view(val.via.bin.ptr, val.via.bin.size);
     p.has_policy = true;
   } else if (key == "models") {
-    if (val.type != msgpack::type::ARRAY) return BadField(field, "is not an array");
-    for (uint32_t a = 0; a < val.via.array.size; ++a) {
-      const msgpack::object& m = val.via.array.ptr[a];
-      if (m.type != msgpack::type::STR || m.via.str.size > 64) {
-        return BadField("models[" + std::to_string(a) + "]", "is not a sha256 string");
-      }
-      p.models.emplace_back(m.via.str.ptr, m.via.str.size);
-    }
+    auto v = StringsField(val, field, 64, "is not a sha256 string");
+    if (!v.ok()) return v.status();
+    p.models = std::move(v).value();
   } else if (key == "check") {
     auto v = CheckField(val, arms);
     if (!v.ok()) return v.status();
@@ -279,14 +289,9 @@ Status ParseField(std::string_view key, const msgpack::object& val, Parsed& p, s
     if (!v.ok()) return v.status();
     p.srm = std::move(v).value();
   } else if (key == "arms") {
-    if (val.type != msgpack::type::ARRAY) return BadField(field, "is not an array");
-    for (uint32_t a = 0; a < val.via.array.size; ++a) {
-      const msgpack::object& m = val.via.array.ptr[a];
-      if (m.type != msgpack::type::STR || m.via.str.size > 256) {
-        return BadField("arms[" + std::to_string(a) + "]", "is not an arm name");
-      }
-      p.arm_names.emplace_back(m.via.str.ptr, m.via.str.size);
-    }
+    auto v = StringsField(val, field, 256, "is not an arm name");
+    if (!v.ok()) return v.status();
+    p.arm_names = std::move(v).value();
   } else if (key == "champion") {
     auto v = IntField(val, field, 0, INT64_MAX);
     if (!v.ok()) return v.status();
