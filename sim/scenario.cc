@@ -540,29 +540,6 @@ class Parser {
   std::string lognormal_form_;  // the 'reward' name of a lognormal scenario
 };
 
-// Rebinds `node` to root[a][b]... for the dotted `path`, creating maps as needed.
-Status SetPath(YAML::Node root, const std::string& path, const YAML::Node& value) {
-  YAML::Node cur = root;
-  size_t pos = 0;
-  while (true) {
-    const size_t dot = path.find('.', pos);
-    const std::string part =
-        path.substr(pos, dot == std::string::npos ? std::string::npos : dot - pos);
-    if (part.empty()) return InvalidArgument("sweep key '" + path + "' is malformed");
-    if (dot == std::string::npos) {
-      cur[part] = value;
-      return Status::Ok();
-    }
-    YAML::Node next = cur[part];
-    if (!next.IsDefined() || next.IsNull()) cur[part] = YAML::Node(YAML::NodeType::Map);
-    next.reset(cur[part]);
-    if (!next.IsMap())
-      return InvalidArgument("sweep key '" + path + "': '" + part + "' is not a map");
-    cur.reset(next);
-    pos = dot + 1;
-  }
-}
-
 Result<std::vector<Scenario>> ParseNode(const YAML::Node& root, const YamlReader& reader) {
   if (!root.IsMap()) return reader.Error(root, "a scenario must be a YAML map");
   Parser parser(reader);

@@ -139,4 +139,26 @@ Result<Params> YamlReader::ParamsOf(const YAML::Node& node, std::string_view key
   return params;
 }
 
+Status SetPath(YAML::Node root, const std::string& path, const YAML::Node& value) {
+  YAML::Node cur = root;
+  size_t pos = 0;
+  while (true) {
+    const size_t dot = path.find('.', pos);
+    const std::string part =
+        path.substr(pos, dot == std::string::npos ? std::string::npos : dot - pos);
+    if (part.empty()) return InvalidArgument("sweep key '" + path + "' is malformed");
+    if (dot == std::string::npos) {
+      cur[part] = value;
+      return Status::Ok();
+    }
+    YAML::Node next = cur[part];
+    if (!next.IsDefined() || next.IsNull()) cur[part] = YAML::Node(YAML::NodeType::Map);
+    next.reset(cur[part]);
+    if (!next.IsMap())
+      return InvalidArgument("sweep key '" + path + "': '" + part + "' is not a map");
+    cur.reset(next);
+    pos = dot + 1;
+  }
+}
+
 }  // namespace banditd::sim

@@ -41,4 +41,8 @@ class YamlReader {
   std::string source_;
 };
 
+// Sets root[a][b]... = `value` for the dotted `path` (a sweep key), creating
+// maps on the way; kInvalidArgument for an empty part or a part that is not a map.
+Status SetPath(YAML::Node root, const std::string& path, const YAML::Node& value);
+
 }  // namespace banditd::sim
