@@ -78,16 +78,12 @@ void Daemon::WriteCheckpoints(const std::vector<size_t>& urgent) {
 }
 
 void Daemon::ResolveCheckpoints(uint64_t resolved) {
-  auto dropped = [&](uint64_t seq) {
-    return std::any_of(wal_dropped_.begin(), wal_dropped_.end(),
-                       [&](const state::SeqRange& r) { return seq >= r.first && seq <= r.last; });
-  };
   for (auto& m : checkpointed_) {
-    if (m.seq != 0 && m.seq <= resolved && dropped(m.seq)) m = CheckpointMark{};  // due again
+    if (m.seq != 0 && m.seq <= resolved && WalDropped(m.seq)) m = CheckpointMark{};  // due again
   }
   while (!admin_acks_.empty() && admin_acks_.front().seq <= resolved) {
     const PendingAdminAck& a = admin_acks_.front();
-    if (dropped(a.seq)) {
+    if (WalDropped(a.seq)) {
       SendError(*a.socket, a.env, a.id, Code::kIoError,
                 "the change is in force but could not be written to the state directory (" +
                     store_->wal().health().ToString() +

@@ -176,6 +176,8 @@ class Daemon {
   void OnInferenceResults();
   // Applies and acknowledges what the WAL resolved, up to sequence `limit`.
   void OnWalProgress(uint64_t limit = UINT64_MAX);
+  // Whether WAL record `seq` was dropped by a failed write (wal_dropped_).
+  bool WalDropped(uint64_t seq) const;
   void OnReloads();
   void Periodic();
   // Extra I/O threads: republish the views of changed allocations; fold the

@@ -12,7 +12,6 @@
 namespace banditd::server {
 namespace {
 
-
 // Why the WAL would not take a record, as the client hears it: retryable.
 Status NotRecorded(const Status& wal) {
   if (wal.code() == Code::kOverloaded) {
@@ -20,13 +19,6 @@ Status NotRecorded(const Status& wal) {
   }
   return Status(Code::kOverloaded, "the state directory cannot be written right now (" +
                                        wal.message() + "); reward not recorded, retry later");
-}
-
-bool InRanges(const std::deque<state::SeqRange>& ranges, uint64_t seq) {
-  for (const auto& r : ranges) {
-    if (seq >= r.first && seq <= r.last) return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -92,6 +84,13 @@ void Daemon::HandleReward(const wire::Request& req, Envelope env, zmq::socket_t*
   acks_.push_back(std::move(ack));
 }
 
+bool Daemon::WalDropped(uint64_t seq) const {
+  for (const auto& r : wal_dropped_) {
+    if (seq >= r.first && seq <= r.last) return true;
+  }
+  return false;
+}
+
 void Daemon::OnWalProgress(uint64_t limit) {
   std::vector<int> ignored;
   wal_wake_.Drain(&ignored);
@@ -116,7 +115,7 @@ void Daemon::OnWalProgress(uint64_t limit) {
   // Apply what is durable, in WAL order; abandon what was dropped.
   while (!unapplied_.empty() && unapplied_.front().seq <= resolved) {
     const auto& r = unapplied_.front().reward;
-    if (InRanges(wal_dropped_, unapplied_.front().seq)) {
+    if (WalDropped(unapplied_.front().seq)) {
       engine_->Abandon(r);
       ++rewards_by_result_["not_recorded"];
       unapplied_.pop_front();
@@ -142,7 +141,7 @@ void Daemon::OnWalProgress(uint64_t limit) {
         }
         uint64_t accepted = 0;
         for (size_t i = 0; i < a.accepted_ids.size(); ++i) {
-          if (InRanges(wal_dropped_, a.first_seq + i)) {
+          if (WalDropped(a.first_seq + i)) {
             rej.push_back({a.accepted_ids[i], Code::kOverloaded});
           } else {
             ++accepted;
@@ -150,7 +149,7 @@ void Daemon::OnWalProgress(uint64_t limit) {
         }
         protocol::EncodeRewardsReply(wire::RewardsReply{a.id, accepted, rej}, &out_);
         Send(*a.socket, a.env, out_);
-      } else if (InRanges(wal_dropped_, a.last_seq)) {
+      } else if (WalDropped(a.last_seq)) {
         SendError(*a.socket, a.env, a.id, lost.code(), lost.message());
       } else {
         protocol::EncodeOkReply(a.id, &out_);
