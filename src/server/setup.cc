@@ -92,7 +92,7 @@ Status Daemon::Init() {
   }
   // Keys first: a CURVE misconfiguration is refused before any state is touched.
   BANDITD_RETURN_IF_ERROR(SetUpCurve());
-  auto store = state::StateStore::Open(state::Env::Posix(), config_.state_dir);
+  auto store = state::StateStore::Open(state::Env::Posix(), config_.state_dir, flags_.repair);
   if (!store.ok()) return store.status().WithContext("state_dir " + config_.state_dir);
   store_ = std::move(store).value();
 

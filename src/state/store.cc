@@ -37,7 +37,7 @@ struct StateStore::Snapshot {
   std::string_view state;  // into `file`
 };
 
-Result<std::unique_ptr<StateStore>> StateStore::Open(Env& env, std::string dir) {
+Result<std::unique_ptr<StateStore>> StateStore::Open(Env& env, std::string dir, bool repair) {
   if (sodium_init() < 0) return Status(Code::kInternal, "libsodium failed to initialise");
   std::unique_ptr<StateStore> s(new StateStore(env, std::move(dir)));
   BANDITD_RETURN_IF_ERROR(env.CreateDir(s->dir_));
@@ -57,6 +57,24 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(Env& env, std::string dir) 
     }
     std::copy(key->begin(), key->end(), s->key_.begin());
   } else if (key.status().code() == Code::kNotFound) {
+    auto names = env.List(s->dir_);
+    if (!names.ok()) return names.status();
+    const bool has_state = std::any_of(names->begin(), names->end(), [](const std::string& n) {
+      uint64_t id;
+      return n == kSnapshotFile || n == kPrevSnapshotFile || ParseWalSegmentName(n, &id);
+    });
+    if (has_state) {
+      const std::string what = key_path + " is missing but the directory holds state";
+      if (!repair) {
+        return Status(Code::kFailedPrecondition,
+                      what + ": a new key would make every decision issued before it "
+                             "unknown_decision (their rewards refused). Restore decision.key from "
+                             "the backup of this state_dir, or start with --repair to create a "
+                             "new key");
+      }
+      s->open_notes_.push_back("repair: " + what + ": created a new one; rewards for decisions "
+                               "issued before it are refused (unknown_decision)");
+    }
     randombytes_buf(s->key_.data(), s->key_.size());
     BANDITD_RETURN_IF_ERROR(WriteFileAtomically(
         env, key_path,
@@ -268,6 +286,7 @@ Status StateStore::Recover(const SnapshotFn& on_snapshot, const RecordFn& on_rec
                            RecoveryReport* report) {
   RecoveryReport local;
   RecoveryReport& r = report ? *report : local;
+  r.notes.insert(r.notes.end(), open_notes_.begin(), open_notes_.end());
   auto segments = Segments();
   if (!segments.ok()) return segments.status();
 

@@ -62,8 +62,11 @@ class StateStore {
 
   // Opens (creating if needed) the directory, takes its lock (another live
   // process holding it: kFailedPrecondition naming the directory and the
-  // holder's pid) and reads or creates its decision key.
-  static Result<std::unique_ptr<StateStore>> Open(Env& env, std::string dir);
+  // holder's pid) and reads or creates its decision key. A missing key in a
+  // directory that holds state (a snapshot or WAL segments) is refused: a new
+  // key would turn every decision issued before into `unknown_decision`.
+  // `repair` creates one anyway; Recover then reports it.
+  static Result<std::unique_ptr<StateStore>> Open(Env& env, std::string dir, bool repair);
 
   const std::array<unsigned char, 16>& decision_key() const { return key_; }
   const std::string& dir() const { return dir_; }
@@ -115,6 +118,7 @@ class StateStore {
   std::string dir_;
   std::unique_ptr<FileLock> lock_;
   std::array<unsigned char, 16> key_{};
+  std::vector<std::string> open_notes_;  // handed to the RecoveryReport
   std::unique_ptr<WalWriter> wal_;
   uint64_t snapshots_written_ = 0;
   // The replay points of the files now in `snapshot` and `snapshot.prev`.

@@ -96,7 +96,7 @@ TEST(RestartTest, RestartsEndWithTheUninterruptedPosterior) {
   }
 
   // The daemon's state, recovered as its next start would.
-  auto store = state::StateStore::Open(state::Env::Posix(), config->state_dir);
+  auto store = state::StateStore::Open(state::Env::Posix(), config->state_dir, /*repair=*/false);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   experiment::EngineOptions eo = server::ToEngineOptions(*config);
   std::copy((*store)->decision_key().begin(), (*store)->decision_key().end(),

@@ -39,7 +39,7 @@ Status RecoverInto(StateStore& store, Replayed* out, bool repair = false,
 }
 
 std::unique_ptr<StateStore> Open(const std::string& dir) {
-  auto s = StateStore::Open(Env::Posix(), dir);
+  auto s = StateStore::Open(Env::Posix(), dir, /*repair=*/false);
   EXPECT_TRUE(s.ok()) << s.status().ToString();
   return s.ok() ? std::move(s).value() : nullptr;
 }
@@ -57,20 +57,55 @@ TEST(StateStoreTest, DecisionKeyIsCreatedOnceAndKept) {
   EXPECT_NE(Open(other.path())->decision_key(), first);
 }
 
+// A key deleted from a directory that holds state is not silently replaced:
+// every outstanding decision would become unknown_decision. --repair makes a
+// new one and says so in the recovery report.
+TEST(StateStoreTest, MissingKeyBesideStateIsRefusedUnlessRepairing) {
+  TempDir dir;
+  std::array<unsigned char, 16> first{};
+  {
+    auto s = Open(dir.path());
+    first = s->decision_key();
+    Replayed r;
+    ASSERT_TRUE(RecoverInto(*s, &r).ok());
+    ASSERT_TRUE(s->wal().Submit(1, "r").ok());
+    ASSERT_TRUE(s->wal().Flush().ok());
+  }
+  ASSERT_EQ(::unlink((dir.path() + "/decision.key").c_str()), 0);
+  auto refused = StateStore::Open(Env::Posix(), dir.path(), /*repair=*/false);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("decision.key is missing"), std::string::npos)
+      << refused.status().message();
+  EXPECT_NE(refused.status().message().find("--repair"), std::string::npos);
+  // The refusal wrote nothing: a second plain start is refused the same way.
+  EXPECT_FALSE(StateStore::Open(Env::Posix(), dir.path(), /*repair=*/false).ok());
+
+  auto repaired = StateStore::Open(Env::Posix(), dir.path(), /*repair=*/true);
+  ASSERT_TRUE(repaired.ok()) << repaired.status().ToString();
+  EXPECT_NE((*repaired)->decision_key(), first);
+  Replayed r;
+  RecoveryReport report;
+  ASSERT_TRUE(RecoverInto(**repaired, &r, false, &report).ok());
+  EXPECT_EQ(r.records.size(), 1u);
+  ASSERT_FALSE(report.notes.empty());
+  EXPECT_NE(report.notes[0].find("created a new one"), std::string::npos) << report.notes[0];
+}
+
 // One store per directory: a second one is refused, naming the directory and
 // the holder's pid, until the first is gone.
 TEST(StateStoreTest, SecondStoreOnTheSameDirectoryIsRefused) {
   TempDir dir;
   {
     auto a = Open(dir.path());
-    auto b = StateStore::Open(Env::Posix(), dir.path());
+    auto b = StateStore::Open(Env::Posix(), dir.path(), /*repair=*/false);
     ASSERT_FALSE(b.ok());
     EXPECT_EQ(b.status().code(), Code::kFailedPrecondition);
     EXPECT_NE(b.status().message().find(dir.path()), std::string::npos);
     EXPECT_NE(b.status().message().find("pid " + std::to_string(::getpid())), std::string::npos)
         << b.status().message();
   }
-  EXPECT_TRUE(StateStore::Open(Env::Posix(), dir.path()).ok());
+  EXPECT_TRUE(StateStore::Open(Env::Posix(), dir.path(), /*repair=*/false).ok());
 }
 
 TEST(StateStoreTest, RecordsSurviveARestart) {
@@ -201,6 +236,7 @@ TEST(StateStoreTest, CorruptMiddleRefusesUnlessRepair) {
 
 TEST(StateStoreTest, DamagedSnapshotRefusesStart) {
   TempDir dir;
+  (void)Open(dir.path());  // its decision key
   {
     std::ofstream f(dir.path() + "/snapshot", std::ios::binary);
     f << "not a snapshot at all";
@@ -453,7 +489,7 @@ TEST(StateStoreTest, FailedSnapshotKeepsBothGenerations) {
   const auto prev = Env::Posix().ReadFile(dir.path() + "/snapshot.prev");
   testing::FaultEnv env(Env::Posix());
   {
-    auto s = StateStore::Open(env, dir.path());
+    auto s = StateStore::Open(env, dir.path(), /*repair=*/false);
     ASSERT_TRUE(s.ok());
     Replayed r;
     ASSERT_TRUE(RecoverInto(**s, &r).ok());
