@@ -157,7 +157,8 @@ Status LoadDecisionLog(const YamlNode& node, DecisionLogConfig* out) {
   BANDITD_RETURN_IF_ERROR(ReadBytes(node, "rotate_bytes", 64 << 10, kMax, &out->rotate_bytes));
   if (node.Has("max_age")) {
     int64_t ms = 0;
-    BANDITD_RETURN_IF_ERROR(node.Child("max_age").AsDurationMs(1000, &ms));  // bare: seconds
+    BANDITD_RETURN_IF_ERROR(
+        node.Child("max_age").AsDurationMs(1000, 0, kMaxDurationMs, &ms));  // bare: seconds
     out->max_age = std::chrono::milliseconds(ms);
   }
   return Status::Ok();
@@ -199,8 +200,8 @@ Status LoadTop(const YamlNode& root, const std::string& base, const LoadOptions&
   if (root.Has("reward_window")) {
     int64_t ms = 0;
     const YamlNode w = root.Child("reward_window");
-    BANDITD_RETURN_IF_ERROR(w.AsDurationMs(1000, &ms));  // a bare number is seconds
-    if (ms < 1000 || ms > int64_t{90} * 86'400'000) return w.Error("must be between 1s and 90d");
+    BANDITD_RETURN_IF_ERROR(
+        w.AsDurationMs(1000, 1000, int64_t{90} * 86'400'000, &ms));  // a bare number is seconds
     cfg->reward_window = std::chrono::milliseconds(ms);
   }
   if (root.Has("inference")) {

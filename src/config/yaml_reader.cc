@@ -1,5 +1,7 @@
 #include "src/config/yaml_reader.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -15,8 +17,10 @@ std::string FormatNumber(double x) {
 }
 
 // Parses the whole of `s` as a number; false when anything is left over.
+// The whole string, nothing before or after (strtod alone would skip
+// leading blanks and refuse trailing ones).
 bool ParseDouble(const std::string& s, double* out) {
-  if (s.empty()) return false;
+  if (s.empty() || std::isspace(static_cast<unsigned char>(s.front()))) return false;
   char* end = nullptr;
   *out = std::strtod(s.c_str(), &end);
   return end == s.c_str() + s.size();
@@ -162,7 +166,23 @@ Status YamlNode::AsEnum(std::initializer_list<std::string_view> names, size_t* o
   return Error("must be one of " + list + ", got '" + value + "'");
 }
 
-Status YamlNode::AsDurationMs(double unit_ms, int64_t* out_ms) const {
+namespace {
+
+// "366d", "90s", "1500ms": the largest unit that divides the value.
+std::string FormatDurationMs(int64_t ms) {
+  static constexpr std::pair<std::string_view, int64_t> kUnits[] = {
+      {"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1000}};
+  if (ms == kMaxDurationMs) return "1e15ms (about 31,700 years)";
+  for (const auto& [suffix, unit] : kUnits) {
+    if (ms != 0 && ms % unit == 0) return std::to_string(ms / unit) + std::string(suffix);
+  }
+  return std::to_string(ms) + "ms";
+}
+
+}  // namespace
+
+Status YamlNode::AsDurationMs(double unit_ms, int64_t min_ms, int64_t max_ms,
+                              int64_t* out_ms) const {
   if (!node_.IsScalar()) return Error("must be a duration, got " + Describe(node_));
   std::string s;
   BANDITD_RETURN_IF_ERROR(Expand(node_.Scalar(), &s));
@@ -184,11 +204,13 @@ Status YamlNode::AsDurationMs(double unit_ms, int64_t* out_ms) const {
     if (!parsed) return Error("must be a duration like 500ms, 10s, 5m, 24h, 7d or 2w, got '" + s + "'");
   }
   const double ms = value * scale;
-  if (!(ms >= 0)) return Error("must be a duration >= 0, got '" + s + "'");
-  if (!std::isfinite(ms) || ms > 1e15) {
-    return Error("must be a duration of at most 1e15 ms (about 31,700 years), got '" + s + "'");
+  if (!(ms >= static_cast<double>(min_ms) - 0.5 && ms <= static_cast<double>(max_ms) + 0.5)) {
+    const std::string range = min_ms == 0 ? "from 0 to " + FormatDurationMs(max_ms)
+                                          : "from " + FormatDurationMs(min_ms) + " to " +
+                                                FormatDurationMs(max_ms);
+    return Error("must be a duration " + range + ", got '" + s + "'");
   }
-  *out_ms = static_cast<int64_t>(std::llround(ms));
+  *out_ms = std::clamp<int64_t>(std::llround(ms), min_ms, max_ms);
   return Status::Ok();
 }
 

@@ -22,6 +22,9 @@ namespace banditd::config {
 // process environment).
 using EnvLookup = std::function<std::optional<std::string>(std::string_view)>;
 
+// The longest duration a config value can hold (about 31,700 years).
+inline constexpr int64_t kMaxDurationMs = 1'000'000'000'000'000;
+
 class YamlNode {
  public:
   YamlNode(YAML::Node node, std::string path, const EnvLookup* env)
@@ -58,8 +61,10 @@ class YamlNode {
   Status AsBool(bool* out) const;
   // One of `names`; *out is its index.
   Status AsEnum(std::initializer_list<std::string_view> names, size_t* out) const;
-  // A duration: a number of `unit`s, or a string "500ms", "10s", "5m", "24h", "7d".
-  Status AsDurationMs(double unit_ms, int64_t* out_ms) const;
+  // A duration: a bare number of `unit_ms` milliseconds, or a number with a
+  // unit, "500ms", "10s", "5m", "24h", "7d", "2w" (no blanks). Outside
+  // [min_ms, max_ms] it is refused, naming the range in the same units.
+  Status AsDurationMs(double unit_ms, int64_t min_ms, int64_t max_ms, int64_t* out_ms) const;
   // A Params map: scalars become bool/int/double/string, lists of numbers
   // become vector<double>.
   Status AsParams(Params* out) const;
