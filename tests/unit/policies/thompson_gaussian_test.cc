@@ -69,10 +69,11 @@ TEST(ThompsonGaussianTest, LearnsTheBetterArmWithUnknownVariance) {
 }
 
 // Two arms: the allocation is computed (quadrature over the t laws, or
-// their normal limit past 2,000 degrees of freedom), and Choose samples the
+// a law's normal limit from 200 degrees of freedom on), and Choose samples the
 // same laws: 400k choices agree within 4 standard errors (se <= 0.0008) —
 // with no data, with a handful of rewards (df 2 to 8: heavy tails), with
-// unequal spreads, and with thousands of rewards (the normal limit).
+// unequal spreads, with thousands of rewards (the normal limit), and with
+// one arm starved beside one with thousands (a t law against a normal).
 TEST(ThompsonGaussianTest, TwoArmAllocationIsTheChoiceProbability) {
   struct Case {
     int n0, n1;
@@ -80,7 +81,8 @@ TEST(ThompsonGaussianTest, TwoArmAllocationIsTheChoiceProbability) {
   };
   const Case cases[] = {{0, 0, 0, 0, 1, 1},       {3, 2, 0.0, 0.4, 1, 1},
                         {5, 40, 1.0, 1.2, 3, 0.5}, {200, 30, 0.5, 0.45, 1, 2},
-                        {3000, 2500, 1.0, 1.02, 1, 1}};
+                        {3000, 2500, 1.0, 1.02, 1, 1}, {3000, 12, 1.0, 1.3, 1, 1},
+                        {15, 4000, 0.6, 0.55, 2, 1}};
   for (const Case& c : cases) {
     auto p = MustMake("thompson_gaussian", 2);
     Rng data(17);
