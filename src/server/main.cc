@@ -5,6 +5,10 @@
 #include <cstdlib>
 #include <iostream>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
@@ -31,9 +35,25 @@ void OnHangup(int) {
   if (auto* d = g_daemon.load(); d != nullptr) d->ReloadKeys();
 }
 
+// glibc gives the top of its heaps back to the OS as soon as 128 KiB there
+// are free, and takes them back a moment later: the requests queued for
+// clients that send faster than they read (up to 100 per connection) fill
+// and drain all the time, and RSS followed them by megabytes. Keeping up to
+// 8 MiB of freed heap makes RSS the high-water mark of that churn instead.
+// The daemon still hands memory back explicitly where it knows a peak has
+// passed: after recovery, after each snapshot and after a burst of unsent
+// replies (Daemon::ReturnFreedMemory). Process-wide, so set here and not by
+// the library.
+void KeepFreedHeap() {
+#ifdef __GLIBC__
+  mallopt(M_TRIM_THRESHOLD, 8 << 20);
+#endif
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  KeepFreedHeap();
   CLI::App app{
       "banditd: routes live requests between a champion and challenger models, "
       "learns from rewards, decides and promotes."};
