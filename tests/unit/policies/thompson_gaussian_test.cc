@@ -73,7 +73,8 @@ TEST(ThompsonGaussianTest, LearnsTheBetterArmWithUnknownVariance) {
 // same laws: 400k choices agree within 4 standard errors (se <= 0.0008) —
 // with no data, with a handful of rewards (df 2 to 8: heavy tails), with
 // unequal spreads, with thousands of rewards (the normal limit), and with
-// one arm starved beside one with thousands (a t law against a normal).
+// one arm starved beside one with thousands (a t law against a normal), and
+// where the spreads are tiny against the means or far apart from each other.
 TEST(ThompsonGaussianTest, TwoArmAllocationIsTheChoiceProbability) {
   struct Case {
     int n0, n1;
@@ -82,7 +83,12 @@ TEST(ThompsonGaussianTest, TwoArmAllocationIsTheChoiceProbability) {
   const Case cases[] = {{0, 0, 0, 0, 1, 1},       {3, 2, 0.0, 0.4, 1, 1},
                         {5, 40, 1.0, 1.2, 3, 0.5}, {200, 30, 0.5, 0.45, 1, 2},
                         {3000, 2500, 1.0, 1.02, 1, 1}, {3000, 12, 1.0, 1.3, 1, 1},
-                        {15, 4000, 0.6, 0.55, 2, 1}};
+                        {15, 4000, 0.6, 0.55, 2, 1},
+                        // Spreads small against the means, far from 0:
+                        {50, 50, 10, 10.001, 0.01, 0.01}, {50, 50, 1e9, 1e9 + 1e5, 1e6, 1e6},
+                        {400, 300, 1e5, 1e5 + 0.5, 10, 10}, {250, 30, 1e6, 1e6 + 50, 10, 1000},
+                        // A starved arm with a huge spread beside a tight one.
+                        {4, 682, 0, 0.001, 1e12, 0.01}};
   for (const Case& c : cases) {
     auto p = MustMake("thompson_gaussian", 2);
     Rng data(17);
