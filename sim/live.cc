@@ -198,9 +198,9 @@ int RunLive(const LiveOptions& o, std::ostream& out, std::ostream& err) {
             << std::setprecision(3) << a.allocation << " mean " << std::setprecision(4) << a.mean
             << "  ";
       }
-      out << wire::StateName(e.state) << "\n";
-      state = std::string(wire::StateName(e.state));
-      if (e.state != wire::ExperimentState::kRunning) {
+      out << NameOf(e.state) << "\n";
+      state = std::string(NameOf(e.state));
+      if (e.state != ExperimentState::kRunning) {
         decided_reason = e.reason;
         winner = e.winner.value_or("");
       }

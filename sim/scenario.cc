@@ -509,12 +509,13 @@ class Parser {
           return r_.Error(st, "stopping rules need fixed arms (no replacement, no random arms)");
         }
         if (s->arms.size() < 2) return r_.Error(st, "stopping rules need at least two arms");
-        StoppingSpec spec;
-        SIM_ASSIGN(spec.name, r_.String(st["name"], "name"));
-        spec.num_arms = s->arms.size();
-        spec.control = s->champion;
-        spec.metric = s->reward == RewardKind::kBernoulli ? Metric::kBernoulli : Metric::kGaussian;
-        if (st["params"]) SIM_ASSIGN(spec.params, r_.ParamsOf(st["params"], "params"));
+        std::string name;
+        SIM_ASSIGN(name, r_.String(st["name"], "name"));
+        Params params;
+        if (st["params"]) SIM_ASSIGN(params, r_.ParamsOf(st["params"], "params"));
+        StoppingSpec spec = MakeStoppingSpec(
+            std::move(name), std::move(params), s->arms.size(), s->champion,
+            s->reward == RewardKind::kBernoulli ? Metric::kBernoulli : Metric::kGaussian);
         if (spec.params.Has("min_duration")) {
           // The rule takes seconds; the file may say "7d". Only simulated
           // time gives the rule a clock (StoppingRule::SetElapsed).

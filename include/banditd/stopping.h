@@ -86,6 +86,14 @@ class StoppingRule {
   virtual Status Restore(std::string_view bytes) = 0;
 };
 
+// The one way to assemble a spec: the rule and params as configured (a
+// config file's `stopping:` map, bandit-sim's flags or scenario), num_arms
+// and control from the experiment's arms and champion, its metric. The
+// daemon's check at load, the running experiment and `bandit-sim analyze
+// --rule` build the same rule through it.
+StoppingSpec MakeStoppingSpec(std::string rule, Params params, size_t num_arms, size_t control,
+                              Metric metric);
+
 // Builds the rule `spec` names; bad parameters come back as kInvalidArgument.
 Result<std::unique_ptr<StoppingRule>> MakeStoppingRule(const StoppingSpec& spec);
 

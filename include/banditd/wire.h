@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "banditd/status.h"
+#include "banditd/vocabulary.h"
 
 namespace banditd::wire {
 
@@ -189,11 +190,6 @@ struct ErrorReply {
   Code code = Code::kInternal;
   std::string_view message;
 };
-
-enum class ExperimentState : uint8_t { kRunning, kDecided, kPromoted, kPaused, kRolledBack };
-
-// "running", "decided", "promoted", "paused", "rolled_back".
-std::string_view StateName(ExperimentState state);
 
 // Numbers that are not defined yet (a mean with no data, a p-value before
 // the first look) are NaN here and travel as nil.

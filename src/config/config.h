@@ -12,6 +12,7 @@
 #include "banditd/params.h"
 #include "banditd/policy.h"
 #include "banditd/stopping.h"
+#include "banditd/vocabulary.h"
 
 namespace banditd::config {
 
@@ -35,12 +36,10 @@ struct SecurityConfig {
   bool curve() const { return !server_secret_key_file.empty(); }
 };
 
-enum class DurabilityMode { kAlways, kGroup, kNone };
-
 struct DurabilityConfig {
   // always: fsync each acked reward before its ack; group: one fsync per
   // window for every ack pending in it; none: never fsync (acks mean "applied").
-  DurabilityMode mode = DurabilityMode::kGroup;
+  Durability mode = Durability::kGroup;
   std::chrono::milliseconds group_window{2};
   // Rewards accepted but not yet written; beyond it rewards on api get
   // `overloaded` and the rewards socket is read no further (its senders wait
@@ -82,9 +81,6 @@ struct DecisionLogConfig {
   uint64_t min_free_bytes = uint64_t{256} << 20;  // below this free space, stop writing
   uint64_t rotate_bytes = uint64_t{256} << 20;    // at most max_bytes / 4 in effect
 };
-
-enum class Mode { kBandit, kAb, kShadow, kCanary };
-enum class OnDecision { kHold, kPromote };
 
 struct ModelConfig {
   std::string path;                  // absolute after loading
@@ -146,7 +142,7 @@ struct ExperimentConfig {
   StoppingConfig stopping;
   SrmConfig srm;
   GuardrailsConfig guardrails;
-  OnDecision on_decision = OnDecision::kHold;
+  OnDecision on_decision = kDefaultOnDecision;
   RefreshConfig refresh;
   std::string salt;  // assignment hash salt; defaults to the name
 
@@ -172,8 +168,6 @@ struct Config {
   std::vector<ExperimentConfig> experiments;
 };
 
-std::string_view ModeName(Mode mode);
-std::string_view DurabilityName(DurabilityMode mode);
 
 // True for endpoints that only the local host can reach: tcp on 127.0.0.1,
 // [::1] or localhost, and every ipc:// or inproc:// endpoint.

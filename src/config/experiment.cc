@@ -271,17 +271,6 @@ Status LoadTimeGuardAndSrm(const YamlNode& node, ExperimentConfig* exp) {
 
 }  // namespace
 
-StoppingSpec MakeStoppingSpec(const std::string& rule, const Params& params, size_t num_arms,
-                              size_t control, Metric metric) {
-  StoppingSpec spec;
-  spec.name = rule;
-  spec.num_arms = num_arms;
-  spec.control = control;
-  spec.metric = metric;
-  spec.params = params;
-  return spec;
-}
-
 std::string ResolvePath(const std::string& base, const std::string& path) {
   std::filesystem::path p(path);
   if (p.is_relative()) p = std::filesystem::path(base) / p;
@@ -297,15 +286,11 @@ Status LoadExperiment(const YamlNode& node, const std::string& model_dir, bool c
   if (!node.Has("name")) return node.Error("missing key 'name'");
   BANDITD_RETURN_IF_ERROR(node.Child("name").AsString(&exp->name));
   BANDITD_RETURN_IF_ERROR(CheckName(node.Child("name"), exp->name));
-  size_t index = 0;
   if (node.Has("mode")) {
-    BANDITD_RETURN_IF_ERROR(
-        node.Child("mode").AsEnum({"bandit", "ab", "shadow", "canary"}, &index));
-    exp->mode = static_cast<Mode>(index);
+    BANDITD_RETURN_IF_ERROR(node.Child("mode").AsName(&exp->mode));
   }
   if (node.Has("metric")) {
-    BANDITD_RETURN_IF_ERROR(node.Child("metric").AsEnum({"bernoulli", "gaussian"}, &index));
-    exp->metric = static_cast<Metric>(index);
+    BANDITD_RETURN_IF_ERROR(node.Child("metric").AsName(&exp->metric));
   }
   if (!node.Has("arms")) return node.Error("missing key 'arms'");
   BANDITD_RETURN_IF_ERROR(LoadArms(node.Child("arms"), model_dir, check_files, exp));
@@ -335,11 +320,9 @@ Status LoadExperiment(const YamlNode& node, const std::string& model_dir, bool c
     const YamlNode s = node.Child("stopping");
     BANDITD_RETURN_IF_ERROR(s.CheckMap({"rule", "params", "min_duration"}));
     if (s.Has("rule")) {
-      BANDITD_RETURN_IF_ERROR(
-          s.Child("rule").AsEnum({kStoppingRules[0], kStoppingRules[1], kStoppingRules[2],
-                                  kStoppingRules[3], kStoppingRules[4], kStoppingRules[5]},
-                                 &index));
-      exp->stopping.rule = std::string(kStoppingRules[index]);
+      size_t index = 0;
+      BANDITD_RETURN_IF_ERROR(s.Child("rule").AsEnum(StoppingRuleNames(), &index));
+      exp->stopping.rule = std::string(StoppingRuleNames()[index]);
     }
     if (s.Has("params")) BANDITD_RETURN_IF_ERROR(s.Child("params").AsParams(&exp->stopping.params));
     // Build the rule now, so --check catches what start-up would refuse.
@@ -364,8 +347,7 @@ Status LoadExperiment(const YamlNode& node, const std::string& model_dir, bool c
         g.Read("min_samples", &exp->guardrails.min_samples, 1, int64_t{1} << 40));
   }
   if (node.Has("on_decision")) {
-    BANDITD_RETURN_IF_ERROR(node.Child("on_decision").AsEnum({"hold", "promote"}, &index));
-    exp->on_decision = static_cast<OnDecision>(index);
+    BANDITD_RETURN_IF_ERROR(node.Child("on_decision").AsName(&exp->on_decision));
   }
   if (node.Has("refresh")) {
     const YamlNode r = node.Child("refresh");

@@ -188,9 +188,7 @@ Status LoadTop(const YamlNode& root, const std::string& base, const LoadOptions&
     const YamlNode d = root.Child("durability");
     BANDITD_RETURN_IF_ERROR(d.CheckMap({"mode", "group_window_ms", "max_backlog"}));
     if (d.Has("mode")) {
-      size_t mode = 0;
-      BANDITD_RETURN_IF_ERROR(d.Child("mode").AsEnum({"always", "group", "none"}, &mode));
-      cfg->durability.mode = static_cast<DurabilityMode>(mode);
+      BANDITD_RETURN_IF_ERROR(d.Child("mode").AsName(&cfg->durability.mode));
     }
     int64_t window = cfg->durability.group_window.count();
     BANDITD_RETURN_IF_ERROR(d.Read("group_window_ms", &window, 0, 1000));
@@ -258,9 +256,7 @@ Status LoadTop(const YamlNode& root, const std::string& base, const LoadOptions&
       size_t level = 0;
       static constexpr std::string_view kLevels[] = {"trace", "debug",    "info", "warn",
                                                      "error", "critical", "off"};
-      BANDITD_RETURN_IF_ERROR(g.Child("level").AsEnum(
-          {kLevels[0], kLevels[1], kLevels[2], kLevels[3], kLevels[4], kLevels[5], kLevels[6]},
-          &level));
+      BANDITD_RETURN_IF_ERROR(g.Child("level").AsEnum(kLevels, &level));
       cfg->log_level = std::string(kLevels[level]);
     }
   }
@@ -306,16 +302,6 @@ Result<Config> Parse(std::string_view yaml, const std::string& base_dir, const s
 }
 
 }  // namespace
-
-std::string_view ModeName(Mode mode) {
-  static constexpr std::string_view kNames[] = {"bandit", "ab", "shadow", "canary"};
-  return kNames[static_cast<size_t>(mode)];
-}
-
-std::string_view DurabilityName(DurabilityMode mode) {
-  static constexpr std::string_view kNames[] = {"always", "group", "none"};
-  return kNames[static_cast<size_t>(mode)];
-}
 
 bool IsLocalEndpoint(std::string_view endpoint) {
   if (endpoint.rfind("ipc://", 0) == 0 || endpoint.rfind("inproc://", 0) == 0) return true;

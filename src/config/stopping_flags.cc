@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "banditd/vocabulary.h"
 #include "src/config/experiment.h"
 #include "src/config/yaml_reader.h"
 
@@ -52,8 +53,7 @@ Result<Params> StoppingParamsFromFlags(const StoppingFlags& flags) {
 }
 
 Result<Metric> MetricFromFlag(const std::string& name) {
-  if (name == "bernoulli") return Metric::kBernoulli;
-  if (name == "gaussian") return Metric::kGaussian;
+  if (auto metric = FromName<Metric>(name)) return *metric;
   return InvalidArgument("--metric must be bernoulli or gaussian, got '" + name + "'");
 }
 

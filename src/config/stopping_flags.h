@@ -1,7 +1,7 @@
 // The stopping rule of `bandit-sim analyze --rule`, from command-line flags
 // read the way the daemon reads an experiment's `stopping:` map: each value
 // is parsed as the YAML scalar or list it would be in the config file, and
-// the spec is built by MakeStoppingSpec (experiment.h).
+// the spec is built by MakeStoppingSpec (banditd/stopping.h).
 #pragma once
 
 #include <string>

@@ -153,7 +153,7 @@ Status YamlNode::AsBool(bool* out) const {
   return Error("must be true or false, got " + Describe(node_));
 }
 
-Status YamlNode::AsEnum(std::initializer_list<std::string_view> names, size_t* out) const {
+Status YamlNode::AsEnum(std::span<const std::string_view> names, size_t* out) const {
   std::string value;
   BANDITD_RETURN_IF_ERROR(AsString(&value));
   size_t i = 0;

@@ -9,12 +9,14 @@
 #include <functional>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "banditd/params.h"
 #include "banditd/status.h"
+#include "banditd/vocabulary.h"
 
 namespace banditd::config {
 
@@ -60,7 +62,15 @@ class YamlNode {
   Status AsInt(int64_t* out) const;
   Status AsBool(bool* out) const;
   // One of `names`; *out is its index.
-  Status AsEnum(std::initializer_list<std::string_view> names, size_t* out) const;
+  Status AsEnum(std::span<const std::string_view> names, size_t* out) const;
+  // One of the names of vocabulary E (banditd/vocabulary.h).
+  template <typename E>
+  Status AsName(E* out) const {
+    size_t index = 0;
+    BANDITD_RETURN_IF_ERROR(AsEnum(NamesOf<E>(), &index));
+    *out = static_cast<E>(index);
+    return Status::Ok();
+  }
   // A duration: a bare number of `unit_ms` milliseconds, or a number with a
   // unit, "500ms", "10s", "5m", "24h", "7d", "2w" (no blanks). Outside
   // [min_ms, max_ms] it is refused, naming the range in the same units.

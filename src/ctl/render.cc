@@ -116,7 +116,7 @@ std::string StatusTable(const wire::ExperimentReport& r, const RenderOptions& op
            PadLeft(Num(a.p_best, "%.3f"), 7) + PadLeft(Num(a.model_p99_ms, "%.2f"), 9) +
            PadLeft(std::to_string(a.errors), 8) + "\n";
   }
-  out += "  state " + std::string(wire::StateName(r.state));
+  out += "  state " + std::string(NameOf(r.state));
   out += "  winner " + (r.winner ? *r.winner : std::string("-"));
   out += "  reason: " + (r.reason.empty() ? std::string("(none given)") : r.reason) + "\n";
   out += TestLine(r) + SrmLine(r);
@@ -137,7 +137,7 @@ std::string WatchFrame(std::span<const wire::ExperimentReport> reports,
   for (const auto& r : reports) {
     out += Format("%s  %s/%s  epoch %llu  %s", r.name.c_str(), r.mode.c_str(), r.policy.c_str(),
                   static_cast<unsigned long long>(r.epoch),
-                  std::string(wire::StateName(r.state)).c_str());
+                  std::string(NameOf(r.state)).c_str());
     if (r.winner) out += "  winner " + *r.winner;
     out += "  " + clock_text + "\n";
     const size_t nw = NameWidth(r);

@@ -13,36 +13,6 @@ constexpr size_t kMinContextStoreBytes = 64 * 1024;
 
 }  // namespace
 
-std::string_view ModeName(Mode mode) {
-  switch (mode) {
-    case Mode::kBandit:
-      return "bandit";
-    case Mode::kAb:
-      return "ab";
-    case Mode::kShadow:
-      return "shadow";
-    case Mode::kCanary:
-      return "canary";
-  }
-  return "bandit";
-}
-
-std::string_view StateName(State state) {
-  switch (state) {
-    case State::kRunning:
-      return "running";
-    case State::kDecided:
-      return "decided";
-    case State::kPromoted:
-      return "promoted";
-    case State::kPaused:
-      return "paused";
-    case State::kRolledBack:
-      return "rolled_back";
-  }
-  return "running";
-}
-
 Experiment::Experiment(const ExperimentOptions& options)
     : options_(options),
       tag_(ExperimentTag(options.name)),
@@ -97,10 +67,8 @@ Status Experiment::Init() {
 }
 
 Result<std::unique_ptr<StoppingRule>> Experiment::MakeRule() {
-  StoppingSpec s = *options_.stopping;
-  s.num_arms = options_.arms.size();
-  s.control = options_.champion;
-  s.metric = options_.metric;
+  StoppingSpec s = MakeStoppingSpec(options_.stopping->name, options_.stopping->params,
+                                    options_.arms.size(), options_.champion, options_.metric);
   s.params.Set("min_duration", options_.min_duration_s);
   return MakeStoppingRule(s);
 }
@@ -139,7 +107,7 @@ bool Experiment::InCanaryPhase() const {
 
 bool Experiment::PerRequestAllocation() const {
   return policy_->context_dim() > 0 && weights_.size() > 1 &&
-         (state_ == State::kRunning || state_ == State::kDecided) &&
+         (state_ == ExperimentState::kRunning || state_ == ExperimentState::kDecided) &&
          options_.mode != Mode::kShadow && !InCanaryPhase();
 }
 
@@ -170,14 +138,14 @@ void Experiment::ComputeWeights(Rng& rng) {
     weights_[arm] = 1.0;
   };
   switch (state_) {
-    case State::kPaused:
-    case State::kRolledBack:
+    case ExperimentState::kPaused:
+    case ExperimentState::kRolledBack:
       one_hot(options_.champion);
       break;
-    case State::kPromoted:
+    case ExperimentState::kPromoted:
       one_hot(winner_.value_or(options_.champion));
       break;
-    case State::kDecided: {
+    case ExperimentState::kDecided: {
       // Hold: the allocation stays where it was when the rule decided, until
       // an operator promotes. (After a restart: the policy's allocation.)
       double total = 0;
@@ -185,7 +153,7 @@ void Experiment::ComputeWeights(Rng& rng) {
       if (total <= 0.0 || policy_->context_dim() > 0) PolicyWeights(rng);
       break;
     }
-    case State::kRunning:
+    case ExperimentState::kRunning:
       if (options_.mode == Mode::kShadow || k == 1) {
         one_hot(options_.champion);
       } else if (InCanaryPhase()) {
@@ -348,7 +316,7 @@ bool Experiment::CheckGuardrails() {
             " ms vs champion's " + std::to_string(champ.latency.Quantile(0.99) / 1e6) + " ms";
     }
     if (!why.empty()) {
-      state_ = State::kRolledBack;
+      state_ = ExperimentState::kRolledBack;
       reason_ = "guardrail tripped by arm '" + options_.arms[i].name + "': " + why +
                 "; traffic returned to the champion";
       return true;
@@ -360,7 +328,7 @@ bool Experiment::CheckGuardrails() {
 bool Experiment::Tick(Rng& rng, int64_t now_mono_ns, std::optional<int64_t> now_s) {
   bool changed = false;
   if (now_s && started_s_ == 0) started_s_ = *now_s;
-  if (state_ == State::kRunning) changed = CheckGuardrails();
+  if (state_ == ExperimentState::kRunning) changed = CheckGuardrails();
   // The SRM test runs on requests, which flow without rewards: on its own
   // cadence, not only when the allocation is due.
   if (srm_applies() &&
@@ -389,7 +357,7 @@ bool Experiment::Tick(Rng& rng, int64_t now_mono_ns, std::optional<int64_t> now_
                      rewards_since_refresh_ >= options_.refresh_every_rewards)) ||
                    (InCanaryPhase() != canary_at_refresh_);
   if (!due && !changed) return false;
-  if (state_ == State::kRunning && stopping_ && !InCanaryPhase()) {
+  if (state_ == ExperimentState::kRunning && stopping_ && !InCanaryPhase()) {
     if (now_s) stopping_->SetElapsed(static_cast<double>(std::max<int64_t>(0, *now_s - started_s_)));
     last_check_ = stopping_->Check();
     // A look counts once there is a reward to look at.
@@ -401,17 +369,17 @@ bool Experiment::Tick(Rng& rng, int64_t now_mono_ns, std::optional<int64_t> now_
     // An active SRM alarm holds the decision until an operator acknowledges
     // it: the rule keeps its latched decision, applied at the next look.
     if (last_check_.stop && !srm_alarm_) {
-      state_ = State::kDecided;
+      state_ = ExperimentState::kDecided;
       winner_ = last_check_.winner;
       reason_ = last_check_.reason;
       if (options_.on_decision == OnDecision::kPromote && winner_) {
-        state_ = State::kPromoted;
+        state_ = ExperimentState::kPromoted;
         reason_ = "promoted '" + options_.arms[*winner_].name + "': " + reason_;
       }
       changed = true;
     }
   }
-  if (state_ == State::kRunning || changed) ComputeWeights(rng);
+  if (state_ == ExperimentState::kRunning || changed) ComputeWeights(rng);
   canary_at_refresh_ = InCanaryPhase();
   last_refresh_ns_ = now_mono_ns;
   rewards_since_refresh_ = 0;
@@ -421,7 +389,7 @@ bool Experiment::Tick(Rng& rng, int64_t now_mono_ns, std::optional<int64_t> now_
 
 Status Experiment::Promote(size_t arm, std::string reason) {
   if (arm >= num_arms()) return Status(Code::kBadRequest, "no such arm");
-  state_ = State::kPromoted;
+  state_ = ExperimentState::kPromoted;
   winner_ = arm;
   reason_ = std::move(reason);
   Rng rng(0);
@@ -430,11 +398,11 @@ Status Experiment::Promote(size_t arm, std::string reason) {
 }
 
 Status Experiment::Pause() {
-  if (state_ != State::kRunning) {
+  if (state_ != ExperimentState::kRunning) {
     return Status(Code::kBadRequest,
-                  "cannot pause an experiment that is " + std::string(StateName(state_)));
+                  "cannot pause an experiment that is " + std::string(NameOf(state_)));
   }
-  state_ = State::kPaused;
+  state_ = ExperimentState::kPaused;
   reason_ = "paused by an operator";
   Rng rng(0);
   ComputeWeights(rng);
@@ -442,11 +410,11 @@ Status Experiment::Pause() {
 }
 
 Status Experiment::Resume() {
-  if (state_ != State::kPaused) {
+  if (state_ != ExperimentState::kPaused) {
     return Status(Code::kBadRequest,
-                  "cannot resume an experiment that is " + std::string(StateName(state_)));
+                  "cannot resume an experiment that is " + std::string(NameOf(state_)));
   }
-  state_ = State::kRunning;
+  state_ = ExperimentState::kRunning;
   reason_.clear();
   refreshed_once_ = false;  // recompute on the next tick
   Rng rng(0);
@@ -510,15 +478,15 @@ std::string Experiment::RunningReason() const {
 std::string Experiment::StatusReason() const {
   std::string why;
   switch (state_) {
-    case State::kRunning:
+    case ExperimentState::kRunning:
       why = RunningReason();
       if (!reason_.empty()) why = reason_ + "; " + why;  // e.g. "models reloaded", a new epoch
       break;
-    case State::kPaused:
+    case ExperimentState::kPaused:
       why = (reason_.empty() ? std::string("paused") : reason_) + "; " + RunningReason();
       break;
     default:
-      why = reason_.empty() ? std::string(StateName(state_)) + " (no reason was recorded)" : reason_;
+      why = reason_.empty() ? std::string(NameOf(state_)) + " (no reason was recorded)" : reason_;
   }
   if (srm_alarm_) {
     char p[64];
@@ -533,7 +501,7 @@ std::string Experiment::StatusReason() const {
 
 void Experiment::NewEpoch(std::string reason) {
   ++epoch_;
-  state_ = State::kRunning;
+  state_ = ExperimentState::kRunning;
   winner_.reset();
   reason_ = std::move(reason);
   counters_.assign(counters_.size(), ArmCounters{});

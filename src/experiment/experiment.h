@@ -22,6 +22,7 @@
 #include "banditd/rng.h"
 #include "banditd/status.h"
 #include "banditd/stopping.h"
+#include "banditd/vocabulary.h"
 #include "src/common/histogram.h"
 #include "src/experiment/assignment.h"
 #include "src/experiment/context_store.h"
@@ -30,13 +31,6 @@
 #include "src/stats/hypothesis.h"
 
 namespace banditd::experiment {
-
-enum class Mode { kBandit, kAb, kShadow, kCanary };
-enum class State { kRunning, kDecided, kPromoted, kPaused, kRolledBack };
-enum class OnDecision { kHold, kPromote };
-
-std::string_view ModeName(Mode mode);
-std::string_view StateName(State state);
 
 struct GuardrailOptions {
   bool enabled = true;
@@ -71,7 +65,7 @@ struct ExperimentOptions {
   // applications report a reward (0 included) for every decision, or drop
   // them whatever the arm and the outcome.
   bool srm_rewards = false;
-  OnDecision on_decision = OnDecision::kPromote;
+  OnDecision on_decision = kDefaultOnDecision;
   double canary_share = 0.05;       // total challenger share during the canary phase
   uint64_t canary_requests = 1000;  // served by each challenger before the bandit phase
   GuardrailOptions guardrails;
@@ -108,7 +102,7 @@ class Experiment {
   const std::string& name() const { return options_.name; }
   uint16_t tag() const { return tag_; }
   uint16_t epoch() const { return epoch_; }
-  State state() const { return state_; }
+  ExperimentState state() const { return state_; }
   std::optional<size_t> winner() const { return winner_; }
   const std::string& reason() const { return reason_; }
   size_t num_arms() const { return options_.arms.size(); }
@@ -268,7 +262,7 @@ class Experiment {
   ExperimentOptions options_;
   uint16_t tag_;
   uint16_t epoch_ = 0;
-  State state_ = State::kRunning;
+  ExperimentState state_ = ExperimentState::kRunning;
   std::optional<size_t> winner_;
   std::string reason_;
   std::unique_ptr<Policy> policy_;
@@ -276,7 +270,7 @@ class Experiment {
   StopDecision last_check_;
   uint64_t looks_ = 0;
   int64_t started_s_ = 0;
-  State period_state_ = State::kRunning;
+  ExperimentState period_state_ = ExperimentState::kRunning;
   bool period_canary_ = false;
   std::vector<double> period_weights_;
   bool srm_alarm_ = false;

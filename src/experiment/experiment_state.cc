@@ -243,7 +243,7 @@ Status ParseField(std::string_view key, const msgpack::object& val, Parsed& p, s
     if (!v.ok()) return v.status();
     p.epoch = static_cast<uint16_t>(*v);
   } else if (key == "state") {
-    auto v = IntField(val, field, 0, static_cast<int>(State::kRolledBack));
+    auto v = IntField(val, field, 0, static_cast<int>(ExperimentState::kRolledBack));
     if (!v.ok()) return v.status();
     p.state = static_cast<int>(*v);
   } else if (key == "winner") {
@@ -503,7 +503,7 @@ Status Experiment::Restore(std::string_view bytes) {
   }
   if (!has_policy) return Corrupt("missing policy state");
   if (!models.empty() && models.size() != counters_.size()) return Corrupt("bad models");
-  if (state < 0 || state > static_cast<int>(State::kRolledBack)) return Corrupt("bad state");
+  if (state < 0 || state > static_cast<int>(ExperimentState::kRolledBack)) return Corrupt("bad state");
   if (winner >= static_cast<int64_t>(counters_.size())) return Corrupt("bad winner");
   // Restore into fresh objects first, so a failure leaves this one unchanged.
   auto policy = MakePolicy([&] {
@@ -528,7 +528,7 @@ Status Experiment::Restore(std::string_view bytes) {
   policy_ = std::move(policy).value();
   stopping_ = std::move(stopping);
   epoch_ = epoch;
-  state_ = static_cast<State>(state);
+  state_ = static_cast<ExperimentState>(state);
   winner_ = winner >= 0 ? std::optional<size_t>(static_cast<size_t>(winner)) : std::nullopt;
   reason_ = std::move(reason);
   stale_rewards_ = stale;

@@ -121,12 +121,6 @@ namespace banditd::wire {
 
 std::string_view OpName(Op op) { return protocol::kOpNames[static_cast<size_t>(op)]; }
 
-std::string_view StateName(ExperimentState state) {
-  static constexpr std::array<std::string_view, 5> kNames = {"running", "decided", "promoted",
-                                                             "paused", "rolled_back"};
-  return kNames[static_cast<size_t>(state)];
-}
-
 }  // namespace banditd::wire
 
 namespace banditd::protocol {

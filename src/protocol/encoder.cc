@@ -77,7 +77,7 @@ void PackReport(Packer& pk, const wire::ExperimentReport& r) {
   PackStr(pk, "epoch");
   pk.pack_uint64(r.epoch);
   PackStr(pk, "state");
-  PackStr(pk, wire::StateName(r.state));
+  PackStr(pk, NameOf(r.state));
   PackStr(pk, "winner");
   if (r.winner) {
     PackStr(pk, *r.winner);

@@ -105,9 +105,9 @@ wire::ExperimentReport ReadReport(const object& r) {
   out.epoch = Get(r, "epoch").as<uint64_t>();
   const auto state = Get(r, "state").as<std::string>();
   bool known = false;
-  for (int s = 0; s <= static_cast<int>(wire::ExperimentState::kRolledBack); ++s) {
-    if (wire::StateName(static_cast<wire::ExperimentState>(s)) == state) {
-      out.state = static_cast<wire::ExperimentState>(s);
+  for (int s = 0; s <= static_cast<int>(ExperimentState::kRolledBack); ++s) {
+    if (NameOf(static_cast<ExperimentState>(s)) == state) {
+      out.state = static_cast<ExperimentState>(s);
       known = true;
     }
   }

@@ -313,11 +313,11 @@ void Daemon::Periodic() {
 void Daemon::LogStateChange(size_t e) {
   const auto& x = engine_->experiment(e);
   if (x.srm_alarm()) {
-    spdlog::warn("experiment '{}' is {}: {}", x.name(), experiment::StateName(x.state()),
+    spdlog::warn("experiment '{}' is {}: {}", x.name(), NameOf(x.state()),
                  x.StatusReason());
     return;
   }
-  spdlog::info("experiment '{}' is {}: {}", x.name(), experiment::StateName(x.state()),
+  spdlog::info("experiment '{}' is {}: {}", x.name(), NameOf(x.state()),
                x.StatusReason());
 }
 

@@ -1,49 +1,28 @@
 #include "src/server/engine_options.h"
 
 namespace banditd::server {
-namespace {
-
-experiment::Mode ToMode(config::Mode m) {
-  switch (m) {
-    case config::Mode::kBandit:
-      return experiment::Mode::kBandit;
-    case config::Mode::kAb:
-      return experiment::Mode::kAb;
-    case config::Mode::kShadow:
-      return experiment::Mode::kShadow;
-    case config::Mode::kCanary:
-      return experiment::Mode::kCanary;
-  }
-  return experiment::Mode::kBandit;
-}
-
-}  // namespace
-
 experiment::ExperimentOptions ToExperimentOptions(const config::ExperimentConfig& c) {
   experiment::ExperimentOptions o;
   o.name = c.name;
-  o.mode = ToMode(c.mode);
+  o.mode = c.mode;
   o.metric = c.metric;
   for (const auto& a : c.arms) o.arms.push_back({a.name, a.model.has_value()});
   o.champion = c.champion();
   o.policy = c.policy_spec();
-  if (c.mode == config::Mode::kAb) {
+  if (c.mode == Mode::kAb) {
     // A/B: static weights, whatever policy name the file carries.
     o.policy.name = "static";
     o.policy.params = Params{};
     if (!c.weights.empty()) o.policy.params.Set("weights", c.weights);
   }
   if (!c.stopping.rule.empty() && c.stopping.rule != "none") {
-    StoppingSpec s;
-    s.name = c.stopping.rule;
-    s.params = c.stopping.params;
-    o.stopping = s;
+    o.stopping = MakeStoppingSpec(c.stopping.rule, c.stopping.params, c.arms.size(),
+                                  c.champion(), c.metric);
     o.min_duration_s = static_cast<double>(c.stopping.min_duration.count());
   }
   o.srm_threshold = c.srm.threshold;
   o.srm_rewards = c.srm.rewards;
-  o.on_decision = c.on_decision == config::OnDecision::kPromote ? experiment::OnDecision::kPromote
-                                                                : experiment::OnDecision::kHold;
+  o.on_decision = c.on_decision;
   o.canary_share = c.canary_share;
   o.guardrails.min_requests = static_cast<uint64_t>(c.guardrails.min_samples);
   o.guardrails.max_error_rate_ratio = c.guardrails.max_error_rate_ratio;

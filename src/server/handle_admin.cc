@@ -5,27 +5,12 @@
 
 #include "src/experiment/status_stats.h"
 #include "src/protocol/encoder.h"
+#include "src/server/config_models.h"
 #include "src/server/daemon.h"
 #include "src/stats/hypothesis.h"
 
 namespace banditd::server {
 namespace {
-
-wire::ExperimentState ToWire(experiment::State s) {
-  switch (s) {
-    case experiment::State::kRunning:
-      return wire::ExperimentState::kRunning;
-    case experiment::State::kDecided:
-      return wire::ExperimentState::kDecided;
-    case experiment::State::kPromoted:
-      return wire::ExperimentState::kPromoted;
-    case experiment::State::kPaused:
-      return wire::ExperimentState::kPaused;
-    case experiment::State::kRolledBack:
-      return wire::ExperimentState::kRolledBack;
-  }
-  return wire::ExperimentState::kRunning;
-}
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
@@ -83,10 +68,10 @@ wire::ExperimentReport Daemon::BuildReport(size_t e) {
   const auto& o = x.options();
   wire::ExperimentReport r;
   r.name = x.name();
-  r.mode = std::string(experiment::ModeName(o.mode));
+  r.mode = std::string(NameOf(o.mode));
   r.policy = std::string(x.policy().name());
   r.epoch = x.epoch();
-  r.state = ToWire(x.state());
+  r.state = x.state();
   if (x.winner()) r.winner = o.arms[*x.winner()].name;
   r.reason = x.StatusReason();
   const auto& counters = x.counters();
@@ -208,12 +193,7 @@ void Daemon::HandleAdmin(const wire::Request& req, Envelope env, zmq::socket_t& 
       const auto& ec = config_.experiments[*e];
       for (size_t i = 0; i < ec.arms.size(); ++i) {
         if (!slots_[*e][i]) continue;
-        model::ModelOptions m;
-        m.name = ec.name + "/" + ec.arms[i].name;
-        m.path = ec.arms[i].model->path;
-        m.input_shape = ec.arms[i].model->input_shape;
-        m.sha256 = ec.arms[i].model->sha256;
-        jobs.emplace_back(slots_[*e][i], m);
+        jobs.emplace_back(slots_[*e][i], ModelOptionsFor(ec, ec.arms[i]));
       }
       if (jobs.empty()) {
         s = Status(Code::kBadRequest, "experiment '" + x.name() + "' hosts no models");
@@ -259,7 +239,7 @@ void Daemon::HandleAdmin(const wire::Request& req, Envelope env, zmq::socket_t& 
     return;
   }
   spdlog::info("admin {} '{}': experiment is {}", wire::OpName(req.op), x.name(),
-               experiment::StateName(x.state()));
+               NameOf(x.state()));
   // Answered once the change is durable (ResolveCheckpoints).
   auto seq = WriteCheckpoint(*e);
   if (!seq.ok()) {

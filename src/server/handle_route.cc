@@ -70,7 +70,7 @@ void Daemon::HandleRoute(const wire::Request& req, Envelope env, zmq::socket_t& 
 
   // Shadow mode: the champion answers; the challengers run on the same input
   // and are only logged.
-  if (exp.options().mode == experiment::Mode::kShadow) {
+  if (exp.options().mode == Mode::kShadow) {
     for (size_t a = 0; a < slots_[e].size(); ++a) {
       if (a == arm || !slots_[e][a]) continue;
       const uint64_t tag = next_tag_++;

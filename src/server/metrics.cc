@@ -216,7 +216,7 @@ void Daemon::PublishMetrics() {
   for (size_t e = 0; e < engine_->num_experiments(); ++e) {
     const auto& x = engine_->experiment(e);
     t.Sample("banditd_experiment_state",
-             {{"experiment", x.name()}, {"state", experiment::StateName(x.state())}}, 1);
+             {{"experiment", x.name()}, {"state", NameOf(x.state())}}, 1);
     t.Sample("banditd_epoch", {{"experiment", x.name()}}, x.epoch());
   }
   struct Series {

@@ -253,9 +253,9 @@ Status Daemon::Recover() {
       [&] {
         state::WalOptions o;
         o.durability =
-            config_.durability.mode == config::DurabilityMode::kAlways ? state::Durability::kAlways
-            : config_.durability.mode == config::DurabilityMode::kNone ? state::Durability::kNone
-                                                                       : state::Durability::kGroup;
+            config_.durability.mode == Durability::kAlways ? Durability::kAlways
+            : config_.durability.mode == Durability::kNone ? Durability::kNone
+                                                                       : Durability::kGroup;
         o.group_window_ns =
             static_cast<int64_t>(config_.durability.group_window.count()) * 1'000'000;
         o.max_backlog_records = static_cast<size_t>(config_.durability.max_backlog);

@@ -31,12 +31,11 @@
 #include <vector>
 
 #include "banditd/status.h"
+#include "banditd/vocabulary.h"
 #include "src/state/env.h"
 #include "src/state/wal.h"
 
 namespace banditd::state {
-
-enum class Durability { kAlways, kGroup, kNone };
 
 struct WalOptions {
   Durability durability = Durability::kGroup;

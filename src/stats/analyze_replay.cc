@@ -8,8 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "banditd/vocabulary.h"
 #include "src/stats/analyze_input.h"
-
 #include "src/stats/json_text.h"
 
 namespace banditd::stats {
@@ -80,7 +80,7 @@ void RenderText(const ReplayOptions& o, const EventFile& f, const StoppingSpec& 
   for (size_t i = 0; i < f.arms.size(); ++i) {
     out << (i ? ", " : "") << f.arms[i] << (i == spec.control ? " [control]" : "");
   }
-  out << "), " << (spec.metric == Metric::kBernoulli ? "bernoulli" : "gaussian") << " metric\n"
+  out << "), " << NameOf(spec.metric) << " metric\n"
       << "rule " << spec.name << " " << ParamsText(spec.params, false) << ", looking "
       << (o.look_every > 0 ? "every " + std::to_string(o.look_every) + " events"
                            : std::string("where the file's look column says"))
@@ -135,7 +135,7 @@ void RenderJson(const ReplayOptions& o, const EventFile& f, const StoppingSpec& 
   out << "{\n  \"file\": " << JsonString(o.events_path)
       << ",\n  \"rule\": " << JsonString(spec.name)
       << ",\n  \"params\": " << ParamsText(spec.params, true) << ",\n  \"metric\": "
-      << JsonString(spec.metric == Metric::kBernoulli ? "bernoulli" : "gaussian")
+      << JsonString(NameOf(spec.metric))
       << ",\n  \"control\": " << JsonString(f.arms[spec.control]) << ",\n  \"arms\": [";
   for (size_t i = 0; i < f.arms.size(); ++i) out << (i ? ", " : "") << JsonString(f.arms[i]);
   out << "],\n  \"events\": " << r.events

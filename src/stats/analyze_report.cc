@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "banditd/stopping.h"
+#include "banditd/vocabulary.h"
 #include "policies/snapshot.h"
 #include "src/stats/analyze_report.h"
 #include "src/stats/bayes.h"
@@ -150,10 +151,7 @@ ComparisonReport Compare(const AnalyzeInput& in, const Report& rep, size_t k) {
 // the observed shares without --weights, and regression estimates m = 0).
 RuleReport DecideRule(const AnalyzeInput& in, const Report& rep, const std::string& name,
                       const std::vector<double>& weights) {
-  StoppingSpec spec;
-  spec.name = name;
-  spec.num_arms = in.arms.size();
-  spec.metric = in.metric;
+  StoppingSpec spec = MakeStoppingSpec(name, Params{}, in.arms.size(), 0, in.metric);
   spec.params.Set("alpha", rep.alpha);
   spec.params.Set("min_samples", 0.0);
   double min_n = in.arms[0].n, total = 0;
@@ -231,7 +229,7 @@ RuleReport DecideRule(const AnalyzeInput& in, const Report& rep, const std::stri
 
 Report BuildReport(const AnalyzeInput& in, const std::vector<double>& weights) {
   Report rep;
-  rep.metric = in.metric == Metric::kBernoulli ? "bernoulli" : "gaussian";
+  rep.metric = std::string(NameOf(in.metric));
   for (const auto& a : in.arms) rep.arms.push_back(DescribeArm(a, in.metric));
   // The effect worth detecting when none is given: 10% of the control's
   // mean, or a tenth of its sd when the mean is 0.

@@ -32,6 +32,17 @@ constexpr auto kNames = [] {
 
 std::span<const std::string_view> StoppingRuleNames() { return kNames; }
 
+StoppingSpec MakeStoppingSpec(std::string rule, Params params, size_t num_arms, size_t control,
+                              Metric metric) {
+  StoppingSpec spec;
+  spec.name = std::move(rule);
+  spec.num_arms = num_arms;
+  spec.control = control;
+  spec.metric = metric;
+  spec.params = std::move(params);
+  return spec;
+}
+
 Result<std::unique_ptr<StoppingRule>> MakeStoppingRule(const StoppingSpec& spec) {
   for (const auto& entry : kRegistry) {
     if (entry.name == spec.name) return entry.make(spec);

@@ -15,11 +15,7 @@ namespace banditd::stats {
 namespace {
 
 std::unique_ptr<StoppingRule> MustMakeRule(const std::string& name, Params params) {
-  StoppingSpec spec;
-  spec.name = name;
-  spec.num_arms = 2;
-  spec.params = std::move(params);
-  auto made = MakeStoppingRule(spec);
+  auto made = MakeStoppingRule(MakeStoppingSpec(name, std::move(params), 2, 0, Metric::kBernoulli));
   return made.ok() ? std::move(made).value() : nullptr;
 }
 
@@ -215,12 +211,8 @@ std::vector<RuleOutcome> SimulateCell(const CellSetting& cell,
     Rng rng = Rng::ForStream(cell.seed, r);
     std::vector<std::unique_ptr<StoppingRule>> made;
     for (const auto& rule : rules) {
-      StoppingSpec spec;
-      spec.name = rule.name;
-      spec.num_arms = 2;
-      spec.metric = cell.revenue ? Metric::kGaussian : Metric::kBernoulli;
-      spec.params = rule.params;
-      auto m = MakeStoppingRule(spec);
+      auto m = MakeStoppingRule(MakeStoppingSpec(
+          rule.name, rule.params, 2, 0, cell.revenue ? Metric::kGaussian : Metric::kBernoulli));
       made.push_back(m.ok() ? std::move(m).value() : nullptr);
     }
     std::vector<bool> done(rules.size(), false);

@@ -22,7 +22,7 @@ struct Shared {
     experiment::EngineOptions o;
     experiment::ExperimentOptions e;
     e.name = "route";
-    e.mode = experiment::Mode::kAb;
+    e.mode = Mode::kAb;
     e.arms = {{"a", false}, {"b", false}};
     e.policy.name = "static";
     o.experiments.push_back(e);

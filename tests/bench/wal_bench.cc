@@ -25,7 +25,7 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using banditd::state::Durability;
+using banditd::Durability;
 using banditd::state::Env;
 using banditd::state::WalOptions;
 using banditd::state::WalWriter;

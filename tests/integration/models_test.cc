@@ -113,9 +113,9 @@ TEST(ModelsTest, GuardrailTripsOnThrowingChallenger) {
               1e-5);
 
   int served_by_champion = 0, i = 0;
-  wire::ExperimentState state = wire::ExperimentState::kRunning;
+  ExperimentState state = ExperimentState::kRunning;
   // Both arms need min_samples requests; ~50% go to the challenger.
-  for (; i < 2000 && state == wire::ExperimentState::kRunning; ++i) {
+  for (; i < 2000 && state == ExperimentState::kRunning; ++i) {
     auto r = api.Route({"g", std::nullopt, InputFor(i, 0.9f)});
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     ASSERT_TRUE(r->output.has_value());
@@ -134,7 +134,7 @@ TEST(ModelsTest, GuardrailTripsOnThrowingChallenger) {
   auto st = api.GetStatus("g");
   ASSERT_TRUE(st.ok());
   const auto* rep = FindReport(*st, "g");
-  ASSERT_EQ(rep->state, wire::ExperimentState::kRolledBack) << rep->reason;
+  ASSERT_EQ(rep->state, ExperimentState::kRolledBack) << rep->reason;
   EXPECT_NE(rep->reason.find("guardrail"), std::string::npos) << rep->reason;
   EXPECT_GE(rep->arms[1].errors, 100u);
   EXPECT_EQ(rep->arms[0].errors, 0u);
@@ -161,8 +161,8 @@ TEST(ModelsTest, LatencyGuardrailTripsOnSlowChallenger) {
               dir.path()));
   zmq::context_t ctx;
   Client api(ctx, d.endpoints().api);
-  wire::ExperimentState state = wire::ExperimentState::kRunning;
-  for (int i = 0; i < 3000 && state == wire::ExperimentState::kRunning; ++i) {
+  ExperimentState state = ExperimentState::kRunning;
+  for (int i = 0; i < 3000 && state == ExperimentState::kRunning; ++i) {
     auto r = api.Route({"lat", std::nullopt, InputFor(i, 0.1f)});
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     if (i >= 200 && i % 20 == 0) state = FindReport(*api.GetStatus("lat"), "lat")->state;
@@ -174,7 +174,7 @@ TEST(ModelsTest, LatencyGuardrailTripsOnSlowChallenger) {
               rep->arms[0].model_p99_ms, rep->arms[1].model_p99_ms, rep->reason.c_str());
   EXPECT_GT(rep->arms[1].model_p99_ms, 3 * rep->arms[0].model_p99_ms)
       << "test setup: test_slow.pt should be > 3x slower than the champion";
-  EXPECT_EQ(rep->state, wire::ExperimentState::kRolledBack) << rep->reason;
+  EXPECT_EQ(rep->state, ExperimentState::kRolledBack) << rep->reason;
   EXPECT_NE(rep->reason.find("p99"), std::string::npos) << rep->reason;
   EXPECT_DOUBLE_EQ(rep->arms[1].allocation, 0.0);
   EXPECT_EQ(d.Stop(), 0) << d.LogTail();

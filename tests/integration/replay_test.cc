@@ -87,7 +87,7 @@ void DriveToDecision(Client& api, const Case& c, int max_batches, wire::Experime
       auto s = api.GetStatus(c.name);
       ASSERT_TRUE(s.ok()) << s.status().ToString();
       *out = *FindReport(*s, c.name);
-      if (out->state != wire::ExperimentState::kRunning) return;
+      if (out->state != ExperimentState::kRunning) return;
       if (out->test && out->test->rule_p_value != last_p) break;
       if (std::chrono::steady_clock::now() > until) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -115,7 +115,7 @@ TEST_P(ReplayTest, ReplayOfTheExportedEventsReproducesTheDecision) {
   wire::ExperimentReport report;
   DriveToDecision(api, c, 40, &report);
   if (HasFatalFailure()) return;
-  ASSERT_EQ(report.state, wire::ExperimentState::kDecided)
+  ASSERT_EQ(report.state, ExperimentState::kDecided)
       << "p " << (report.test ? report.test->rule_p_value : 1.0) << " after "
       << report.arms[0].n + report.arms[1].n << " rewards";
   ASSERT_TRUE(report.test.has_value());

@@ -104,7 +104,7 @@ TEST(ReportTest, TheRulesReportSurvivesRestarts) {
     Drive(api, rng, "strong", 600, 0.1, 0.6);
     Drive(api, rng, "flat", 600, 0.3, 0.38);
     strong = WaitFor(api, "strong",
-                     [](const auto& r) { return r.state == wire::ExperimentState::kDecided; });
+                     [](const auto& r) { return r.state == ExperimentState::kDecided; });
     // Until the rule has looked at every reward: its difference is then the
     // arms' (a look after the restart sees the same data). Where the looks
     // fell depends on timing, and so whether the running p has left 1 yet:
@@ -118,10 +118,10 @@ TEST(ReportTest, TheRulesReportSurvivesRestarts) {
       Drive(api, rng, "flat", 300, 0.3, 0.38);
     }
   }
-  ASSERT_EQ(strong.state, wire::ExperimentState::kDecided) << d.LogTail();
+  ASSERT_EQ(strong.state, ExperimentState::kDecided) << d.LogTail();
   ASSERT_LT(strong.test->rule_p_value, 0.05);
   ASSERT_TRUE(std::isfinite(strong.test->ci[0]));
-  ASSERT_EQ(flat.state, wire::ExperimentState::kRunning);
+  ASSERT_EQ(flat.state, ExperimentState::kRunning);
   ASSERT_LT(flat.test->rule_p_value, 1.0) << "flat: no look with data yet";
   EXPECT_EQ(flat.test->p_kind, "always-valid p (sequential, mSPRT)");
 
@@ -178,7 +178,7 @@ TEST(ReportTest, TheRulesReportAndOpsSurviveAKillBetweenSnapshots) {
     ASSERT_TRUE(admin.Admin(wire::Op::kPromote, "ops", "b").ok());
     ASSERT_TRUE(admin.Admin(wire::Op::kPause, "held").ok());
     strong = WaitFor(api, "strong",
-                     [](const auto& r) { return r.state == wire::ExperimentState::kDecided; });
+                     [](const auto& r) { return r.state == ExperimentState::kDecided; });
     flat = WaitFor(api, "flat", [](const auto& r) {
       return r.test && r.test->looks > 1 &&
              std::fabs(r.test->difference - (r.arms[1].mean - r.arms[0].mean)) < 1e-12;
@@ -192,10 +192,10 @@ TEST(ReportTest, TheRulesReportAndOpsSurviveAKillBetweenSnapshots) {
     ops = *FindReport(*st, "ops");
     held = *FindReport(*st, "held");
   }
-  ASSERT_EQ(strong.state, wire::ExperimentState::kDecided) << d.LogTail();
+  ASSERT_EQ(strong.state, ExperimentState::kDecided) << d.LogTail();
   ASSERT_GT(flat.test->looks, 3u);
-  ASSERT_EQ(ops.state, wire::ExperimentState::kPromoted);
-  ASSERT_EQ(held.state, wire::ExperimentState::kPaused);
+  ASSERT_EQ(ops.state, ExperimentState::kPromoted);
+  ASSERT_EQ(held.state, ExperimentState::kPaused);
   d.Signal(SIGKILL);
   d.Wait(std::chrono::seconds(10));
   ASSERT_TRUE(d.Start(config, dir.path(), no_snapshots));

@@ -162,7 +162,7 @@ TEST(SecurityTest, AllowedClientsAreServedAndRefusedOnesGetNothing) {
   ASSERT_TRUE(st.ok()) << st.status().ToString();
   const auto* rep = FindReport(*st, "ab");
   ASSERT_NE(rep, nullptr);
-  EXPECT_EQ(rep->state, wire::ExperimentState::kRunning) << "a refused client paused it";
+  EXPECT_EQ(rep->state, ExperimentState::kRunning) << "a refused client paused it";
   uint64_t rewards = 0;
   double reward_sum = 0;
   for (const auto& arm : rep->arms) {

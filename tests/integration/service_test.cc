@@ -105,7 +105,7 @@ TEST(ServiceTest, RouteRewardStatusRoundTrip) {
   const auto* rep = FindReport(*st, "ab");
   ASSERT_NE(rep, nullptr);
   EXPECT_EQ(rep->mode, "ab");
-  EXPECT_EQ(rep->state, wire::ExperimentState::kRunning);
+  EXPECT_EQ(rep->state, ExperimentState::kRunning);
   ASSERT_EQ(rep->arms.size(), 2u);
   for (const auto& arm : rep->arms) {
     EXPECT_EQ(arm.n, expected[arm.name].first) << arm.name;
@@ -386,15 +386,15 @@ TEST(ServiceTest, PromoteOnAdminSocketOnly) {
     EXPECT_EQ(ReplyCode(api.Call(AdminFrame(op, "ab", "b"))), Code::kUnauthorized)
         << wire::OpName(op);
   }
-  EXPECT_EQ(FindReport(*api.GetStatus("ab"), "ab")->state, wire::ExperimentState::kRunning);
+  EXPECT_EQ(FindReport(*api.GetStatus("ab"), "ab")->state, ExperimentState::kRunning);
   // pause / resume, and their refusals carry wire codes.
   ASSERT_TRUE(admin.Admin(wire::Op::kPause, "ab").ok());
-  EXPECT_EQ(FindReport(*api.GetStatus("ab"), "ab")->state, wire::ExperimentState::kPaused);
+  EXPECT_EQ(FindReport(*api.GetStatus("ab"), "ab")->state, ExperimentState::kPaused);
   EXPECT_EQ(CodeName(admin.Admin(wire::Op::kPause, "ab").code()), CodeName(Code::kBadRequest))
       << "pausing a paused experiment";
   for (int i = 0; i < 50; ++i) EXPECT_EQ(api.Route({"ab"})->arm, "a") << "paused: champion only";
   ASSERT_TRUE(admin.Admin(wire::Op::kResume, "ab").ok());
-  EXPECT_EQ(FindReport(*api.GetStatus("ab"), "ab")->state, wire::ExperimentState::kRunning);
+  EXPECT_EQ(FindReport(*api.GetStatus("ab"), "ab")->state, ExperimentState::kRunning);
   EXPECT_EQ(CodeName(admin.Admin(wire::Op::kReload, "ab").code()), CodeName(Code::kBadRequest))
       << "reloading an experiment without models";
   EXPECT_EQ(admin.Admin(wire::Op::kPromote, "ab", "zzz").code(), Code::kBadRequest);
@@ -403,7 +403,7 @@ TEST(ServiceTest, PromoteOnAdminSocketOnly) {
   auto st = api.GetStatus("ab");
   ASSERT_TRUE(st.ok());
   const auto* rep = FindReport(*st, "ab");
-  EXPECT_EQ(rep->state, wire::ExperimentState::kPromoted);
+  EXPECT_EQ(rep->state, ExperimentState::kPromoted);
   ASSERT_TRUE(rep->winner.has_value());
   EXPECT_EQ(*rep->winner, "b");
   // The promoted arm takes all the traffic.

@@ -40,7 +40,7 @@ TEST(ConfigTest, MinimalConfigGetsTheDocumentedDefaults) {
   EXPECT_FALSE(cfg->security.curve());
   EXPECT_EQ(cfg->state_dir, "/etc/banditd/state");
   EXPECT_EQ(cfg->model_dir, "/etc/banditd/");
-  EXPECT_EQ(cfg->durability.mode, DurabilityMode::kGroup);
+  EXPECT_EQ(cfg->durability.mode, Durability::kGroup);
   EXPECT_EQ(cfg->durability.group_window, std::chrono::milliseconds(2));
   EXPECT_EQ(cfg->reward_window, std::chrono::hours(24));
   EXPECT_EQ(cfg->inference.workers, 2);
@@ -119,7 +119,7 @@ TEST(ConfigTest, ExamplesLoad) {
   EXPECT_EQ(ab->sockets.api_extra, (std::vector<std::string>{"tcp://127.0.0.1:5565"}));
   auto sc = LoadConfigFile("config/examples/shadow_and_canary.yaml", NoFiles());
   ASSERT_TRUE(sc.ok());
-  EXPECT_EQ(sc->durability.mode, DurabilityMode::kAlways);
+  EXPECT_EQ(sc->durability.mode, Durability::kAlways);
   EXPECT_TRUE(sc->inference.batching);
   EXPECT_EQ(sc->inference.max_batch, 16);
   EXPECT_EQ(sc->inference.max_queue_delay, std::chrono::microseconds(300));

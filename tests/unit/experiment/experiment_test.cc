@@ -62,7 +62,7 @@ TEST(ExperimentTest, LearnsFromRewardsAndShiftsTraffic) {
   }
   e->Tick(rng, 5000);
   EXPECT_GT(e->weights()[1], 0.95);
-  EXPECT_EQ(e->state(), State::kRunning);
+  EXPECT_EQ(e->state(), ExperimentState::kRunning);
 }
 
 TEST(ExperimentTest, StickyUnitsUseTheTableShareAsPropensity) {
@@ -187,7 +187,7 @@ TEST(ExperimentTest, ErrorRateGuardrailReturnsTrafficToTheChampion) {
     e->RecordServe(c->arm, 1000, /*failed=*/c->arm == 1 && i % 4 == 0);  // 25% failures
   }
   EXPECT_TRUE(e->Tick(rng, 1));
-  EXPECT_EQ(e->state(), State::kRolledBack);
+  EXPECT_EQ(e->state(), ExperimentState::kRolledBack);
   EXPECT_NE(e->reason().find("challenger"), std::string::npos);
   EXPECT_EQ(e->weights()[0], 1.0);
   auto c = e->Route(std::nullopt, std::nullopt, rng);
@@ -207,7 +207,7 @@ TEST(ExperimentTest, LatencyGuardrailTrips) {
   // RecordServe does not count requests; route some so min_requests is met.
   for (int i = 0; i < 400; ++i) ASSERT_TRUE(e->Route(std::nullopt, std::nullopt, rng).ok());
   e->Tick(rng, 0);
-  EXPECT_EQ(e->state(), State::kRolledBack);
+  EXPECT_EQ(e->state(), ExperimentState::kRolledBack);
   EXPECT_NE(e->reason().find("p99"), std::string::npos);
 }
 
@@ -215,13 +215,13 @@ TEST(ExperimentTest, OperatorLifecycle) {
   auto e = Make(TwoArms());
   Rng rng(11);
   ASSERT_TRUE(e->Pause().ok());
-  EXPECT_EQ(e->state(), State::kPaused);
+  EXPECT_EQ(e->state(), ExperimentState::kPaused);
   EXPECT_EQ(e->Route(std::nullopt, std::nullopt, rng)->arm, 0u);
   EXPECT_EQ(e->Pause().code(), Code::kBadRequest);
   ASSERT_TRUE(e->Resume().ok());
-  EXPECT_EQ(e->state(), State::kRunning);
+  EXPECT_EQ(e->state(), ExperimentState::kRunning);
   ASSERT_TRUE(e->Promote(1, "promoted by an operator").ok());
-  EXPECT_EQ(e->state(), State::kPromoted);
+  EXPECT_EQ(e->state(), ExperimentState::kPromoted);
   EXPECT_EQ(e->winner(), std::optional<size_t>(1));
   for (int i = 0; i < 100; ++i) {
     auto c = e->Route(std::nullopt, std::nullopt, rng);

@@ -238,7 +238,9 @@ TEST(ExperimentSrmTest, RewardsLostOnOneArmRaiseTheRewardsAlarm) {
 }
 
 TEST(ExperimentSrmTest, AnAlarmHoldsTheDecisionUntilAcknowledged) {
-  auto e = Make(Ab(Sequential()));
+  ExperimentOptions o = Ab(Sequential());
+  o.on_decision = OnDecision::kPromote;
+  auto e = Make(o);
   Rng rng(6);
   e->Tick(rng, 1);
   // A route path outside Experiment::Route (an extra I/O thread's view)
@@ -251,7 +253,7 @@ TEST(ExperimentSrmTest, AnAlarmHoldsTheDecisionUntilAcknowledged) {
   EXPECT_EQ(e->srm_alarms(), 1u);
   EXPECT_LT(e->srm_alarm_p(), 1e-6);
   ASSERT_TRUE(e->last_check().stop) << e->last_check().reason;  // the rule has decided...
-  EXPECT_EQ(e->state(), State::kRunning);                        // ...and the decision is held
+  EXPECT_EQ(e->state(), ExperimentState::kRunning);                        // ...and the decision is held
   EXPECT_NE(e->StatusReason().find("sample ratio mismatch"), std::string::npos);
   EXPECT_NE(e->StatusReason().find("ack_srm"), std::string::npos);
   // The alarm survives a snapshot.
@@ -265,7 +267,7 @@ TEST(ExperimentSrmTest, AnAlarmHoldsTheDecisionUntilAcknowledged) {
   ASSERT_TRUE(e->AckSrm().ok());
   EXPECT_EQ(e->AckSrm().code(), Code::kBadRequest);  // nothing left to acknowledge
   e->Tick(rng, 10);
-  EXPECT_EQ(e->state(), State::kPromoted);  // on_decision: promote
+  EXPECT_EQ(e->state(), ExperimentState::kPromoted);  // on_decision: promote
   EXPECT_FALSE(e->srm_alarm());
   EXPECT_EQ(e->srm_acks(), 1u);
   EXPECT_EQ(e->srm().counted(), 0);
@@ -280,7 +282,7 @@ TEST(ExperimentReportTest, TheRulesLastLookSurvivesASnapshot) {
   Rng rng(7);
   FeedStrongEffect(*e, rng, 400);
   for (int64_t t = 1; t < 4; ++t) e->Tick(rng, t, 1'700'000'000 + t);
-  ASSERT_EQ(e->state(), State::kDecided);
+  ASSERT_EQ(e->state(), ExperimentState::kDecided);
   const StopDecision before = e->last_check();
   ASSERT_LT(before.p_value, 0.05);
   ASSERT_TRUE(before.compared_arm.has_value());
@@ -340,13 +342,13 @@ TEST(ExperimentReportTest, TheTimeGuardHoldsTheRuleUntilMinDurationHasPassed) {
   FeedStrongEffect(*e, rng, 400);
   e->Tick(rng, 1, 1'700'000'000);
   e->Tick(rng, 2, 1'700'003'600);  // an hour in: the evidence is there, the time is not
-  EXPECT_EQ(e->state(), State::kRunning) << e->StatusReason();
+  EXPECT_EQ(e->state(), ExperimentState::kRunning) << e->StatusReason();
   EXPECT_NE(e->StatusReason().find("min_duration"), std::string::npos) << e->StatusReason();
   // A restart in between does not reset the clock.
   auto copy = Make(o);
   ASSERT_TRUE(copy->Restore(e->Snapshot()).ok());
   copy->Tick(rng, 3, 1'700'000'000 + 86400);
-  EXPECT_EQ(copy->state(), State::kDecided) << copy->StatusReason();
+  EXPECT_EQ(copy->state(), ExperimentState::kDecided) << copy->StatusReason();
 }
 
 }  // namespace

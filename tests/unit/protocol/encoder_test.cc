@@ -113,7 +113,7 @@ wire::ExperimentReport SampleReport() {
   r.mode = "bandit";
   r.policy = "thompson";
   r.epoch = 2;
-  r.state = wire::ExperimentState::kDecided;
+  r.state = ExperimentState::kDecided;
   r.winner = "challenger";
   r.reason = "sequential test: p < 0.05 after 4210 rewards";
   wire::ArmReport a;
@@ -165,7 +165,7 @@ TEST(EncoderTest, StatusReportRoundTrips) {
   reports[1].name = "other";
   reports[1].winner.reset();
   reports[1].test.reset();
-  reports[1].state = wire::ExperimentState::kRolledBack;
+  reports[1].state = ExperimentState::kRolledBack;
   reports[1].context_store = wire::ContextStoreReport{12, 1536, 1 << 20, 3, 2};
   std::string out;
   EncodeStatusReply({"", reports, wire::ProcessReport{1.5e8, 12.25, 3600}}, &out);
@@ -184,7 +184,7 @@ TEST(EncoderTest, StatusReportRoundTrips) {
   EXPECT_EQ(r.mode, "bandit");
   EXPECT_EQ(r.policy, "thompson");
   EXPECT_EQ(r.epoch, 2u);
-  EXPECT_EQ(r.state, wire::ExperimentState::kDecided);
+  EXPECT_EQ(r.state, ExperimentState::kDecided);
   EXPECT_EQ(r.winner, "challenger");
   EXPECT_EQ(r.reason, reports[0].reason);
   ASSERT_EQ(r.arms.size(), 2u);
@@ -225,7 +225,7 @@ TEST(EncoderTest, StatusReportRoundTrips) {
   EXPECT_EQ(r.srm->acknowledged, 1u);
   EXPECT_EQ(r.srm->threshold, 0.001);
   EXPECT_EQ(got->experiments[1].name, "other");
-  EXPECT_EQ(got->experiments[1].state, wire::ExperimentState::kRolledBack);
+  EXPECT_EQ(got->experiments[1].state, ExperimentState::kRolledBack);
   EXPECT_FALSE(got->experiments[1].winner.has_value());
   EXPECT_FALSE(got->experiments[1].test.has_value());
   EXPECT_FALSE(r.context_store.has_value());

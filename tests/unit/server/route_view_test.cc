@@ -22,7 +22,7 @@ std::unique_ptr<Engine> MakeEngine(Clock& clock) {
   EngineOptions o;
   ExperimentOptions e;
   e.name = "ab";
-  e.mode = experiment::Mode::kAb;
+  e.mode = Mode::kAb;
   e.arms = {{"a", false}, {"b", false}};
   e.policy.name = "static";
   e.policy.params.Set("weights", std::vector<double>{0.25, 0.75});

@@ -56,7 +56,7 @@ TEST(StoppingFlagsTest, SpecIsTheDaemons) {
   f.metric = "gaussian";
   auto spec = config::StoppingSpecFromFlags(f, 3, 2);
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
-  const StoppingSpec want = config::MakeStoppingSpec(
+  const StoppingSpec want = MakeStoppingSpec(
       "sequential", YamlParams("{alpha: 0.02, mde: 0.01}"), 3, 2, Metric::kGaussian);
   EXPECT_EQ(spec->name, want.name);
   EXPECT_EQ(spec->num_arms, 3u);
@@ -212,7 +212,7 @@ TEST_F(ReplayCommandTest, DecisionLookAndPAreThoseOfTheRuleFedTheSameEvents) {
   auto file = ParseEventCsv(text);
   ASSERT_TRUE(file.ok());
   const size_t control = file->arms[0] == "old" ? 0 : 1;
-  auto rule = MakeStoppingRule(config::MakeStoppingSpec(
+  auto rule = MakeStoppingRule(MakeStoppingSpec(
       "sequential", YamlParams("{alpha: 0.05, tau2: 0.0001, min_samples: 200}"), 2, control,
       Metric::kBernoulli));
   ASSERT_TRUE(rule.ok());
