@@ -77,10 +77,22 @@ class PosixEnv final : public Env {
   }
 
   Result<std::string> ReadFile(const std::string& path) override {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: a FIFO put where a state file belongs must not hang
+    // start-up waiting for a writer; anything but a regular file is refused.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
       return errno == ENOENT ? Status(Code::kNotFound, path + " does not exist")
                              : IoError("open", path, errno);
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+      const int err = errno;
+      ::close(fd);
+      return IoError("stat", path, err);
+    }
+    if (!S_ISREG(st.st_mode)) {
+      ::close(fd);
+      return Status(Code::kIoError, path + " is not a regular file");
     }
     std::string out;
     char buf[1 << 16];

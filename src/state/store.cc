@@ -59,10 +59,13 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(Env& env, std::string dir, 
   } else if (key.status().code() == Code::kNotFound) {
     auto names = env.List(s->dir_);
     if (!names.ok()) return names.status();
+    // Anything the old key signed or that records what it signed.
     const bool has_state = std::any_of(names->begin(), names->end(), [](const std::string& n) {
       uint64_t id;
-      return n == kSnapshotFile || n == kPrevSnapshotFile || ParseWalSegmentName(n, &id);
+      return n == kSnapshotFile || n == kPrevSnapshotFile || n == kDurableMarkFile ||
+             ParseWalSegmentName(n, &id) || (n.starts_with("decisions-") && n.ends_with(".tsv"));
     });
+    randombytes_buf(s->key_.data(), s->key_.size());
     if (has_state) {
       const std::string what = key_path + " is missing but the directory holds state";
       if (!repair) {
@@ -74,11 +77,12 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(Env& env, std::string dir, 
       }
       s->open_notes_.push_back("repair: " + what + ": created a new one; rewards for decisions "
                                "issued before it are refused (unknown_decision)");
+      // Written once recovery has succeeded: a start that fails leaves the
+      // directory as it found it, so the next plain start refuses again.
+      s->key_unsaved_ = true;
+    } else {
+      BANDITD_RETURN_IF_ERROR(s->SaveKey());
     }
-    randombytes_buf(s->key_.data(), s->key_.size());
-    BANDITD_RETURN_IF_ERROR(WriteFileAtomically(
-        env, key_path,
-        std::string_view(reinterpret_cast<const char*>(s->key_.data()), s->key_.size())));
   } else {
     return key.status();
   }
@@ -337,11 +341,20 @@ Status StateStore::Recover(const SnapshotFn& on_snapshot, const RecordFn& on_rec
     previous = end;
   }
   if (mark) next_segment = std::max(next_segment, mark->segment + 1);
+  if (key_unsaved_) BANDITD_RETURN_IF_ERROR(SaveKey());
   auto wal = WalWriter::Open(
       env_, dir_, next_segment, wal_options, std::move(on_durable),
       previous && previous->segment + 1 == next_segment ? previous : std::optional<SegmentEnd>());
   if (!wal.ok()) return wal.status();
   wal_ = std::move(wal).value();
+  return Status::Ok();
+}
+
+Status StateStore::SaveKey() {
+  BANDITD_RETURN_IF_ERROR(WriteFileAtomically(
+      env_, dir_ + "/" + kKeyFile,
+      std::string_view(reinterpret_cast<const char*>(key_.data()), key_.size())));
+  key_unsaved_ = false;
   return Status::Ok();
 }
 

@@ -65,7 +65,8 @@ class StateStore {
   // holder's pid) and reads or creates its decision key. A missing key in a
   // directory that holds state (a snapshot or WAL segments) is refused: a new
   // key would turn every decision issued before into `unknown_decision`.
-  // `repair` creates one anyway; Recover then reports it.
+  // `repair` creates one anyway; Recover reports it and saves it once
+  // recovery has succeeded.
   static Result<std::unique_ptr<StateStore>> Open(Env& env, std::string dir, bool repair);
 
   const std::array<unsigned char, 16>& decision_key() const { return key_; }
@@ -97,6 +98,7 @@ class StateStore {
   uint64_t snapshots_written() const { return snapshots_written_; }
 
  private:
+  Status SaveKey();
   struct Snapshot;
   StateStore(Env& env, std::string dir) : env_(env), dir_(std::move(dir)) {}
   Result<std::vector<uint64_t>> Segments();
@@ -119,6 +121,7 @@ class StateStore {
   std::unique_ptr<FileLock> lock_;
   std::array<unsigned char, 16> key_{};
   std::vector<std::string> open_notes_;  // handed to the RecoveryReport
+  bool key_unsaved_ = false;             // --repair's new key, saved once Recover succeeds
   std::unique_ptr<WalWriter> wal_;
   uint64_t snapshots_written_ = 0;
   // The replay points of the files now in `snapshot` and `snapshot.prev`.

@@ -1,5 +1,7 @@
 #include "src/state/env.h"
 
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 
 #include "tests/unit/state/fault_env.h"
@@ -47,6 +49,20 @@ TEST(EnvTest, AtomicWriteKeepsTheOldFileOnEveryFailure) {
 TEST(EnvTest, ReadMissingFileIsNotFound) {
   TempDir dir;
   EXPECT_EQ(Env::Posix().ReadFile(dir.path() + "/nope").status().code(), Code::kNotFound);
+}
+
+// A FIFO or a directory where a state file belongs is refused at once: a
+// FIFO must not block start-up waiting for a writer.
+TEST(EnvTest, ReadRefusesWhatIsNotARegularFile) {
+  TempDir dir;
+  const std::string fifo = dir.path() + "/decision.key";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto r = Env::Posix().ReadFile(fifo);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kIoError);
+  EXPECT_NE(r.status().message().find("not a regular file"), std::string::npos)
+      << r.status().message();
+  EXPECT_EQ(Env::Posix().ReadFile(dir.path()).status().code(), Code::kIoError);
 }
 
 TEST(EnvTest, ListIsSorted) {

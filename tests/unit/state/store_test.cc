@@ -90,6 +90,39 @@ TEST(StateStoreTest, MissingKeyBesideStateIsRefusedUnlessRepairing) {
   EXPECT_EQ(r.records.size(), 1u);
   ASSERT_FALSE(report.notes.empty());
   EXPECT_NE(report.notes[0].find("created a new one"), std::string::npos) << report.notes[0];
+  // Saved once recovery succeeded: the next start uses it.
+  const auto repaired_key = (*repaired)->decision_key();
+  repaired->reset();
+  EXPECT_EQ(Open(dir.path())->decision_key(), repaired_key);
+}
+
+// Only the durable mark left (snapshot and WAL gone, the key too): still
+// state, so still refused; and a --repair start that does not get through
+// recovery leaves no key behind, so the next plain start refuses again.
+TEST(StateStoreTest, MissingKeyBesideOnlyTheDurableMarkIsRefused) {
+  TempDir dir;
+  {
+    auto s = Open(dir.path());
+    Replayed r;
+    ASSERT_TRUE(RecoverInto(*s, &r).ok());
+    ASSERT_TRUE(s->wal().Submit(1, "r").ok());
+    ASSERT_TRUE(s->wal().Flush().ok());
+  }
+  ASSERT_TRUE(std::filesystem::exists(dir.path() + "/wal.durable"));
+  for (const auto& f : std::filesystem::directory_iterator(dir.path())) {
+    const std::string name = f.path().filename().string();
+    if (name != "wal.durable" && name != "LOCK") std::filesystem::remove_all(f.path());
+  }
+  auto refused = StateStore::Open(Env::Posix(), dir.path(), /*repair=*/false);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("decision.key is missing"), std::string::npos);
+  {
+    // --repair, but recovery is never run (or fails): no key on disk.
+    auto repaired = StateStore::Open(Env::Posix(), dir.path(), /*repair=*/true);
+    ASSERT_TRUE(repaired.ok()) << repaired.status().ToString();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/decision.key"));
+  EXPECT_FALSE(StateStore::Open(Env::Posix(), dir.path(), /*repair=*/false).ok());
 }
 
 // One store per directory: a second one is refused, naming the directory and
