@@ -168,6 +168,28 @@ Status YamlNode::AsEnum(std::span<const std::string_view> names, size_t* out) co
 
 namespace {
 
+// A plain decimal number: digits, an optional fraction with digits, an
+// optional exponent. No sign, no hex, no inf or nan (strtod takes them all).
+bool ParseDecimal(const std::string& s, double* out) {
+  size_t i = 0;
+  auto digits = [&] {
+    const size_t start = i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    return i > start;
+  };
+  if (!digits()) return false;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == s.size() && ParseDouble(s, out);
+}
+
 // "366d", "90s", "1500ms": the largest unit that divides the value.
 std::string FormatDurationMs(int64_t ms) {
   static constexpr std::pair<std::string_view, int64_t> kUnits[] = {
@@ -188,14 +210,14 @@ Status YamlNode::AsDurationMs(double unit_ms, int64_t min_ms, int64_t max_ms,
   BANDITD_RETURN_IF_ERROR(Expand(node_.Scalar(), &s));
   double value = 0;
   double scale = unit_ms;
-  if (!ParseDouble(s, &value)) {
+  if (!ParseDecimal(s, &value)) {
     static constexpr std::pair<std::string_view, double> kUnits[] = {
         {"ms", 1}, {"s", 1e3}, {"m", 60e3}, {"h", 3600e3}, {"d", 86400e3}, {"w", 604800e3}};
     bool parsed = false;
     for (const auto& [suffix, ms] : kUnits) {
       if (s.size() > suffix.size() &&
           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0 &&
-          ParseDouble(s.substr(0, s.size() - suffix.size()), &value)) {
+          ParseDecimal(s.substr(0, s.size() - suffix.size()), &value)) {
         scale = ms;
         parsed = true;
         break;
@@ -204,7 +226,11 @@ Status YamlNode::AsDurationMs(double unit_ms, int64_t min_ms, int64_t max_ms,
     if (!parsed) return Error("must be a duration like 500ms, 10s, 5m, 24h, 7d or 2w, got '" + s + "'");
   }
   const double ms = value * scale;
-  if (!(ms >= static_cast<double>(min_ms) - 0.5 && ms <= static_cast<double>(max_ms) + 0.5)) {
+  if (ms > 0 && ms < 0.5) {
+    // It would round to 0, which for some keys means "off".
+    return Error("must be a duration of 0 or at least 1ms, got '" + s + "'");
+  }
+  if (!(ms >= static_cast<double>(min_ms) && ms <= static_cast<double>(max_ms))) {
     const std::string range = min_ms == 0 ? "from 0 to " + FormatDurationMs(max_ms)
                                           : "from " + FormatDurationMs(min_ms) + " to " +
                                                 FormatDurationMs(max_ms);
