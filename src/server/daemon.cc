@@ -249,12 +249,12 @@ void Daemon::TrimAfterReplyBurst() {
   // The replies of a burst (clients that stopped reading) were allocated
   // here and freed on libzmq's threads, tens of MiB in small blocks: glibc
   // keeps those pages unless asked. malloc_trim takes a few ms for such a
-  // heap, so only after a burst of at least kTrimAfterBytes that has drained
-  // to an eighth of its peak.
-  constexpr int64_t kTrimAfterBytes = int64_t{16} << 20;
+  // heap, so only after a burst larger than what glibc keeps anyway
+  // (kKeptFreeHeapBytes) that has drained to an eighth of its peak.
+  constexpr int64_t kTrimAfterBytes = kKeptFreeHeapBytes;
   const int64_t charged = reply_budget_.bytes();
   reply_peak_ = std::max(reply_peak_, charged);
-  if (reply_peak_ < kTrimAfterBytes || charged > reply_peak_ / 8) return;
+  if (reply_peak_ <= kTrimAfterBytes || charged > reply_peak_ / 8) return;
   reply_peak_ = charged;
   ReturnFreedMemory();
 }

@@ -50,6 +50,11 @@ namespace banditd::server {
 inline constexpr uint8_t kRewardRecord = 1;      // Engine::EncodeReward
 inline constexpr uint8_t kCheckpointRecord = 2;  // Engine::EncodeCheckpoint
 
+// Freed heap glibc may keep instead of returning it to the OS (set by
+// banditd's main as M_TRIM_THRESHOLD); a burst of unsent replies larger than
+// this is handed back explicitly once it drained (Daemon::TrimAfterReplyBurst).
+inline constexpr int kKeptFreeHeapBytes = 8 << 20;
+
 struct DaemonFlags {
   bool repair = false;    // keep what precedes a corrupt WAL record
   bool insecure = false;  // allow non-loopback binds without CURVE

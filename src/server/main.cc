@@ -46,7 +46,7 @@ void OnHangup(int) {
 // the library.
 void KeepFreedHeap() {
 #ifdef __GLIBC__
-  mallopt(M_TRIM_THRESHOLD, 8 << 20);
+  mallopt(M_TRIM_THRESHOLD, banditd::server::kKeptFreeHeapBytes);
 #endif
 }
 
