@@ -57,20 +57,22 @@ TEST(StateStoreTest, DecisionKeyIsCreatedOnceAndKept) {
   EXPECT_NE(Open(other.path())->decision_key(), first);
 }
 
+// A fresh state directory with one durable WAL record; returns its key.
+std::array<unsigned char, 16> WriteOneRecord(const std::string& dir) {
+  auto s = Open(dir);
+  Replayed r;
+  EXPECT_TRUE(RecoverInto(*s, &r).ok());
+  EXPECT_TRUE(s->wal().Submit(1, "r").ok());
+  EXPECT_TRUE(s->wal().Flush().ok());
+  return s->decision_key();
+}
+
 // A key deleted from a directory that holds state is not silently replaced:
 // every outstanding decision would become unknown_decision. --repair makes a
 // new one and says so in the recovery report.
 TEST(StateStoreTest, MissingKeyBesideStateIsRefusedUnlessRepairing) {
   TempDir dir;
-  std::array<unsigned char, 16> first{};
-  {
-    auto s = Open(dir.path());
-    first = s->decision_key();
-    Replayed r;
-    ASSERT_TRUE(RecoverInto(*s, &r).ok());
-    ASSERT_TRUE(s->wal().Submit(1, "r").ok());
-    ASSERT_TRUE(s->wal().Flush().ok());
-  }
+  const std::array<unsigned char, 16> first = WriteOneRecord(dir.path());
   ASSERT_EQ(::unlink((dir.path() + "/decision.key").c_str()), 0);
   auto refused = StateStore::Open(Env::Posix(), dir.path(), /*repair=*/false);
   ASSERT_FALSE(refused.ok());
@@ -101,13 +103,7 @@ TEST(StateStoreTest, MissingKeyBesideStateIsRefusedUnlessRepairing) {
 // recovery leaves no key behind, so the next plain start refuses again.
 TEST(StateStoreTest, MissingKeyBesideOnlyTheDurableMarkIsRefused) {
   TempDir dir;
-  {
-    auto s = Open(dir.path());
-    Replayed r;
-    ASSERT_TRUE(RecoverInto(*s, &r).ok());
-    ASSERT_TRUE(s->wal().Submit(1, "r").ok());
-    ASSERT_TRUE(s->wal().Flush().ok());
-  }
+  WriteOneRecord(dir.path());
   ASSERT_TRUE(std::filesystem::exists(dir.path() + "/wal.durable"));
   for (const auto& f : std::filesystem::directory_iterator(dir.path())) {
     const std::string name = f.path().filename().string();
