@@ -57,8 +57,16 @@ Status WriteLog(const Scenario& s, size_t logger, uint64_t rep, const ValidateOp
     const double reward = env.Reward(arm);
     id = "r" + std::to_string(rep) + "-" + std::to_string(t);
     const auto wall = static_cast<int64_t>(t);
-    (*log)->Decision(wall, kExperiment, 1, id, s.arms[arm].name, alloc[arm], false, 0,
-                     env.context(), {});
+    (*log)->Decision({.wall_ns = wall,
+                      .exp = kExperiment,
+                      .epoch = 1,
+                      .decision = id,
+                      .arm = s.arms[arm].name,
+                      .propensity = alloc[arm],
+                      .forced = false,
+                      .unit_hash = 0,
+                      .context = env.context(),
+                      .output = {}});
     (*log)->Reward(wall, kExperiment, id, s.arms[arm].name, reward);
     if (thompson) thompson->Update(arm, reward, {});
   }

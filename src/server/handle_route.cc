@@ -43,10 +43,17 @@ void Daemon::HandleRoute(const wire::Request& req, Envelope env, zmq::socket_t& 
                          d->ref.epoch, std::nullopt, std::nullopt},
         &out_);
     Send(socket, env, out_);
-    decision_log_->Decision(clock_.WallNanos(), exp.name(), d->ref.epoch, id_text,
-                            exp.options().arms[arm].name, d->ref.propensity,
-                            d->ref.flags & experiment::DecisionRef::kForcedFlag, d->unit_hash,
-                            r.context.value_or(std::span<const double>{}), {});
+    decision_log_->Decision(
+        {.wall_ns = clock_.WallNanos(),
+         .exp = exp.name(),
+         .epoch = d->ref.epoch,
+         .decision = id_text,
+         .arm = exp.options().arms[arm].name,
+         .propensity = d->ref.propensity,
+         .forced = (d->ref.flags & experiment::DecisionRef::kForcedFlag) != 0,
+         .unit_hash = d->unit_hash,
+         .context = r.context.value_or(std::span<const double>{}),
+         .output = {}});
     return;
   }
 
@@ -165,10 +172,16 @@ void Daemon::OnInferenceResults() {
                          pr.decision.ref.epoch, std::span<const float>(res.output), served_by},
         &out_);
     Send(*pr.socket, pr.env, out_);
-    decision_log_->Decision(clock_.WallNanos(), exp.name(), logged.ref.epoch, id_text,
-                            exp.options().arms[logged.ref.arm].name, logged.ref.propensity,
-                            logged.ref.flags & experiment::DecisionRef::kForcedFlag,
-                            logged.unit_hash, pr.context, res.output);
+    decision_log_->Decision({.wall_ns = clock_.WallNanos(),
+                             .exp = exp.name(),
+                             .epoch = logged.ref.epoch,
+                             .decision = id_text,
+                             .arm = exp.options().arms[logged.ref.arm].name,
+                             .propensity = logged.ref.propensity,
+                             .forced = (logged.ref.flags & experiment::DecisionRef::kForcedFlag) != 0,
+                             .unit_hash = logged.unit_hash,
+                             .context = pr.context,
+                             .output = res.output});
   }
 }
 

@@ -171,9 +171,16 @@ bool RouteThread::OnClientMessage() {
   SendReply(n - 1, out_);
   view->Count(options_.reader, arm, r.arm.has_value(), !r.arm && !r.unit);
   stats_.routed.fetch_add(1, std::memory_order_relaxed);
-  lines_.Decision(wall_ns, r.exp, ref.epoch, id_text, view->arms()[arm], ref.propensity,
-                  r.arm.has_value(), d.unit_hash, r.context.value_or(std::span<const double>{}),
-                  {});
+  lines_.Decision({.wall_ns = wall_ns,
+                   .exp = r.exp,
+                   .epoch = ref.epoch,
+                   .decision = id_text,
+                   .arm = view->arms()[arm],
+                   .propensity = ref.propensity,
+                   .forced = r.arm.has_value(),
+                   .unit_hash = d.unit_hash,
+                   .context = r.context.value_or(std::span<const double>{}),
+                   .output = {}});
   return true;
 }
 

@@ -225,16 +225,14 @@ void LineBuffer::Field(std::string_view s) {
   AppendField(buf_, s);
 }
 
-void LineBuffer::Decision(int64_t wall_ns, std::string_view exp, uint16_t epoch,
-                          std::string_view decision, std::string_view arm, double propensity,
-                          bool forced, uint64_t unit_hash, std::span<const double> context,
-                          std::span<const float> output) {
-  Head('D', wall_ns, exp);
+void LineBuffer::Decision(const DecisionLine& d) {
+  Head('D', d.wall_ns, d.exp);
   buf_ += '\t';
-  AppendInt(buf_, epoch);
-  Field(decision);
-  Field(arm);
+  AppendInt(buf_, d.epoch);
+  Field(d.decision);
+  Field(d.arm);
   buf_ += '\t';
+  const double propensity = d.propensity;
   if (propensity != last_propensity_) {
     auto r = std::to_chars(last_propensity_text_,
                            last_propensity_text_ + sizeof last_propensity_text_, propensity);
@@ -242,7 +240,8 @@ void LineBuffer::Decision(int64_t wall_ns, std::string_view exp, uint16_t epoch,
     last_propensity_ = propensity;
   }
   buf_.append(last_propensity_text_, last_propensity_len_);
-  buf_ += forced ? "\t1\t" : "\t0\t";
+  buf_ += d.forced ? "\t1\t" : "\t0\t";
+  uint64_t unit_hash = d.unit_hash;
   if (unit_hash == 0) {
     buf_ += '-';
   } else {
@@ -251,9 +250,9 @@ void LineBuffer::Decision(int64_t wall_ns, std::string_view exp, uint16_t epoch,
     buf_.append(hex, sizeof hex);
   }
   buf_ += '\t';
-  AppendList(buf_, context);
+  AppendList(buf_, d.context);
   buf_ += '\t';
-  AppendList(buf_, output);
+  AppendList(buf_, d.output);
   EndLine();
 }
 

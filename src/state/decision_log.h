@@ -88,15 +88,27 @@ struct DecisionLogStats {
   uint64_t files = 0;
 };
 
+// One D line: a decision as the log records it.
+struct DecisionLine {
+  int64_t wall_ns = 0;
+  std::string_view exp;
+  uint16_t epoch = 0;
+  std::string_view decision;  // the id as the client got it
+  std::string_view arm;
+  double propensity = 1.0;
+  bool forced = false;        // the client named the arm
+  uint64_t unit_hash = 0;     // 0: no unit
+  std::span<const double> context;
+  std::span<const float> output;  // the model's, when it ran
+};
+
 // Formats decision-log lines into a memory buffer; no I/O. The DecisionLog
 // writes its own; each extra I/O thread of the server formats its decisions
 // into one and hands the text to the log (DecisionLog::Append), so the lines
 // are formatted off the thread that owns the file.
 class LineBuffer {
  public:
-  void Decision(int64_t wall_ns, std::string_view exp, uint16_t epoch, std::string_view decision,
-                std::string_view arm, double propensity, bool forced, uint64_t unit_hash,
-                std::span<const double> context, std::span<const float> output);
+  void Decision(const DecisionLine& d);
   void Reward(int64_t wall_ns, std::string_view exp, std::string_view decision,
               std::string_view arm, double value);
   void Shadow(int64_t wall_ns, std::string_view exp, std::string_view decision,
@@ -141,12 +153,9 @@ class DecisionLog {
                                                    Clock& clock = SystemClock::Instance());
   ~DecisionLog();
 
-  void Decision(int64_t wall_ns, std::string_view exp, uint16_t epoch, std::string_view decision,
-                std::string_view arm, double propensity, bool forced, uint64_t unit_hash,
-                std::span<const double> context, std::span<const float> output) {
+  void Decision(const DecisionLine& d) {
     if (state_ != DecisionLogState::kWriting) return DropLines(1);
-    buf_.Decision(wall_ns, exp, epoch, decision, arm, propensity, forced, unit_hash, context,
-                  output);
+    buf_.Decision(d);
     MaybeFlush();
   }
   void Reward(int64_t wall_ns, std::string_view exp, std::string_view decision,

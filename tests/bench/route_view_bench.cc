@@ -77,8 +77,16 @@ void BM_IoThreadRoutePath(benchmark::State& state) {
                            std::nullopt, std::nullopt},
           &out);
       view->Count(reader, d.ref.arm, false);
-      lines.Decision(0, "route", d.ref.epoch, id, view->arms()[d.ref.arm], d.ref.propensity, false,
-                     0, {}, {});
+      lines.Decision({.wall_ns = 0,
+                      .exp = "route",
+                      .epoch = d.ref.epoch,
+                      .decision = id,
+                      .arm = view->arms()[d.ref.arm],
+                      .propensity = d.ref.propensity,
+                      .forced = false,
+                      .unit_hash = 0,
+                      .context = {},
+                      .output = {}});
       benchmark::DoNotOptimize(out.data());
     }
     s.board->Leave(reader);

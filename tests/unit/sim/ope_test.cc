@@ -49,7 +49,16 @@ std::string WriteLog(const std::string& name, const std::vector<Row>& rows) {
   EXPECT_TRUE(log.ok());
   int64_t t = 0;
   for (const auto& r : rows) {
-    (*log)->Decision(++t, r.exp, 1, r.id, r.arm, r.propensity, r.forced, 0, r.context, {});
+    (*log)->Decision({.wall_ns = ++t,
+                      .exp = r.exp,
+                      .epoch = 1,
+                      .decision = r.id,
+                      .arm = r.arm,
+                      .propensity = r.propensity,
+                      .forced = r.forced,
+                      .unit_hash = 0,
+                      .context = r.context,
+                      .output = {}});
   }
   for (const auto& r : rows) {
     if (r.has_reward) (*log)->Reward(++t, r.exp, r.id, r.arm, r.reward);

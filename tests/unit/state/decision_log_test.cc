@@ -37,8 +37,26 @@ TEST(DecisionLogTest, DecisionsRewardsAndShadowsRoundTrip) {
     ASSERT_TRUE(log.ok());
     const double ctx[] = {1.0, -0.5};
     const float out[] = {0.25f};
-    (*log)->Decision(1000, "ctr", 2, "IDa", "challenger", 0.4375, false, 0xabc, ctx, out);
-    (*log)->Decision(1001, "ctr", 2, "IDb", "champion", 1.0, true, 0, {}, {});
+    (*log)->Decision({.wall_ns = 1000,
+                      .exp = "ctr",
+                      .epoch = 2,
+                      .decision = "IDa",
+                      .arm = "challenger",
+                      .propensity = 0.4375,
+                      .forced = false,
+                      .unit_hash = 0xabc,
+                      .context = ctx,
+                      .output = out});
+    (*log)->Decision({.wall_ns = 1001,
+                      .exp = "ctr",
+                      .epoch = 2,
+                      .decision = "IDb",
+                      .arm = "champion",
+                      .propensity = 1.0,
+                      .forced = true,
+                      .unit_hash = 0,
+                      .context = {},
+                      .output = {}});
     (*log)->Reward(2000, "ctr", "IDa", "challenger", 1.0);
     (*log)->Shadow(1000, "ctr", "IDa", "champion", 123.5, out);
   }  // destructor flushes
@@ -68,8 +86,27 @@ TEST(DecisionLogTest, LinesFormattedElsewhereAreAppendedWhole) {
     auto log = DecisionLog::Open(Env::Posix(), dir.path());
     ASSERT_TRUE(log.ok());
     LineBuffer lines;
-    lines.Decision(1000, "ctr", 1, "IDx", "b", 0.75, false, 0, {}, {});
-    lines.Decision(1001, "ctr", 1, "IDy", "a", 0.25, false, 0x1f, {}, {});
+    lines.Decision(
+        {.wall_ns = 1000,
+         .exp = "ctr",
+         .epoch = 1,
+         .decision = "IDx",
+         .arm = "b",
+         .propensity = 0.75,
+         .forced = false,
+         .unit_hash = 0,
+         .context = {},
+         .output = {}});
+    lines.Decision({.wall_ns = 1001,
+                    .exp = "ctr",
+                    .epoch = 1,
+                    .decision = "IDy",
+                    .arm = "a",
+                    .propensity = 0.25,
+                    .forced = false,
+                    .unit_hash = 0x1f,
+                    .context = {},
+                    .output = {}});
     EXPECT_EQ(lines.lines(), 2u);
     (*log)->Reward(999, "ctr", "IDw", "a", 0.5);
     (*log)->Append(lines.text(), lines.lines());
@@ -96,8 +133,16 @@ TEST(DecisionLogTest, PropensitiesNamesAndUnitHashesReadBackExactly) {
     auto log = DecisionLog::Open(Env::Posix(), dir.path());
     ASSERT_TRUE(log.ok());
     for (size_t i = 0; i < std::size(props); ++i) {
-      (*log)->Decision(static_cast<int64_t>(i), "c\tt\nr", 0, "ID", "a\rm\t", props[i], false,
-                       i == 0 ? 0x0123456789abcdefULL : 0xf000000000000001ULL, {}, {});
+      (*log)->Decision({.wall_ns = static_cast<int64_t>(i),
+                        .exp = "c\tt\nr",
+                        .epoch = 0,
+                        .decision = "ID",
+                        .arm = "a\rm\t",
+                        .propensity = props[i],
+                        .forced = false,
+                        .unit_hash = i == 0 ? 0x0123456789abcdefULL : 0xf000000000000001ULL,
+                        .context = {},
+                        .output = {}});
     }
   }
   const auto rows = ReadAll(dir.path());
