@@ -36,15 +36,11 @@ struct DiscountedConfig {
 Result<DiscountedConfig> Parse(const PolicySpec& spec) {
   const Params& p = spec.params;
   BANDITD_RETURN_IF_ERROR(p.CheckKnown({"gamma", "prior_alpha", "prior_beta", "allocation_draws"}));
-  auto gamma = GetInRange(p, "gamma", 0.999, 0.0, 1.0, /*open_lo=*/true);
-  if (!gamma.ok()) return gamma.status();
-  auto a = GetInRange(p, "prior_alpha", 1.0, 0.0, kInf, /*open_lo=*/true);
-  if (!a.ok()) return a.status();
-  auto b = GetInRange(p, "prior_beta", 1.0, 0.0, kInf, /*open_lo=*/true);
-  if (!b.ok()) return b.status();
-  auto draws = GetAllocationDraws(p);
-  if (!draws.ok()) return draws.status();
-  return DiscountedConfig{*gamma, *a, *b, *draws};
+  BANDITD_ASSIGN_OR_RETURN(auto gamma, GetInRange(p, "gamma", 0.999, 0.0, 1.0, /*open_lo=*/true));
+  BANDITD_ASSIGN_OR_RETURN(auto a, GetInRange(p, "prior_alpha", 1.0, 0.0, kInf, /*open_lo=*/true));
+  BANDITD_ASSIGN_OR_RETURN(auto b, GetInRange(p, "prior_beta", 1.0, 0.0, kInf, /*open_lo=*/true));
+  BANDITD_ASSIGN_OR_RETURN(auto draws, GetAllocationDraws(p));
+  return DiscountedConfig{gamma, a, b, draws};
 }
 
 class DiscountedThompson final : public Policy {
@@ -93,19 +89,16 @@ class DiscountedThompson final : public Policy {
   }
 
   Status Restore(std::string_view bytes) override {
-    auto s = DecodeSnapshot(bytes, name(), kVersion, num_arms());
-    if (!s.ok()) return s.status();
-    auto succ = TakeArray(*s, "s", num_arms());
-    if (!succ.ok()) return succ.status();
-    auto fail = TakeArray(*s, "f", num_arms());
-    if (!fail.ok()) return fail.status();
+    BANDITD_ASSIGN_OR_RETURN(auto s, DecodeSnapshot(bytes, name(), kVersion, num_arms()));
+    BANDITD_ASSIGN_OR_RETURN(auto succ, TakeArray(s, "s", num_arms()));
+    BANDITD_ASSIGN_OR_RETURN(auto fail, TakeArray(s, "f", num_arms()));
     for (size_t i = 0; i < num_arms(); ++i) {
-      if ((*succ)[i] < 0.0 || (*fail)[i] < 0.0) {
+      if ((succ)[i] < 0.0 || (fail)[i] < 0.0) {
         return Status(Code::kCorruption, "snapshot: negative discounted count");
       }
     }
-    s_ = std::move(*succ);
-    f_ = std::move(*fail);
+    s_ = std::move(succ);
+    f_ = std::move(fail);
     Derive();
     return Status::Ok();
   }

@@ -35,27 +35,23 @@ Result<EpsilonConfig> Parse(const PolicySpec& spec) {
   const Params& p = spec.params;
   BANDITD_RETURN_IF_ERROR(p.CheckKnown({"schedule", "epsilon", "c", "d"}));
   EpsilonConfig cfg;
-  auto schedule = p.GetString("schedule", "fixed");
-  if (!schedule.ok()) return schedule.status();
-  if (*schedule != "fixed" && *schedule != "decaying") {
-    return InvalidArgument("schedule must be 'fixed' or 'decaying' (got '" + *schedule + "')");
+  BANDITD_ASSIGN_OR_RETURN(auto schedule, p.GetString("schedule", "fixed"));
+  if (schedule != "fixed" && schedule != "decaying") {
+    return InvalidArgument("schedule must be 'fixed' or 'decaying' (got '" + schedule + "')");
   }
-  cfg.decaying = *schedule == "decaying";
-  auto eps = GetInRange(p, "epsilon", 0.1, 0.0, 1.0);
-  if (!eps.ok()) return eps.status();
-  auto c = GetInRange(p, "c", 0.15, 0.0, kInf, /*open_lo=*/true);
-  if (!c.ok()) return c.status();
-  auto d = GetInRange(p, "d", 0.1, 0.0, 1.0, /*open_lo=*/true);
-  if (!d.ok()) return d.status();
+  cfg.decaying = schedule == "decaying";
+  BANDITD_ASSIGN_OR_RETURN(auto eps, GetInRange(p, "epsilon", 0.1, 0.0, 1.0));
+  BANDITD_ASSIGN_OR_RETURN(auto c, GetInRange(p, "c", 0.15, 0.0, kInf, /*open_lo=*/true));
+  BANDITD_ASSIGN_OR_RETURN(auto d, GetInRange(p, "d", 0.1, 0.0, 1.0, /*open_lo=*/true));
   if (cfg.decaying && p.Has("epsilon")) {
     return InvalidArgument("epsilon is for schedule 'fixed'; 'decaying' uses c and d");
   }
   if (!cfg.decaying && (p.Has("c") || p.Has("d"))) {
     return InvalidArgument("c and d are for schedule 'decaying'");
   }
-  cfg.epsilon = *eps;
-  cfg.c = *c;
-  cfg.d = *d;
+  cfg.epsilon = eps;
+  cfg.c = c;
+  cfg.d = d;
   return cfg;
 }
 
@@ -93,15 +89,13 @@ class EpsilonGreedy final : public Policy {
   }
 
   Status Restore(std::string_view bytes) override {
-    auto s = DecodeSnapshot(bytes, name(), kVersion, num_arms());
-    if (!s.ok()) return s.status();
-    auto t = TakeArray(*s, "t", 1);
-    if (!t.ok()) return t.status();
-    if ((*t)[0] < 0.0) return Status(Code::kCorruption, "snapshot: negative step count");
+    BANDITD_ASSIGN_OR_RETURN(auto s, DecodeSnapshot(bytes, name(), kVersion, num_arms()));
+    BANDITD_ASSIGN_OR_RETURN(auto t, TakeArray(s, "t", 1));
+    if ((t)[0] < 0.0) return Status(Code::kCorruption, "snapshot: negative step count");
     ArmCounts counts(num_arms());
-    BANDITD_RETURN_IF_ERROR(ArmCounts::Load(*s, counts));
+    BANDITD_RETURN_IF_ERROR(ArmCounts::Load(s, counts));
     counts_ = std::move(counts);
-    t_ = (*t)[0];
+    t_ = (t)[0];
     return Status::Ok();
   }
 

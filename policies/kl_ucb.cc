@@ -42,11 +42,9 @@ struct Options {
 
 Result<Options> Parse(const PolicySpec& spec) {
   BANDITD_RETURN_IF_ERROR(spec.params.CheckKnown({"c", "plus"}));
-  auto c = GetInRange(spec.params, "c", 0.0, 0.0, kInf);
-  if (!c.ok()) return c.status();
-  auto plus = spec.params.GetBool("plus", false);
-  if (!plus.ok()) return plus.status();
-  return Options{*c, *plus};
+  BANDITD_ASSIGN_OR_RETURN(auto c, GetInRange(spec.params, "c", 0.0, 0.0, kInf));
+  BANDITD_ASSIGN_OR_RETURN(auto plus, spec.params.GetBool("plus", false));
+  return Options{c, plus};
 }
 
 }  // namespace

@@ -99,19 +99,16 @@ class Limited final : public Policy {
   }
 
   Status Restore(std::string_view bytes) override {
-    auto s = DecodeSnapshot(bytes, "limited", kVersion, num_arms());
-    if (!s.ok()) return s.status();
-    auto alloc = TakeArray(*s, "alloc", num_arms());
-    if (!alloc.ok()) return alloc.status();
-    auto counters = TakeArray(*s, "counters", 3);
-    if (!counters.ok()) return counters.status();
-    auto inner = s->blobs.find("inner");
-    if (inner == s->blobs.end()) return Status(Code::kCorruption, "snapshot: missing inner policy");
+    BANDITD_ASSIGN_OR_RETURN(auto s, DecodeSnapshot(bytes, "limited", kVersion, num_arms()));
+    BANDITD_ASSIGN_OR_RETURN(auto alloc, TakeArray(s, "alloc", num_arms()));
+    BANDITD_ASSIGN_OR_RETURN(auto counters, TakeArray(s, "counters", 3));
+    auto inner = s.blobs.find("inner");
+    if (inner == s.blobs.end()) return Status(Code::kCorruption, "snapshot: missing inner policy");
     BANDITD_RETURN_IF_ERROR(inner_->Restore(inner->second));
-    alloc_ = *alloc;
-    updates_ = static_cast<uint64_t>((*counters)[0]);
-    since_refresh_ = static_cast<uint64_t>((*counters)[1]);
-    fresh_ = (*counters)[2] != 0.0;
+    alloc_ = alloc;
+    updates_ = static_cast<uint64_t>((counters)[0]);
+    since_refresh_ = static_cast<uint64_t>((counters)[1]);
+    fresh_ = (counters)[2] != 0.0;
     return Status::Ok();
   }
 

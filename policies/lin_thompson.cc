@@ -98,20 +98,17 @@ Result<PolicyPtr> MakeLinThompson(const PolicySpec& spec) {
   auto made = [&]() -> Result<PolicyPtr> {
     BANDITD_RETURN_IF_ERROR(spec.params.CheckKnown({"v", "lambda", "allocation_draws"}));
     BANDITD_RETURN_IF_ERROR(CheckContextDim(spec));
-    auto v = spec.params.GetDouble("v", 0.5);
-    if (!v.ok()) return v.status();
-    if (!std::isfinite(*v) || *v <= 0.0) {
-      return InvalidArgument("v must be finite and > 0 (got " + std::to_string(*v) + ")");
+    BANDITD_ASSIGN_OR_RETURN(auto v, spec.params.GetDouble("v", 0.5));
+    if (!std::isfinite(v) || v <= 0.0) {
+      return InvalidArgument("v must be finite and > 0 (got " + std::to_string(v) + ")");
     }
-    auto lambda = ParseLambda(spec);
-    if (!lambda.ok()) return lambda.status();
-    auto draws = spec.params.GetInt("allocation_draws", 20000);
-    if (!draws.ok()) return draws.status();
-    if (*draws < 100 || *draws > 10'000'000) {
+    BANDITD_ASSIGN_OR_RETURN(auto lambda, ParseLambda(spec));
+    BANDITD_ASSIGN_OR_RETURN(auto draws, spec.params.GetInt("allocation_draws", 20000));
+    if (draws < 100 || draws > 10'000'000) {
       return InvalidArgument("allocation_draws must be in [100, 10000000]");
     }
-    return PolicyPtr(std::make_unique<LinThompson>(spec.num_arms, spec.context_dim, *v, *lambda,
-                                                   static_cast<size_t>(*draws)));
+    return PolicyPtr(std::make_unique<LinThompson>(spec.num_arms, spec.context_dim, v, lambda,
+                                                   static_cast<size_t>(draws)));
   }();
   if (!made.ok()) return made.status().WithContext("policy 'lin_thompson'");
   return made;

@@ -62,14 +62,12 @@ Result<PolicyPtr> MakeLinUcb(const PolicySpec& spec) {
   auto made = [&]() -> Result<PolicyPtr> {
     BANDITD_RETURN_IF_ERROR(spec.params.CheckKnown({"alpha", "lambda"}));
     BANDITD_RETURN_IF_ERROR(CheckContextDim(spec));
-    auto alpha = spec.params.GetDouble("alpha", 1.0);
-    if (!alpha.ok()) return alpha.status();
-    if (!std::isfinite(*alpha) || *alpha < 0.0) {
-      return InvalidArgument("alpha must be finite and >= 0 (got " + std::to_string(*alpha) + ")");
+    BANDITD_ASSIGN_OR_RETURN(auto alpha, spec.params.GetDouble("alpha", 1.0));
+    if (!std::isfinite(alpha) || alpha < 0.0) {
+      return InvalidArgument("alpha must be finite and >= 0 (got " + std::to_string(alpha) + ")");
     }
-    auto lambda = ParseLambda(spec);
-    if (!lambda.ok()) return lambda.status();
-    return PolicyPtr(std::make_unique<LinUcb>(spec.num_arms, spec.context_dim, *alpha, *lambda));
+    BANDITD_ASSIGN_OR_RETURN(auto lambda, ParseLambda(spec));
+    return PolicyPtr(std::make_unique<LinUcb>(spec.num_arms, spec.context_dim, alpha, lambda));
   }();
   if (!made.ok()) return made.status().WithContext("policy 'linucb'");
   return made;

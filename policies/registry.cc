@@ -66,10 +66,9 @@ Result<std::unique_ptr<Policy>> MakePolicy(const PolicySpec& spec) {
     if (entry.name != spec.name) continue;
     BANDITD_RETURN_IF_ERROR(policies::CheckLimits(spec.limits, spec.num_arms)
                                 .WithContext("policy '" + spec.name + "'"));
-    auto made = entry.make(spec);
-    if (!made.ok()) return made.status();
-    if (!spec.limits.active()) return std::move(made).value();
-    return policies::WrapWithLimits(std::move(made).value(), spec.limits);
+    BANDITD_ASSIGN_OR_RETURN(auto made, entry.make(spec));
+    if (!spec.limits.active()) return made;
+    return policies::WrapWithLimits(std::move(made), spec.limits);
   }
   std::string known;
   for (auto n : kNames) known += (known.empty() ? "" : ", ") + std::string(n);

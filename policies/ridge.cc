@@ -77,32 +77,27 @@ void RidgeArm::Save(const std::string& prefix, SnapshotState& state) const {
 
 Status RidgeArm::Load(const std::string& prefix, const SnapshotState& state) {
   const size_t d = dim();
-  auto stats = TakeArray(state, prefix + "stats", 2);
-  if (!stats.ok()) return stats.status();
-  auto a_inv = TakeArray(state, prefix + "a_inv", d * d);
-  if (!a_inv.ok()) return a_inv.status();
-  auto b = TakeArray(state, prefix + "b", d);
-  if (!b.ok()) return b.status();
-  auto theta = TakeArray(state, prefix + "theta", d);
-  if (!theta.ok()) return theta.status();
-  if ((*stats)[0] < 0.0) return Status(Code::kCorruption, "snapshot: negative reward count");
+  BANDITD_ASSIGN_OR_RETURN(auto stats, TakeArray(state, prefix + "stats", 2));
+  BANDITD_ASSIGN_OR_RETURN(auto a_inv, TakeArray(state, prefix + "a_inv", d * d));
+  BANDITD_ASSIGN_OR_RETURN(auto b, TakeArray(state, prefix + "b", d));
+  BANDITD_ASSIGN_OR_RETURN(auto theta, TakeArray(state, prefix + "theta", d));
+  if ((stats)[0] < 0.0) return Status(Code::kCorruption, "snapshot: negative reward count");
   const auto dd = static_cast<Eigen::Index>(d);
   Eigen::MatrixXd chol;
   if (keep_cholesky_) {
-    auto l = TakeArray(state, prefix + "chol", d * d);
-    if (!l.ok()) return l.status();
-    chol = Eigen::Map<const Eigen::MatrixXd>(l->data(), dd, dd);
+    BANDITD_ASSIGN_OR_RETURN(auto l, TakeArray(state, prefix + "chol", d * d));
+    chol = Eigen::Map<const Eigen::MatrixXd>(l.data(), dd, dd);
     for (Eigen::Index k = 0; k < dd; ++k) {
       if (!(chol(k, k) > 0.0)) {
         return Status(Code::kCorruption, "snapshot: Cholesky factor must have a positive diagonal");
       }
     }
   }
-  n_ = (*stats)[0];
-  reward_sum_ = (*stats)[1];
-  a_inv_ = Eigen::Map<const Eigen::MatrixXd>(a_inv->data(), dd, dd);
-  b_ = Eigen::Map<const Eigen::VectorXd>(b->data(), dd);
-  theta_ = Eigen::Map<const Eigen::VectorXd>(theta->data(), dd);
+  n_ = (stats)[0];
+  reward_sum_ = (stats)[1];
+  a_inv_ = Eigen::Map<const Eigen::MatrixXd>(a_inv.data(), dd, dd);
+  b_ = Eigen::Map<const Eigen::VectorXd>(b.data(), dd);
+  theta_ = Eigen::Map<const Eigen::VectorXd>(theta.data(), dd);
   if (keep_cholesky_) chol_ = std::move(chol);
   return Status::Ok();
 }
@@ -120,12 +115,11 @@ Status CheckContextDim(const PolicySpec& spec) {
 }
 
 Result<double> ParseLambda(const PolicySpec& spec) {
-  auto lambda = spec.params.GetDouble("lambda", 1.0);
-  if (!lambda.ok()) return lambda.status();
-  if (!std::isfinite(*lambda) || *lambda <= 0.0) {
-    return InvalidArgument("lambda must be finite and > 0 (got " + std::to_string(*lambda) + ")");
+  BANDITD_ASSIGN_OR_RETURN(auto lambda, spec.params.GetDouble("lambda", 1.0));
+  if (!std::isfinite(lambda) || lambda <= 0.0) {
+    return InvalidArgument("lambda must be finite and > 0 (got " + std::to_string(lambda) + ")");
   }
-  return *lambda;
+  return lambda;
 }
 
 void LinearEstimates(const std::vector<RidgeArm>& arms, std::span<ArmEstimate> out) {
@@ -145,10 +139,9 @@ SnapshotState SaveArms(const std::vector<RidgeArm>& arms) {
 
 Status LoadArms(const SnapshotState& state, std::vector<RidgeArm>& arms) {
   const size_t d = arms.empty() ? 0 : arms[0].dim();
-  auto dim = TakeArray(state, "dim", 1);
-  if (!dim.ok()) return dim.status();
-  if ((*dim)[0] != static_cast<double>(d)) {
-    return InvalidArgument("snapshot is for context_dim " + std::to_string((*dim)[0]) +
+  BANDITD_ASSIGN_OR_RETURN(auto dim, TakeArray(state, "dim", 1));
+  if ((dim)[0] != static_cast<double>(d)) {
+    return InvalidArgument("snapshot is for context_dim " + std::to_string((dim)[0]) +
                            ", this policy has " + std::to_string(d));
   }
   std::vector<RidgeArm> loaded = arms;
@@ -164,9 +157,9 @@ std::string RidgePolicy::Snapshot() const {
 }
 
 Status RidgePolicy::Restore(std::string_view bytes) {
-  auto s = DecodeSnapshot(bytes, name(), kRidgeSnapshotVersion, num_arms());
-  if (!s.ok()) return s.status();
-  return LoadArms(*s, arms_);
+  BANDITD_ASSIGN_OR_RETURN(auto s,
+                           DecodeSnapshot(bytes, name(), kRidgeSnapshotVersion, num_arms()));
+  return LoadArms(s, arms_);
 }
 
 }  // namespace banditd::policies

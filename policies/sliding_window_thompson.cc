@@ -42,18 +42,14 @@ Result<WindowConfig> Parse(const PolicySpec& spec) {
   const Params& p = spec.params;
   BANDITD_RETURN_IF_ERROR(
       p.CheckKnown({"window", "prior_alpha", "prior_beta", "allocation_draws"}));
-  auto window = p.GetInt("window", 1000);
-  if (!window.ok()) return window.status();
-  if (*window < 1 || *window > kMaxWindow) {
-    return InvalidArgument("window must be in [1, 1000000] (got " + std::to_string(*window) + ")");
+  BANDITD_ASSIGN_OR_RETURN(auto window, p.GetInt("window", 1000));
+  if (window < 1 || window > kMaxWindow) {
+    return InvalidArgument("window must be in [1, 1000000] (got " + std::to_string(window) + ")");
   }
-  auto a = GetInRange(p, "prior_alpha", 1.0, 0.0, kInf, /*open_lo=*/true);
-  if (!a.ok()) return a.status();
-  auto b = GetInRange(p, "prior_beta", 1.0, 0.0, kInf, /*open_lo=*/true);
-  if (!b.ok()) return b.status();
-  auto draws = GetAllocationDraws(p);
-  if (!draws.ok()) return draws.status();
-  return WindowConfig{static_cast<size_t>(*window), *a, *b, *draws};
+  BANDITD_ASSIGN_OR_RETURN(auto a, GetInRange(p, "prior_alpha", 1.0, 0.0, kInf, /*open_lo=*/true));
+  BANDITD_ASSIGN_OR_RETURN(auto b, GetInRange(p, "prior_beta", 1.0, 0.0, kInf, /*open_lo=*/true));
+  BANDITD_ASSIGN_OR_RETURN(auto draws, GetAllocationDraws(p));
+  return WindowConfig{static_cast<size_t>(window), a, b, draws};
 }
 
 class SlidingWindowThompson final : public Policy {
@@ -120,29 +116,23 @@ class SlidingWindowThompson final : public Policy {
   }
 
   Status Restore(std::string_view bytes) override {
-    auto s = DecodeSnapshot(bytes, name(), kVersion, num_arms());
-    if (!s.ok()) return s.status();
-    auto len = TakeArray(*s, "window", 1);
-    if (!len.ok()) return len.status();
-    const double n = (*len)[0];
+    BANDITD_ASSIGN_OR_RETURN(auto s, DecodeSnapshot(bytes, name(), kVersion, num_arms()));
+    BANDITD_ASSIGN_OR_RETURN(auto len, TakeArray(s, "window", 1));
+    const double n = (len)[0];
     if (!(n >= 0.0 && n <= static_cast<double>(cfg_.window)) || n != static_cast<size_t>(n)) {
       return InvalidArgument("snapshot holds " + std::to_string(n) +
                              " rewards, more than this policy's window of " +
                              std::to_string(cfg_.window));
     }
-    auto arms = TakeArray(*s, "window_arms", static_cast<size_t>(n));
-    if (!arms.ok()) return arms.status();
-    auto rewards = TakeArray(*s, "window_rewards", static_cast<size_t>(n));
-    if (!rewards.ok()) return rewards.status();
-    auto succ = TakeArray(*s, "s", num_arms());
-    if (!succ.ok()) return succ.status();
-    auto fail = TakeArray(*s, "f", num_arms());
-    if (!fail.ok()) return fail.status();
+    BANDITD_ASSIGN_OR_RETURN(auto arms, TakeArray(s, "window_arms", static_cast<size_t>(n)));
+    BANDITD_ASSIGN_OR_RETURN(auto rewards, TakeArray(s, "window_rewards", static_cast<size_t>(n)));
+    BANDITD_ASSIGN_OR_RETURN(auto succ, TakeArray(s, "s", num_arms()));
+    BANDITD_ASSIGN_OR_RETURN(auto fail, TakeArray(s, "f", num_arms()));
     std::vector<uint32_t> arm_ids;
-    arm_ids.reserve(arms->size());
-    for (size_t k = 0; k < arms->size(); ++k) {
-      const double a = (*arms)[k];
-      const double r = (*rewards)[k];
+    arm_ids.reserve(arms.size());
+    for (size_t k = 0; k < arms.size(); ++k) {
+      const double a = (arms)[k];
+      const double r = (rewards)[k];
       if (!(a >= 0.0 && a < static_cast<double>(num_arms())) || a != static_cast<uint32_t>(a) ||
           !(r >= 0.0 && r <= 1.0)) {
         return Status(Code::kCorruption, "snapshot: window entry out of range");
@@ -150,15 +140,15 @@ class SlidingWindowThompson final : public Policy {
       arm_ids.push_back(static_cast<uint32_t>(a));
     }
     for (size_t i = 0; i < num_arms(); ++i) {
-      if ((*succ)[i] < 0.0 || (*fail)[i] < 0.0) {
+      if ((succ)[i] < 0.0 || (fail)[i] < 0.0) {
         return Status(Code::kCorruption, "snapshot: negative windowed count");
       }
     }
     arm_ = std::move(arm_ids);
-    reward_ = std::move(*rewards);
+    reward_ = std::move(rewards);
     head_ = 0;
-    s_ = std::move(*succ);
-    f_ = std::move(*fail);
+    s_ = std::move(succ);
+    f_ = std::move(fail);
     Derive();
     return Status::Ok();
   }

@@ -18,14 +18,14 @@ constexpr int kVersion = 1;
 
 Result<std::vector<double>> ParseWeights(const PolicySpec& spec) {
   BANDITD_RETURN_IF_ERROR(spec.params.CheckKnown({"weights"}));
-  auto w = spec.params.GetDoubles("weights", std::vector<double>(spec.num_arms, 1.0));
-  if (!w.ok()) return w.status();
-  if (w->size() != spec.num_arms) {
+  BANDITD_ASSIGN_OR_RETURN(
+      auto w, spec.params.GetDoubles("weights", std::vector<double>(spec.num_arms, 1.0)));
+  if (w.size() != spec.num_arms) {
     return InvalidArgument("weights needs one value per arm (" + std::to_string(spec.num_arms) +
-                           "), got " + std::to_string(w->size()));
+                           "), got " + std::to_string(w.size()));
   }
   double total = 0.0;
-  for (double x : *w) {
+  for (double x : w) {
     if (!(x >= 0.0) || !std::isfinite(x)) {
       return InvalidArgument("weights must be finite and >= 0 (got " + std::to_string(x) + ")");
     }
@@ -34,8 +34,8 @@ Result<std::vector<double>> ParseWeights(const PolicySpec& spec) {
   if (!(total > 0.0) || !std::isfinite(total)) {
     return InvalidArgument("weights must not all be 0");
   }
-  for (double& x : *w) x /= total;
-  return std::move(*w);
+  for (double& x : w) x /= total;
+  return w;
 }
 
 class Static final : public Policy {
@@ -67,9 +67,8 @@ class Static final : public Policy {
   }
 
   Status Restore(std::string_view bytes) override {
-    auto s = DecodeSnapshot(bytes, name(), kVersion, num_arms());
-    if (!s.ok()) return s.status();
-    return ArmCounts::Load(*s, counts_);
+    BANDITD_ASSIGN_OR_RETURN(auto s, DecodeSnapshot(bytes, name(), kVersion, num_arms()));
+    return ArmCounts::Load(s, counts_);
   }
 
  private:

@@ -34,35 +34,32 @@ Result<ThompsonConfig> Parse(const PolicySpec& spec) {
   BANDITD_RETURN_IF_ERROR(p.CheckKnown(
       {"prior_alpha", "prior_beta", "warm_successes", "warm_failures", "allocation_draws"}));
   ThompsonConfig c{spec.num_arms, 1.0, 1.0, {}, {}, 20000};
-  auto a = p.GetDouble("prior_alpha", 1.0);
-  if (!a.ok()) return a.status();
-  auto b = p.GetDouble("prior_beta", 1.0);
-  if (!b.ok()) return b.status();
-  if (*a <= 0.0 || *b <= 0.0) {
-    return InvalidArgument("prior_alpha and prior_beta must be > 0 (got " + std::to_string(*a) +
-                           ", " + std::to_string(*b) + ")");
+  BANDITD_ASSIGN_OR_RETURN(auto a, p.GetDouble("prior_alpha", 1.0));
+  BANDITD_ASSIGN_OR_RETURN(auto b, p.GetDouble("prior_beta", 1.0));
+  if (a <= 0.0 || b <= 0.0) {
+    return InvalidArgument("prior_alpha and prior_beta must be > 0 (got " + std::to_string(a) +
+                           ", " + std::to_string(b) + ")");
   }
-  c.prior_alpha = *a;
-  c.prior_beta = *b;
-  auto ws = p.GetDoubles("warm_successes", std::vector<double>(spec.num_arms, 0.0));
-  if (!ws.ok()) return ws.status();
-  auto wf = p.GetDoubles("warm_failures", std::vector<double>(spec.num_arms, 0.0));
-  if (!wf.ok()) return wf.status();
-  if (ws->size() != spec.num_arms || wf->size() != spec.num_arms) {
+  c.prior_alpha = a;
+  c.prior_beta = b;
+  BANDITD_ASSIGN_OR_RETURN(auto ws,
+                           p.GetDoubles("warm_successes", std::vector<double>(spec.num_arms, 0.0)));
+  BANDITD_ASSIGN_OR_RETURN(auto wf,
+                           p.GetDoubles("warm_failures", std::vector<double>(spec.num_arms, 0.0)));
+  if (ws.size() != spec.num_arms || wf.size() != spec.num_arms) {
     return InvalidArgument("warm_successes and warm_failures need one count per arm (" +
                            std::to_string(spec.num_arms) + ")");
   }
   for (size_t i = 0; i < spec.num_arms; ++i) {
-    if ((*ws)[i] < 0.0 || (*wf)[i] < 0.0) return InvalidArgument("warm start counts must be >= 0");
+    if ((ws)[i] < 0.0 || (wf)[i] < 0.0) return InvalidArgument("warm start counts must be >= 0");
   }
-  c.warm_successes = std::move(*ws);
-  c.warm_failures = std::move(*wf);
-  auto draws = p.GetInt("allocation_draws", 20000);
-  if (!draws.ok()) return draws.status();
-  if (*draws < 100 || *draws > 10'000'000) {
+  c.warm_successes = std::move(ws);
+  c.warm_failures = std::move(wf);
+  BANDITD_ASSIGN_OR_RETURN(auto draws, p.GetInt("allocation_draws", 20000));
+  if (draws < 100 || draws > 10'000'000) {
     return InvalidArgument("allocation_draws must be in [100, 10000000]");
   }
-  c.allocation_draws = static_cast<size_t>(*draws);
+  c.allocation_draws = static_cast<size_t>(draws);
   return c;
 }
 
@@ -112,19 +109,16 @@ class Thompson final : public Policy {
   }
 
   Status Restore(std::string_view bytes) override {
-    auto s = DecodeSnapshot(bytes, name(), kVersion, num_arms());
-    if (!s.ok()) return s.status();
-    auto a = TakeArray(*s, "alpha", num_arms());
-    if (!a.ok()) return a.status();
-    auto b = TakeArray(*s, "beta", num_arms());
-    if (!b.ok()) return b.status();
+    BANDITD_ASSIGN_OR_RETURN(auto s, DecodeSnapshot(bytes, name(), kVersion, num_arms()));
+    BANDITD_ASSIGN_OR_RETURN(auto a, TakeArray(s, "alpha", num_arms()));
+    BANDITD_ASSIGN_OR_RETURN(auto b, TakeArray(s, "beta", num_arms()));
     for (size_t i = 0; i < num_arms(); ++i) {
-      if ((*a)[i] <= 0.0 || (*b)[i] <= 0.0) {
+      if ((a)[i] <= 0.0 || (b)[i] <= 0.0) {
         return Status(Code::kCorruption, "snapshot: Beta parameters must be > 0");
       }
     }
-    alpha_ = std::move(*a);
-    beta_ = std::move(*b);
+    alpha_ = std::move(a);
+    beta_ = std::move(b);
     return Status::Ok();
   }
 

@@ -133,17 +133,12 @@ struct GaussianConfig {
 Result<GaussianConfig> Parse(const PolicySpec& spec) {
   const Params& p = spec.params;
   BANDITD_RETURN_IF_ERROR(p.CheckKnown({"mu0", "kappa0", "alpha0", "beta0", "allocation_draws"}));
-  auto mu0 = GetInRange(p, "mu0", 0.0, -kInf, kInf);
-  if (!mu0.ok()) return mu0.status();
-  auto kappa0 = GetInRange(p, "kappa0", 0.01, 0.0, kInf, /*open_lo=*/true);
-  if (!kappa0.ok()) return kappa0.status();
-  auto alpha0 = GetInRange(p, "alpha0", 1.0, 0.0, kInf, /*open_lo=*/true);
-  if (!alpha0.ok()) return alpha0.status();
-  auto beta0 = GetInRange(p, "beta0", 1.0, 0.0, kInf, /*open_lo=*/true);
-  if (!beta0.ok()) return beta0.status();
-  auto draws = GetAllocationDraws(p);
-  if (!draws.ok()) return draws.status();
-  return GaussianConfig{NormalGamma{*mu0, *kappa0, *alpha0, *beta0}, *draws};
+  BANDITD_ASSIGN_OR_RETURN(auto mu0, GetInRange(p, "mu0", 0.0, -kInf, kInf));
+  BANDITD_ASSIGN_OR_RETURN(auto kappa0, GetInRange(p, "kappa0", 0.01, 0.0, kInf, /*open_lo=*/true));
+  BANDITD_ASSIGN_OR_RETURN(auto alpha0, GetInRange(p, "alpha0", 1.0, 0.0, kInf, /*open_lo=*/true));
+  BANDITD_ASSIGN_OR_RETURN(auto beta0, GetInRange(p, "beta0", 1.0, 0.0, kInf, /*open_lo=*/true));
+  BANDITD_ASSIGN_OR_RETURN(auto draws, GetAllocationDraws(p));
+  return GaussianConfig{NormalGamma{mu0, kappa0, alpha0, beta0}, draws};
 }
 
 class ThompsonGaussian final : public Policy {
@@ -206,22 +201,18 @@ class ThompsonGaussian final : public Policy {
   }
 
   Status Restore(std::string_view bytes) override {
-    auto s = DecodeSnapshot(bytes, name(), kVersion, num_arms());
-    if (!s.ok()) return s.status();
-    auto n = TakeArray(*s, "n", num_arms());
-    if (!n.ok()) return n.status();
-    auto mean = TakeArray(*s, "mean", num_arms());
-    if (!mean.ok()) return mean.status();
-    auto m2 = TakeArray(*s, "m2", num_arms());
-    if (!m2.ok()) return m2.status();
+    BANDITD_ASSIGN_OR_RETURN(auto s, DecodeSnapshot(bytes, name(), kVersion, num_arms()));
+    BANDITD_ASSIGN_OR_RETURN(auto n, TakeArray(s, "n", num_arms()));
+    BANDITD_ASSIGN_OR_RETURN(auto mean, TakeArray(s, "mean", num_arms()));
+    BANDITD_ASSIGN_OR_RETURN(auto m2, TakeArray(s, "m2", num_arms()));
     for (size_t i = 0; i < num_arms(); ++i) {
-      if ((*n)[i] < 0.0 || (*m2)[i] < 0.0) {
+      if ((n)[i] < 0.0 || (m2)[i] < 0.0) {
         return Status(Code::kCorruption, "snapshot: negative count or sum of squares");
       }
     }
-    n_ = std::move(*n);
-    mean_ = std::move(*mean);
-    m2_ = std::move(*m2);
+    n_ = std::move(n);
+    mean_ = std::move(mean);
+    m2_ = std::move(m2);
     for (size_t i = 0; i < num_arms(); ++i) post_[i] = Posterior(prior_, n_[i], mean_[i], m2_[i]);
     return Status::Ok();
   }

@@ -110,3 +110,15 @@ class [[nodiscard]] Result {
     ::banditd::Status _banditd_s = (expr);   \
     if (!_banditd_s.ok()) return _banditd_s; \
   } while (0)
+
+// Declares or assigns `lhs` from the value of `expr` (a Result), or returns
+// its Status from the enclosing function when it is not OK:
+//   BANDITD_ASSIGN_OR_RETURN(double alpha, GetInRange(p, "alpha", 0.05, 0, 1));
+#define BANDITD_ASSIGN_OR_RETURN(lhs, expr) \
+  BANDITD_ASSIGN_OR_RETURN_IMPL_(BANDITD_CONCAT_(_banditd_r_, __LINE__), lhs, expr)
+#define BANDITD_CONCAT_(a, b) BANDITD_CONCAT_IMPL_(a, b)
+#define BANDITD_CONCAT_IMPL_(a, b) a##b
+#define BANDITD_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                                   \
+  if (!tmp.ok()) return tmp.status();                  \
+  lhs = std::move(tmp).value()

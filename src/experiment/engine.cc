@@ -23,16 +23,15 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options, Clo
   // A random boot id keeps decision keys of different runs apart.
   e->boot_ = randombytes_random();
   for (const auto& o : options.experiments) {
-    auto exp = Experiment::Create(o);
-    if (!exp.ok()) return exp.status();
-    const uint16_t tag = (*exp)->tag();
+    BANDITD_ASSIGN_OR_RETURN(auto exp, Experiment::Create(o));
+    const uint16_t tag = (exp)->tag();
     if (e->by_tag_.count(tag) != 0) {
       return InvalidArgument("experiment names '" + o.name + "' and '" +
                              e->experiments_[e->by_tag_[tag]]->name() +
                              "' collide in their 16-bit tag; rename one");
     }
     e->by_tag_[tag] = e->experiments_.size();
-    e->experiments_.push_back(std::move(exp).value());
+    e->experiments_.push_back(std::move(exp));
   }
   return e;
 }
@@ -52,21 +51,20 @@ Result<Decision> Engine::Route(std::string_view exp, std::optional<std::string_v
     return Status(Code::kUnknownExperiment, "no experiment named '" + std::string(exp) + "'");
   }
   Experiment& e = *experiments_[*index];
-  auto choice = e.Route(unit, forced_arm, context, rng_);
-  if (!choice.ok()) return choice.status();
+  BANDITD_ASSIGN_OR_RETURN(auto choice, e.Route(unit, forced_arm, context, rng_));
   Decision d;
   d.experiment = *index;
   d.ref.tag = e.tag();
   d.ref.epoch = e.epoch();
-  d.ref.arm = static_cast<uint8_t>(choice->arm);
-  d.ref.flags = choice->forced ? DecisionRef::kForcedFlag : 0;
+  d.ref.arm = static_cast<uint8_t>(choice.arm);
+  d.ref.flags = choice.forced ? DecisionRef::kForcedFlag : 0;
   d.ref.boot = boot_;
   d.ref.seq = ++seq_;
   d.ref.issued_s = NowSeconds();
-  d.ref.propensity = static_cast<float>(choice->propensity);
+  d.ref.propensity = static_cast<float>(choice.propensity);
   if (unit) d.unit_hash = e.UnitHash(*unit);
   // Experiment::Route checked the context's length for a contextual policy.
-  if (e.context_dim() > 0 && !choice->forced) {
+  if (e.context_dim() > 0 && !choice.forced) {
     e.contexts().Put(d.ref.key(), d.ref.issued_s, *context);
   }
   codec_.Encode(d.ref, d.id);
@@ -74,21 +72,20 @@ Result<Decision> Engine::Route(std::string_view exp, std::optional<std::string_v
 }
 
 Result<PendingReward> Engine::Prepare(std::string_view decision_id, double value) {
-  auto ref = codec_.Decode(decision_id);
-  if (!ref.ok()) return ref.status();
-  auto it = by_tag_.find(ref->tag);
+  BANDITD_ASSIGN_OR_RETURN(auto ref, codec_.Decode(decision_id));
+  auto it = by_tag_.find(ref.tag);
   if (it == by_tag_.end()) {
     return Status(Code::kUnknownExperiment, "the decision's experiment is not configured");
   }
   const Experiment& e = *experiments_[it->second];
   BANDITD_RETURN_IF_ERROR(e.CheckReward(value));  // never reaches the policy otherwise
-  BANDITD_RETURN_IF_ERROR(ledger_.Check(ref->key(), ref->issued_s, NowSeconds()));
-  if (!in_flight_.emplace(ref->key(), ref->issued_s).second) {
+  BANDITD_RETURN_IF_ERROR(ledger_.Check(ref.key(), ref.issued_s, NowSeconds()));
+  if (!in_flight_.emplace(ref.key(), ref.issued_s).second) {
     return Status(Code::kDuplicateReward, "a reward for this decision is already being written");
   }
-  PendingReward r{it->second, *ref, value, {}};
-  if (e.context_dim() > 0 && !(ref->flags & DecisionRef::kForcedFlag) && ref->epoch == e.epoch()) {
-    const auto stored = e.contexts().Find(ref->key());
+  PendingReward r{it->second, ref, value, {}};
+  if (e.context_dim() > 0 && !(ref.flags & DecisionRef::kForcedFlag) && ref.epoch == e.epoch()) {
+    const auto stored = e.contexts().Find(ref.key());
     r.context.assign(stored.begin(), stored.end());
   }
   return r;
@@ -287,15 +284,13 @@ Result<std::vector<std::pair<std::string_view, std::string_view>>> NamedBins(
   std::vector<std::pair<std::string_view, std::string_view>> out;
   for (uint32_t i = 0; i < o.via.map.size; ++i) {
     const auto& kv = o.via.map.ptr[i];
-    auto name = StrField(kv.key, field + " key #" + std::to_string(i));
-    if (!name.ok()) return name.status();
-    const std::string where = field + "[\"" + std::string(*name) + "\"]";
-    auto bytes = BinField(kv.val, where);
-    if (!bytes.ok()) return bytes.status();
+    BANDITD_ASSIGN_OR_RETURN(auto name, StrField(kv.key, field + " key #" + std::to_string(i)));
+    const std::string where = field + "[\"" + std::string(name) + "\"]";
+    BANDITD_ASSIGN_OR_RETURN(auto bytes, BinField(kv.val, where));
     for (const auto& seen : out) {
-      if (seen.first == *name) return BadField(where, "appears twice");
+      if (seen.first == name) return BadField(where, "appears twice");
     }
-    out.emplace_back(*name, *bytes);
+    out.emplace_back(name, bytes);
   }
   return out;
 }
@@ -310,11 +305,11 @@ Result<std::vector<std::pair<uint32_t, uint64_t>>> LedgerField(const msgpack::ob
     if (row.type != msgpack::type::ARRAY || row.via.array.size != 2) {
       return BadField(where, "is not an [issued_s, key] pair");
     }
-    auto issued = UintField(row.via.array.ptr[0], where + "[0] (issued_s)", UINT32_MAX);
-    if (!issued.ok()) return issued.status();
-    auto key = UintField(row.via.array.ptr[1], where + "[1] (key)", UINT64_MAX);
-    if (!key.ok()) return key.status();
-    out.emplace_back(static_cast<uint32_t>(*issued), *key);
+    BANDITD_ASSIGN_OR_RETURN(auto issued,
+                             UintField(row.via.array.ptr[0], where + "[0] (issued_s)", UINT32_MAX));
+    BANDITD_ASSIGN_OR_RETURN(auto key,
+                             UintField(row.via.array.ptr[1], where + "[1] (key)", UINT64_MAX));
+    out.emplace_back(static_cast<uint32_t>(issued), key);
   }
   return out;
 }
@@ -331,35 +326,29 @@ Status ParseSnapshot(const msgpack::object& root, ParsedSnapshot& out) {
   std::vector<std::string_view> seen;
   for (uint32_t i = 0; i < root.via.map.size; ++i) {
     const auto& kv = root.via.map.ptr[i];
-    auto key = StrField(kv.key, "key #" + std::to_string(i));
-    if (!key.ok()) return key.status();
-    const std::string name(*key);
-    if (std::find(seen.begin(), seen.end(), *key) != seen.end()) {
+    BANDITD_ASSIGN_OR_RETURN(auto key, StrField(kv.key, "key #" + std::to_string(i)));
+    const std::string name(key);
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
       return BadField(name, "appears twice");
     }
-    seen.push_back(*key);
+    seen.push_back(key);
     if (name == "format") {
-      auto format = UintField(kv.val, name, UINT32_MAX);
-      if (!format.ok()) return format.status();
-      if (*format != 1) {
-        return InvalidArgument("snapshot format " + std::to_string(*format) + " is not supported");
+      BANDITD_ASSIGN_OR_RETURN(auto format, UintField(kv.val, name, UINT32_MAX));
+      if (format != 1) {
+        return InvalidArgument("snapshot format " + std::to_string(format) + " is not supported");
       }
     } else if (name == "experiments") {
-      auto v = NamedBins(kv.val, name);
-      if (!v.ok()) return v.status();
-      out.experiments = std::move(v).value();
+      BANDITD_ASSIGN_OR_RETURN(auto v, NamedBins(kv.val, name));
+      out.experiments = std::move(v);
     } else if (name == "contexts") {
-      auto v = NamedBins(kv.val, name);
-      if (!v.ok()) return v.status();
-      out.contexts = std::move(v).value();
+      BANDITD_ASSIGN_OR_RETURN(auto v, NamedBins(kv.val, name));
+      out.contexts = std::move(v);
     } else if (name == "ledger") {
-      auto v = LedgerField(kv.val);
-      if (!v.ok()) return v.status();
-      out.ledger = std::move(v).value();
+      BANDITD_ASSIGN_OR_RETURN(auto v, LedgerField(kv.val));
+      out.ledger = std::move(v);
     } else if (name == "horizon") {
-      auto v = UintField(kv.val, name, UINT32_MAX);
-      if (!v.ok()) return v.status();
-      out.horizon_s = static_cast<uint32_t>(*v);
+      BANDITD_ASSIGN_OR_RETURN(auto v, UintField(kv.val, name, UINT32_MAX));
+      out.horizon_s = static_cast<uint32_t>(v);
     }
   }
   return Status::Ok();
@@ -396,10 +385,9 @@ Status Engine::Restore(std::string_view bytes) {
   for (const auto& [name, state] : snap.experiments) {
     const auto index = Find(name);
     if (!index) continue;
-    auto scratch = Experiment::Create(experiments_[*index]->options());
-    if (!scratch.ok()) return scratch.status();
-    BANDITD_RETURN_IF_ERROR((*scratch)->Restore(state).WithContext(
-        "snapshot field 'experiments[\"" + std::string(name) + "\"]'"));
+    BANDITD_ASSIGN_OR_RETURN(auto scratch, Experiment::Create(experiments_[*index]->options()));
+    BANDITD_RETURN_IF_ERROR((scratch)->Restore(state).WithContext("snapshot field 'experiments[\"" +
+                                                                  std::string(name) + "\"]'"));
   }
   for (const auto& [name, state] : snap.contexts) {
     const auto index = Find(name);

@@ -82,15 +82,14 @@ Result<ArmCounters> CountersRow(const msgpack::object& row, const std::string& f
   ArmCounters c;
   uint64_t* ints[] = {&c.requests, &c.errors, &c.forced};
   for (size_t i = 0; i < 3; ++i) {
-    auto x = UintField(v[i], field + "[" + std::to_string(i) + "]");
-    if (!x.ok()) return x.status();
-    *ints[i] = *x;
+    BANDITD_ASSIGN_OR_RETURN(auto x, UintField(v[i], field + "[" + std::to_string(i) + "]"));
+    *ints[i] = x;
   }
   double* sums[] = {&c.n, &c.reward_sum, &c.reward_sum_sq};
   for (size_t i = 0; i < 3; ++i) {
-    auto x = NumberField(v[3 + i], field + "[" + std::to_string(3 + i) + "]", i != 1);
-    if (!x.ok()) return x.status();
-    *sums[i] = *x;
+    BANDITD_ASSIGN_OR_RETURN(
+        auto x, NumberField(v[3 + i], field + "[" + std::to_string(3 + i) + "]", i != 1));
+    *sums[i] = x;
   }
   return c;
 }
@@ -144,30 +143,23 @@ Result<StopDecision> CheckField(const msgpack::object& o, size_t arms) {
   }
   const msgpack::object* v = o.via.array.ptr;
   StopDecision d;
-  auto stop = BoolField(v[0], field + "[0]");
-  if (!stop.ok()) return stop.status();
-  d.stop = *stop;
+  BANDITD_ASSIGN_OR_RETURN(auto stop, BoolField(v[0], field + "[0]"));
+  d.stop = stop;
   const int64_t max_arm = static_cast<int64_t>(std::min<size_t>(arms, INT64_MAX)) - 1;
-  auto winner = IntField(v[1], field + "[1]", -1, max_arm);
-  if (!winner.ok()) return winner.status();
-  if (*winner >= 0) d.winner = static_cast<size_t>(*winner);
-  auto p = AnyNumberField(v[2], field + "[2]");
-  if (!p.ok()) return p.status();
-  d.p_value = *p;
+  BANDITD_ASSIGN_OR_RETURN(auto winner, IntField(v[1], field + "[1]", -1, max_arm));
+  if (winner >= 0) d.winner = static_cast<size_t>(winner);
+  BANDITD_ASSIGN_OR_RETURN(auto p, AnyNumberField(v[2], field + "[2]"));
+  d.p_value = p;
   if (v[3].type != msgpack::type::STR) return BadField(field + "[3]", "is not a string");
   d.reason.assign(v[3].via.str.ptr, v[3].via.str.size);
-  auto compared = IntField(v[4], field + "[4]", -1, max_arm);
-  if (!compared.ok()) return compared.status();
-  if (*compared >= 0) d.compared_arm = static_cast<size_t>(*compared);
-  auto diff = AnyNumberField(v[5], field + "[5]");
-  if (!diff.ok()) return diff.status();
-  d.difference = *diff;
-  auto lo = AnyNumberField(v[6], field + "[6]");
-  if (!lo.ok()) return lo.status();
-  auto hi = AnyNumberField(v[7], field + "[7]");
-  if (!hi.ok()) return hi.status();
-  d.ci_lo = *lo;
-  d.ci_hi = *hi;
+  BANDITD_ASSIGN_OR_RETURN(auto compared, IntField(v[4], field + "[4]", -1, max_arm));
+  if (compared >= 0) d.compared_arm = static_cast<size_t>(compared);
+  BANDITD_ASSIGN_OR_RETURN(auto diff, AnyNumberField(v[5], field + "[5]"));
+  d.difference = diff;
+  BANDITD_ASSIGN_OR_RETURN(auto lo, AnyNumberField(v[6], field + "[6]"));
+  BANDITD_ASSIGN_OR_RETURN(auto hi, AnyNumberField(v[7], field + "[7]"));
+  d.ci_lo = lo;
+  d.ci_hi = hi;
   return d;
 }
 
@@ -175,9 +167,9 @@ Result<std::vector<double>> CountsRow(const msgpack::object& o, const std::strin
   if (o.type != msgpack::type::ARRAY) return BadField(field, "is not an array of counts");
   std::vector<double> out;
   for (uint32_t i = 0; i < o.via.array.size; ++i) {
-    auto x = NumberField(o.via.array.ptr[i], field + "[" + std::to_string(i) + "]", true);
-    if (!x.ok()) return x.status();
-    out.push_back(*x);
+    BANDITD_ASSIGN_OR_RETURN(
+        auto x, NumberField(o.via.array.ptr[i], field + "[" + std::to_string(i) + "]", true));
+    out.push_back(x);
   }
   return out;
 }
@@ -190,33 +182,27 @@ Result<Parsed::Srm> SrmField(const msgpack::object& o, size_t arms) {
   }
   const msgpack::object* v = o.via.array.ptr;
   Parsed::Srm s;
-  auto alarm = BoolField(v[0], field + "[0]");
-  if (!alarm.ok()) return alarm.status();
-  s.alarm = *alarm;
-  auto p = AnyNumberField(v[1], field + "[1]");
-  if (!p.ok()) return p.status();
-  s.alarm_p = *p;
-  auto alarms = UintField(v[2], field + "[2]");
-  if (!alarms.ok()) return alarms.status();
-  s.alarms = *alarms;
-  auto acks = UintField(v[3], field + "[3]");
-  if (!acks.ok()) return acks.status();
-  s.acks = *acks;
+  BANDITD_ASSIGN_OR_RETURN(auto alarm, BoolField(v[0], field + "[0]"));
+  s.alarm = alarm;
+  BANDITD_ASSIGN_OR_RETURN(auto p, AnyNumberField(v[1], field + "[1]"));
+  s.alarm_p = p;
+  BANDITD_ASSIGN_OR_RETURN(auto alarms, UintField(v[2], field + "[2]"));
+  s.alarms = alarms;
+  BANDITD_ASSIGN_OR_RETURN(auto acks, UintField(v[3], field + "[3]"));
+  s.acks = acks;
   for (uint32_t i = 4; i < o.via.array.size; ++i) {
     const std::string where = field + "[" + std::to_string(i) + "]";
     const msgpack::object& row = v[i];
     if (row.type != msgpack::type::ARRAY || row.via.array.size != 2) {
       return BadField(where, "is not an [observed, expected] pair");
     }
-    auto observed = CountsRow(row.via.array.ptr[0], where + "[0]");
-    if (!observed.ok()) return observed.status();
-    auto expected = CountsRow(row.via.array.ptr[1], where + "[1]");
-    if (!expected.ok()) return expected.status();
+    BANDITD_ASSIGN_OR_RETURN(auto observed, CountsRow(row.via.array.ptr[0], where + "[0]"));
+    BANDITD_ASSIGN_OR_RETURN(auto expected, CountsRow(row.via.array.ptr[1], where + "[1]"));
     // Checked against the arm count after it (Restore names that mismatch).
-    if (observed->size() != arms || expected->size() != arms) {
+    if (observed.size() != arms || expected.size() != arms) {
       return BadField(where, "does not have one count per arm");
     }
-    s.periods.push_back({0, std::move(observed).value(), std::move(expected).value()});
+    s.periods.push_back({0, std::move(observed), std::move(expected)});
   }
   return s;
 }
@@ -239,80 +225,67 @@ Result<std::vector<std::string>> StringsField(const msgpack::object& o, const st
 Status ParseField(std::string_view key, const msgpack::object& val, Parsed& p, size_t arms) {
   const std::string field(key);
   if (key == "epoch") {
-    auto v = IntField(val, field, 0, UINT16_MAX);
-    if (!v.ok()) return v.status();
-    p.epoch = static_cast<uint16_t>(*v);
+    BANDITD_ASSIGN_OR_RETURN(auto v, IntField(val, field, 0, UINT16_MAX));
+    p.epoch = static_cast<uint16_t>(v);
   } else if (key == "state") {
-    auto v = IntField(val, field, 0, static_cast<int>(ExperimentState::kRolledBack));
-    if (!v.ok()) return v.status();
-    p.state = static_cast<int>(*v);
+    BANDITD_ASSIGN_OR_RETURN(
+        auto v, IntField(val, field, 0, static_cast<int>(ExperimentState::kRolledBack)));
+    p.state = static_cast<int>(v);
   } else if (key == "winner") {
-    auto v = IntField(val, field, -1, INT64_MAX);
-    if (!v.ok()) return v.status();
-    p.winner = *v;
+    BANDITD_ASSIGN_OR_RETURN(auto v, IntField(val, field, -1, INT64_MAX));
+    p.winner = v;
   } else if (key == "reason") {
     if (val.type != msgpack::type::STR) return BadField(field, "is not a string");
     p.reason.assign(val.via.str.ptr, val.via.str.size);
   } else if (key == "stale") {
-    auto v = UintField(val, field);
-    if (!v.ok()) return v.status();
-    p.stale = *v;
+    BANDITD_ASSIGN_OR_RETURN(auto v, UintField(val, field));
+    p.stale = v;
   } else if (key == "counters") {
     if (val.type != msgpack::type::ARRAY) return BadField(field, "is not an array");
     for (uint32_t a = 0; a < val.via.array.size; ++a) {
-      auto c = CountersRow(val.via.array.ptr[a], "counters[" + std::to_string(a) + "]");
-      if (!c.ok()) return c.status();
-      p.counters.push_back(std::move(c).value());
+      BANDITD_ASSIGN_OR_RETURN(
+          auto c, CountersRow(val.via.array.ptr[a], "counters[" + std::to_string(a) + "]"));
+      p.counters.push_back(std::move(c));
     }
   } else if (key == "policy") {
     if (val.type != msgpack::type::BIN) return BadField(field, "is not binary");
     p.policy_bytes = std::string_view(val.via.bin.ptr, val.via.bin.size);
     p.has_policy = true;
   } else if (key == "models") {
-    auto v = StringsField(val, field, 64, "is not a sha256 string");
-    if (!v.ok()) return v.status();
-    p.models = std::move(v).value();
+    BANDITD_ASSIGN_OR_RETURN(auto v, StringsField(val, field, 64, "is not a sha256 string"));
+    p.models = std::move(v);
   } else if (key == "check") {
-    auto v = CheckField(val, arms);
-    if (!v.ok()) return v.status();
-    p.check = std::move(v).value();
+    BANDITD_ASSIGN_OR_RETURN(auto v, CheckField(val, arms));
+    p.check = std::move(v);
   } else if (key == "looks") {
-    auto v = UintField(val, field);
-    if (!v.ok()) return v.status();
-    p.looks = *v;
+    BANDITD_ASSIGN_OR_RETURN(auto v, UintField(val, field));
+    p.looks = v;
   } else if (key == "started") {
-    auto v = IntField(val, field, 0, INT64_MAX);
-    if (!v.ok()) return v.status();
-    p.started = *v;
+    BANDITD_ASSIGN_OR_RETURN(auto v, IntField(val, field, 0, INT64_MAX));
+    p.started = v;
   } else if (key == "srm") {
-    auto v = SrmField(val, arms);
-    if (!v.ok()) return v.status();
-    p.srm = std::move(v).value();
+    BANDITD_ASSIGN_OR_RETURN(auto v, SrmField(val, arms));
+    p.srm = std::move(v);
   } else if (key == "arms") {
-    auto v = StringsField(val, field, 256, "is not an arm name");
-    if (!v.ok()) return v.status();
-    p.arm_names = std::move(v).value();
+    BANDITD_ASSIGN_OR_RETURN(auto v, StringsField(val, field, 256, "is not an arm name"));
+    p.arm_names = std::move(v);
   } else if (key == "champion") {
-    auto v = IntField(val, field, 0, INT64_MAX);
-    if (!v.ok()) return v.status();
-    p.champion = *v;
+    BANDITD_ASSIGN_OR_RETURN(auto v, IntField(val, field, 0, INT64_MAX));
+    p.champion = v;
   } else if (key == "srm_rewards") {
     if (val.type != msgpack::type::ARRAY || val.via.array.size != 3) {
       return BadField(field, "is not [alarm, observed, expected]");
     }
     Parsed::SrmRewards r;
-    auto alarm = BoolField(val.via.array.ptr[0], field + "[0]");
-    if (!alarm.ok()) return alarm.status();
-    r.alarm = *alarm;
-    auto observed = CountsRow(val.via.array.ptr[1], field + "[1]");
-    if (!observed.ok()) return observed.status();
-    auto expected = CountsRow(val.via.array.ptr[2], field + "[2]");
-    if (!expected.ok()) return expected.status();
-    if (observed->size() != 2 || expected->size() != 2) {
+    BANDITD_ASSIGN_OR_RETURN(auto alarm, BoolField(val.via.array.ptr[0], field + "[0]"));
+    r.alarm = alarm;
+    BANDITD_ASSIGN_OR_RETURN(auto observed, CountsRow(val.via.array.ptr[1], field + "[1]"));
+    BANDITD_ASSIGN_OR_RETURN(auto expected, CountsRow(val.via.array.ptr[2], field + "[2]"));
+    if (observed.size() != 2 || expected.size() != 2) {
       return BadField(field, "does not have two counts (two arms)");
     }
-    r.observed = std::move(observed).value();
-    r.expected = std::move(expected).value();
+    r.observed = std::move(observed);
+    r.expected = std::move(expected);
     p.srm_rewards = std::move(r);
   } else if (key == "stopping") {
     if (val.type == msgpack::type::BIN) {
@@ -518,12 +491,11 @@ Status Experiment::Restore(std::string_view bytes) {
   }
   std::unique_ptr<StoppingRule> stopping;
   if (stopping_) {
-    auto rule = MakeRule();
-    if (!rule.ok()) return rule.status();
+    BANDITD_ASSIGN_OR_RETURN(auto rule, MakeRule());
     if (!stopping_bytes.empty()) {
-      BANDITD_RETURN_IF_ERROR((*rule)->Restore(stopping_bytes).WithContext("stopping rule"));
+      BANDITD_RETURN_IF_ERROR((rule)->Restore(stopping_bytes).WithContext("stopping rule"));
     }
-    stopping = std::move(rule).value();
+    stopping = std::move(rule);
   }
   policy_ = std::move(policy).value();
   stopping_ = std::move(stopping);

@@ -147,9 +147,8 @@ Status CheckNotSecret(const std::string& path, const KeyFileText& text) {
 }  // namespace
 
 Result<std::string> ReadKeyFile(const std::string& path) {
-  auto text = ReadKeyFileText(path);
-  if (!text.ok()) return text.status();
-  return text->key;
+  BANDITD_ASSIGN_OR_RETURN(auto text, ReadKeyFileText(path));
+  return text.key;
 }
 
 Status CheckSecretKeyFileMode(const std::string& path) {
@@ -167,16 +166,13 @@ Status CheckSecretKeyFileMode(const std::string& path) {
 }
 
 Result<CurveKeyPair> LoadSecretKeyFile(const std::string& path) {
-  auto secret = ReadKeyFile(path);
-  if (!secret.ok()) return secret.status();
-  auto pub = PublicOf(path, *secret);
-  if (!pub.ok()) return pub.status();
-  return CurveKeyPair{*pub, *secret};
+  BANDITD_ASSIGN_OR_RETURN(auto secret, ReadKeyFile(path));
+  BANDITD_ASSIGN_OR_RETURN(auto pub, PublicOf(path, secret));
+  return CurveKeyPair{pub, secret};
 }
 
 Result<CurveKeyPair> LoadServerSecretKeyFile(const std::string& path) {
-  auto keys = LoadSecretKeyFile(path);
-  if (!keys.ok()) return keys.status();
+  BANDITD_ASSIGN_OR_RETURN(auto keys, LoadSecretKeyFile(path));
   BANDITD_RETURN_IF_ERROR(CheckSecretKeyFileMode(path));
   return keys;
 }
@@ -198,11 +194,10 @@ Result<Allowlist> LoadAllowlist(const std::string& dir) {
     if (ec) break;
     const fs::path p = it->path();
     if (p.extension() != ".pub" || p.filename().string()[0] == '.') continue;
-    auto text = ReadKeyFileText(p.string());
-    if (!text.ok()) return text.status();
-    BANDITD_RETURN_IF_ERROR(CheckNotSecret(p.string(), *text));
+    BANDITD_ASSIGN_OR_RETURN(auto text, ReadKeyFileText(p.string()));
+    BANDITD_RETURN_IF_ERROR(CheckNotSecret(p.string(), text));
     CurveKey bin;
-    DecodeZ85(text->key, &bin);
+    DecodeZ85(text.key, &bin);
     const std::string name = p.stem().string();
     auto [pos, inserted] = out.emplace(bin, name);
     if (!inserted && pos->second != name) {

@@ -57,10 +57,9 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(Env& env, std::string dir, 
     }
     std::copy(key->begin(), key->end(), s->key_.begin());
   } else if (key.status().code() == Code::kNotFound) {
-    auto names = env.List(s->dir_);
-    if (!names.ok()) return names.status();
+    BANDITD_ASSIGN_OR_RETURN(auto names, env.List(s->dir_));
     // Anything the old key signed or that records what it signed.
-    const bool has_state = std::any_of(names->begin(), names->end(), [](const std::string& n) {
+    const bool has_state = std::any_of(names.begin(), names.end(), [](const std::string& n) {
       uint64_t id;
       return n == kSnapshotFile || n == kPrevSnapshotFile || n == kDurableMarkFile ||
              ParseWalSegmentName(n, &id) || (n.starts_with("decisions-") && n.ends_with(".tsv"));
@@ -90,10 +89,9 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(Env& env, std::string dir, 
 }
 
 Result<std::vector<uint64_t>> StateStore::Segments() {
-  auto names = env_.List(dir_);
-  if (!names.ok()) return names.status();
+  BANDITD_ASSIGN_OR_RETURN(auto names, env_.List(dir_));
   std::vector<uint64_t> ids;
-  for (const auto& n : *names) {
+  for (const auto& n : names) {
     uint64_t id;
     if (ParseWalSegmentName(n, &id)) ids.push_back(id);
   }
@@ -172,12 +170,10 @@ Result<std::optional<StateStore::Snapshot>> StateStore::ChooseSnapshot(
                                          "(docs/operations.md, Backup and restore)");
   }
   if (!cur.ok()) {
-    auto raw = env_.ReadFile(dir_ + "/" + kSnapshotFile);
-    if (!raw.ok()) return raw.status();
-    auto kept = Quarantine(kSnapshotFile, 0, *raw);
-    if (!kept.ok()) return kept.status();
+    BANDITD_ASSIGN_OR_RETURN(auto raw, env_.ReadFile(dir_ + "/" + kSnapshotFile));
+    BANDITD_ASSIGN_OR_RETURN(auto kept, Quarantine(kSnapshotFile, 0, raw));
     BANDITD_RETURN_IF_ERROR(env_.Remove(dir_ + "/" + kSnapshotFile));
-    r.quarantined.push_back(*kept);
+    r.quarantined.push_back(kept);
   }
   r.used_previous_snapshot = true;
   r.notes.push_back(why + ": recovering from snapshot.prev and the WAL from " +
@@ -224,10 +220,9 @@ Status StateStore::ReplaySegment(uint64_t id, bool last, bool repair, uint64_t d
                                  const RecordFn& on_record, RecoveryReport& r, SegmentEnd* end) {
   const std::string name = WalSegmentName(id);
   const std::string path = dir_ + "/" + name;
-  auto bytes = env_.ReadFile(path);
-  if (!bytes.ok()) return bytes.status();
-  if (durable_bytes != std::numeric_limits<uint64_t>::max() && bytes->size() < durable_bytes) {
-    const std::string cut = path + " is " + std::to_string(bytes->size()) + " bytes, but " +
+  BANDITD_ASSIGN_OR_RETURN(auto bytes, env_.ReadFile(path));
+  if (durable_bytes != std::numeric_limits<uint64_t>::max() && bytes.size() < durable_bytes) {
+    const std::string cut = path + " is " + std::to_string(bytes.size()) + " bytes, but " +
                             std::to_string(durable_bytes) +
                             " bytes of it were durable: the file was cut short";
     if (!repair) return Status(Code::kCorruption, cut + " (start with --repair to go on without)");
@@ -236,14 +231,13 @@ Status StateStore::ReplaySegment(uint64_t id, bool last, bool repair, uint64_t d
   WalParseOptions options;
   options.repair = repair;
   options.durable_bytes = durable_bytes;
-  auto parsed = ParseWal(*bytes, path, options);
-  if (!parsed.ok()) return parsed.status();
-  if (parsed->torn_tail && !last && !repair) {
-    return Status(Code::kCorruption, parsed->note + " — but later segments exist (start with " +
+  BANDITD_ASSIGN_OR_RETURN(auto parsed, ParseWal(bytes, path, options));
+  if (parsed.torn_tail && !last && !repair) {
+    return Status(Code::kCorruption, parsed.note + " — but later segments exist (start with " +
                                          "--repair to keep what precedes it)");
   }
-  if (previous && !parsed->records.empty() && parsed->records[0].type == kSegmentHeaderRecord) {
-    const auto said = DecodeSegmentEnd(parsed->records[0].payload);
+  if (previous && !parsed.records.empty() && parsed.records[0].type == kSegmentHeaderRecord) {
+    const auto said = DecodeSegmentEnd(parsed.records[0].payload);
     if (!said || said->segment != previous->segment || said->bytes != previous->bytes) {
       const std::string what =
           said ? WalSegmentName(previous->segment) + " is " + std::to_string(previous->bytes) +
@@ -256,32 +250,31 @@ Status StateStore::ReplaySegment(uint64_t id, bool last, bool repair, uint64_t d
       r.notes.push_back("repair: " + what);
     }
   }
-  for (const auto& rec : parsed->records) {
+  for (const auto& rec : parsed.records) {
     if (rec.type == kSegmentHeaderRecord) continue;  // the store's own
     BANDITD_RETURN_IF_ERROR(on_record(rec.type, rec.payload)
                                 .WithContext(path + " offset " + std::to_string(rec.offset)));
     ++r.records_replayed;
   }
   ++r.segments_replayed;
-  if (parsed->torn_tail || parsed->repaired) {
-    const std::string_view dropped = std::string_view(*bytes).substr(parsed->valid_bytes);
-    auto kept = Quarantine(name, parsed->valid_bytes, dropped);
-    if (!kept.ok()) return kept.status();
-    r.quarantined.push_back(*kept);
+  if (parsed.torn_tail || parsed.repaired) {
+    const std::string_view dropped = std::string_view(bytes).substr(parsed.valid_bytes);
+    BANDITD_ASSIGN_OR_RETURN(auto kept, Quarantine(name, parsed.valid_bytes, dropped));
+    r.quarantined.push_back(kept);
     const uint64_t records = CountValidRecords(dropped);
     const uint64_t acked_bytes =
-        durable_bytes > parsed->valid_bytes
-            ? std::min<uint64_t>(durable_bytes, bytes->size()) - parsed->valid_bytes
+        durable_bytes > parsed.valid_bytes
+            ? std::min<uint64_t>(durable_bytes, bytes.size()) - parsed.valid_bytes
             : 0;
-    r.notes.push_back(parsed->note + "; the " + std::to_string(dropped.size()) +
-                      " bytes are kept in " + *kept + " and hold " + std::to_string(records) +
+    r.notes.push_back(parsed.note + "; the " + std::to_string(dropped.size()) +
+                      " bytes are kept in " + kept + " and hold " + std::to_string(records) +
                       " intact record(s)" +
                       (acked_bytes > 0 ? ", " + std::to_string(acked_bytes) +
                                              " of the bytes were durable (acknowledged rewards)"
                                        : std::string(", none of them known durable")));
-    BANDITD_RETURN_IF_ERROR(env_.Truncate(path, parsed->valid_bytes));
+    BANDITD_RETURN_IF_ERROR(env_.Truncate(path, parsed.valid_bytes));
   }
-  *end = SegmentEnd{id, parsed->valid_bytes};
+  *end = SegmentEnd{id, parsed.valid_bytes};
   return Status::Ok();
 }
 
@@ -291,8 +284,7 @@ Status StateStore::Recover(const SnapshotFn& on_snapshot, const RecordFn& on_rec
   RecoveryReport local;
   RecoveryReport& r = report ? *report : local;
   r.notes.insert(r.notes.end(), open_notes_.begin(), open_notes_.end());
-  auto segments = Segments();
-  if (!segments.ok()) return segments.status();
+  BANDITD_ASSIGN_OR_RETURN(auto segments, Segments());
 
   std::optional<DurableMark> mark;
   const std::string mark_path = dir_ + "/" + kDurableMarkFile;
@@ -304,17 +296,16 @@ Status StateStore::Recover(const SnapshotFn& on_snapshot, const RecordFn& on_rec
     return mark_bytes.status();
   }
 
-  auto snap = ChooseSnapshot(*segments, r);
-  if (!snap.ok()) return snap.status();
-  r.replay_from = snap->has_value() ? (*snap)->replay_from : 0;
-  Status gap = CheckNoGap(*segments, r.replay_from, mark, snap->has_value());
+  BANDITD_ASSIGN_OR_RETURN(auto snap, ChooseSnapshot(segments, r));
+  r.replay_from = snap.has_value() ? (snap)->replay_from : 0;
+  Status gap = CheckNoGap(segments, r.replay_from, mark, snap.has_value());
   if (!gap.ok()) {
     if (!repair) return gap;
     r.notes.push_back("repair: going on despite: " + gap.message());
   }
-  if (snap->has_value()) {
+  if (snap.has_value()) {
     BANDITD_RETURN_IF_ERROR(
-        on_snapshot((*snap)->state)
+        on_snapshot((snap)->state)
             .WithContext(dir_ + "/" +
                          (r.used_previous_snapshot ? kPrevSnapshotFile : kSnapshotFile)));
     r.snapshot_loaded = true;
@@ -322,12 +313,12 @@ Status StateStore::Recover(const SnapshotFn& on_snapshot, const RecordFn& on_rec
 
   uint64_t next_segment = r.replay_from;
   uint64_t last_replayed = 0;
-  for (uint64_t id : *segments) {
+  for (uint64_t id : segments) {
     next_segment = std::max(next_segment, id + 1);
     if (id >= r.replay_from) last_replayed = id;
   }
   std::optional<SegmentEnd> previous;  // of the segment replayed last
-  for (uint64_t id : *segments) {
+  for (uint64_t id : segments) {
     if (id < r.replay_from) continue;
     uint64_t durable = 0;
     if (mark) {
@@ -342,11 +333,12 @@ Status StateStore::Recover(const SnapshotFn& on_snapshot, const RecordFn& on_rec
   }
   if (mark) next_segment = std::max(next_segment, mark->segment + 1);
   if (key_unsaved_) BANDITD_RETURN_IF_ERROR(SaveKey());
-  auto wal = WalWriter::Open(
-      env_, dir_, next_segment, wal_options, std::move(on_durable),
-      previous && previous->segment + 1 == next_segment ? previous : std::optional<SegmentEnd>());
-  if (!wal.ok()) return wal.status();
-  wal_ = std::move(wal).value();
+  BANDITD_ASSIGN_OR_RETURN(
+      auto wal, WalWriter::Open(env_, dir_, next_segment, wal_options, std::move(on_durable),
+                                previous && previous->segment + 1 == next_segment
+                                    ? previous
+                                    : std::optional<SegmentEnd>()));
+  wal_ = std::move(wal);
   return Status::Ok();
 }
 
@@ -360,9 +352,8 @@ Status StateStore::SaveKey() {
 
 Result<StateStore::SnapshotStart> StateStore::BeginSnapshot() {
   const uint64_t next = wal_->segment_id() + 1;
-  auto boundary = wal_->Rotate(next);
-  if (!boundary.ok()) return boundary.status();
-  return SnapshotStart{next, *boundary};
+  BANDITD_ASSIGN_OR_RETURN(auto boundary, wal_->Rotate(next));
+  return SnapshotStart{next, boundary};
 }
 
 Status StateStore::FinishSnapshot(std::string_view state, uint64_t from_segment) {
@@ -383,11 +374,10 @@ Status StateStore::FinishSnapshot(std::string_view state, uint64_t from_segment)
   const std::string path = dir_ + "/" + kSnapshotFile;
   const std::string tmp = path + ".tmp";
   {
-    auto f = env_.OpenWritable(tmp);
-    if (!f.ok()) return f.status();
-    Status s = (*f)->Append(file);
-    if (s.ok()) s = (*f)->Sync();
-    const Status closed = (*f)->Close();
+    BANDITD_ASSIGN_OR_RETURN(auto f, env_.OpenWritable(tmp));
+    Status s = (f)->Append(file);
+    if (s.ok()) s = (f)->Sync();
+    const Status closed = (f)->Close();
     if (s.ok()) s = closed;
     if (!s.ok()) {
       (void)env_.Remove(tmp);
@@ -404,9 +394,8 @@ Status StateStore::FinishSnapshot(std::string_view state, uint64_t from_segment)
   snapshot_from_ = from_segment;
   ++snapshots_written_;
   const uint64_t keep_from = prev_from_ ? std::min(*prev_from_, from_segment) : from_segment;
-  auto segments = Segments();
-  if (!segments.ok()) return segments.status();
-  for (uint64_t id : *segments) {
+  BANDITD_ASSIGN_OR_RETURN(auto segments, Segments());
+  for (uint64_t id : segments) {
     if (id < keep_from) BANDITD_RETURN_IF_ERROR(env_.Remove(dir_ + "/" + WalSegmentName(id)));
   }
   return Status::Ok();

@@ -149,9 +149,8 @@ class NormalRule : public RuleBase {
   Status LoadCapped(const policies::SnapshotState& s) {
     double capped = 0;
     if (s.arrays.count("capped")) {
-      auto cp = policies::TakeArray(s, "capped", 1);
-      if (!cp.ok()) return cp.status();
-      capped = (*cp)[0];
+      BANDITD_ASSIGN_OR_RETURN(auto cp, policies::TakeArray(s, "capped", 1));
+      capped = (cp)[0];
     }
     capped_ = capped;
     return Status::Ok();
@@ -316,16 +315,13 @@ class Sequential final : public NormalRule {
     SaveCapped(s);
   }
   Status LoadExtra(const policies::SnapshotState& s) override {
-    auto p = policies::TakeArray(s, "running_p", spec().num_arms);
-    if (!p.ok()) return p.status();
-    auto lo = TakeBounds(s, "ci_lo", spec().num_arms);
-    if (!lo.ok()) return lo.status();
-    auto hi = TakeBounds(s, "ci_hi", spec().num_arms);
-    if (!hi.ok()) return hi.status();
+    BANDITD_ASSIGN_OR_RETURN(auto p, policies::TakeArray(s, "running_p", spec().num_arms));
+    BANDITD_ASSIGN_OR_RETURN(auto lo, TakeBounds(s, "ci_lo", spec().num_arms));
+    BANDITD_ASSIGN_OR_RETURN(auto hi, TakeBounds(s, "ci_hi", spec().num_arms));
     BANDITD_RETURN_IF_ERROR(LoadCapped(s));
-    running_p_ = *p;
-    lo_ = *lo;
-    hi_ = *hi;
+    running_p_ = p;
+    lo_ = lo;
+    hi_ = hi;
     return Status::Ok();
   }
 
@@ -337,9 +333,9 @@ class Sequential final : public NormalRule {
 }  // namespace
 
 Result<std::unique_ptr<StoppingRule>> MakeFixedHorizon(const StoppingSpec& spec) {
-  auto common = ParseCommon(spec, {"n_per_arm", "mde", "power", "baseline", "sd", "cap"},
-                            kNormalRuleMinSuccesses);
-  if (!common.ok()) return common.status();
+  BANDITD_ASSIGN_OR_RETURN(auto common,
+                           ParseCommon(spec, {"n_per_arm", "mde", "power", "baseline", "sd", "cap"},
+                                       kNormalRuleMinSuccesses));
   const std::string where = "stopping rule 'fixed_horizon': ";
   auto n = spec.params.GetDouble("n_per_arm", 0);
   auto mde = spec.params.GetDouble("mde", 0);
@@ -356,7 +352,7 @@ Result<std::unique_ptr<StoppingRule>> MakeFixedHorizon(const StoppingSpec& spec)
     }
     if (!(*power > 0 && *power < 1)) return InvalidArgument(where + "power must be in (0, 1)");
     PlanInputs in;
-    in.alpha = PerComparisonAlpha(spec, common->alpha);
+    in.alpha = PerComparisonAlpha(spec, common.alpha);
     if (spec.metric == Metric::kBernoulli) {
       if (!(*baseline > 0 && *baseline < 1 && *baseline + *mde > 0 && *baseline + *mde < 1)) {
         return InvalidArgument(where + "baseline and baseline + mde must be in (0, 1)");
@@ -375,20 +371,18 @@ Result<std::unique_ptr<StoppingRule>> MakeFixedHorizon(const StoppingSpec& spec)
     }
   }
   if (!std::isfinite(horizon)) return InvalidArgument(where + "planned horizon is not finite");
-  auto cap = ParseCap(spec, "fixed_horizon");
-  if (!cap.ok()) return cap.status();
-  return std::unique_ptr<StoppingRule>(new FixedHorizon(spec, *common, horizon, *cap));
+  BANDITD_ASSIGN_OR_RETURN(auto cap, ParseCap(spec, "fixed_horizon"));
+  return std::unique_ptr<StoppingRule>(new FixedHorizon(spec, common, horizon, cap));
 }
 
 Result<std::unique_ptr<StoppingRule>> MakeNaivePeeking(const StoppingSpec& spec) {
-  auto common = ParseCommon(spec, {}, kNormalRuleMinSuccesses);
-  if (!common.ok()) return common.status();
-  return std::unique_ptr<StoppingRule>(new NaivePeeking(spec, *common));
+  BANDITD_ASSIGN_OR_RETURN(auto common, ParseCommon(spec, {}, kNormalRuleMinSuccesses));
+  return std::unique_ptr<StoppingRule>(new NaivePeeking(spec, common));
 }
 
 Result<std::unique_ptr<StoppingRule>> MakeSequential(const StoppingSpec& spec) {
-  auto common = ParseCommon(spec, {"tau2", "mde", "cap"}, kNormalRuleMinSuccesses);
-  if (!common.ok()) return common.status();
+  BANDITD_ASSIGN_OR_RETURN(auto common,
+                           ParseCommon(spec, {"tau2", "mde", "cap"}, kNormalRuleMinSuccesses));
   const std::string where = "stopping rule 'sequential': ";
   auto tau2 = spec.params.GetDouble("tau2", 0);
   auto mde = spec.params.GetDouble("mde", 0);
@@ -399,9 +393,8 @@ Result<std::unique_ptr<StoppingRule>> MakeSequential(const StoppingSpec& spec) {
   if (!(t2 > 0) || !std::isfinite(t2)) {
     return InvalidArgument(where + "needs tau2 > 0 (mixing variance) or mde (tau2 = mde^2)");
   }
-  auto cap = ParseCap(spec, "sequential");
-  if (!cap.ok()) return cap.status();
-  return std::unique_ptr<StoppingRule>(new Sequential(spec, *common, t2, *cap));
+  BANDITD_ASSIGN_OR_RETURN(auto cap, ParseCap(spec, "sequential"));
+  return std::unique_ptr<StoppingRule>(new Sequential(spec, common, t2, cap));
 }
 
 }  // namespace banditd::stats

@@ -123,28 +123,25 @@ class BanditCs final : public RuleBase {
   }
 
   Status LoadExtra(const policies::SnapshotState& s) override {
-    auto sums = policies::TakeArray(s, "cs_sums", BettingSums::kFlatSize);
-    if (!sums.ok()) return sums.status();
+    BANDITD_ASSIGN_OR_RETURN(auto sums, policies::TakeArray(s, "cs_sums", BettingSums::kFlatSize));
     // The running bounds may be infinite (no look yet), which TakeArray refuses.
-    auto state = TakeBounds(s, "cs_state", 4);
-    if (!state.ok()) return state.status();
+    BANDITD_ASSIGN_OR_RETURN(auto state, TakeBounds(s, "cs_state", 4));
     // The stake's inputs fixed at the last look; a snapshot without them
     // (bandit-sim analyze builds one from aggregates) gets the prior means
     // and the variance of its sums.
     std::optional<std::vector<double>> stake;
     if (s.arrays.count("cs_stake")) {
-      auto st = policies::TakeArray(s, "cs_stake", 3);
-      if (!st.ok()) return st.status();
-      if (!((*st)[2] > 0)) return Status(Code::kCorruption, "stopping snapshot: bad cs_stake");
-      stake = *st;
+      BANDITD_ASSIGN_OR_RETURN(auto st, policies::TakeArray(s, "cs_stake", 3));
+      if (!((st)[2] > 0)) return Status(Code::kCorruption, "stopping snapshot: bad cs_stake");
+      stake = st;
     }
     BettingSums b;
-    b.Unflatten(*sums);
+    b.Unflatten(sums);
     cs_.SetSums(b);
-    lo_ = (*state)[0];
-    hi_ = (*state)[1];
-    running_p_ = (*state)[2];
-    clipped_ = (*state)[3];
+    lo_ = (state)[0];
+    hi_ = (state)[1];
+    running_p_ = (state)[2];
+    clipped_ = (state)[3];
     m_k_ = stake ? (*stake)[0] : 0.5;
     m_c_ = stake ? (*stake)[1] : 0.5;
     variance_ = stake ? (*stake)[2] : cs_.RunningVariance();
@@ -169,8 +166,7 @@ class BanditCs final : public RuleBase {
 }  // namespace
 
 Result<std::unique_ptr<StoppingRule>> MakeBanditCs(const StoppingSpec& spec) {
-  auto common = ParseCommon(spec, {"tune_n", "reward_min", "reward_max"});
-  if (!common.ok()) return common.status();
+  BANDITD_ASSIGN_OR_RETURN(auto common, ParseCommon(spec, {"tune_n", "reward_min", "reward_max"}));
   const std::string where = "stopping rule 'bandit_cs': ";
   if (spec.num_arms != 2) {
     return InvalidArgument(
@@ -180,7 +176,7 @@ Result<std::unique_ptr<StoppingRule>> MakeBanditCs(const StoppingSpec& spec) {
   }
   BanditCsParams p;
   // The stake is sized for tune_n units: by default the planned maximum.
-  if (common->max_samples > 0) p.tune_n = common->max_samples;
+  if (common.max_samples > 0) p.tune_n = common.max_samples;
   auto tune_n = spec.params.GetDouble("tune_n", p.tune_n);
   if (!tune_n.ok()) return tune_n.status().WithContext("stopping rule 'bandit_cs'");
   if (!(*tune_n >= 1) || !std::isfinite(*tune_n)) {
@@ -206,7 +202,7 @@ Result<std::unique_ptr<StoppingRule>> MakeBanditCs(const StoppingSpec& spec) {
     p.reward_min = *lo;
     p.reward_max = *hi;
   }
-  return std::unique_ptr<StoppingRule>(new BanditCs(spec, *common, p));
+  return std::unique_ptr<StoppingRule>(new BanditCs(spec, common, p));
 }
 
 }  // namespace banditd::stats

@@ -227,14 +227,12 @@ class BernoulliCs final : public RuleBase {
 
   Status LoadExtra(const policies::SnapshotState& s) override {
     if (!s.arrays.count("log_lr") && !s.arrays.count("cs_state")) return LoadAggregates(s);
-    auto sums = policies::TakeArray(s, "log_lr", s_.size());
-    if (!sums.ok()) return sums.status();
-    auto state = TakeBounds(s, "cs_state", 3);
-    if (!state.ok()) return state.status();
-    s_ = *sums;
-    lo_ = (*state)[0];
-    hi_ = (*state)[1];
-    running_p_ = (*state)[2];
+    BANDITD_ASSIGN_OR_RETURN(auto sums, policies::TakeArray(s, "log_lr", s_.size()));
+    BANDITD_ASSIGN_OR_RETURN(auto state, TakeBounds(s, "cs_state", 3));
+    s_ = sums;
+    lo_ = (state)[0];
+    hi_ = (state)[1];
+    running_p_ = (state)[2];
     return Status::Ok();
   }
 
@@ -244,18 +242,16 @@ class BernoulliCs final : public RuleBase {
   // challenger's share of the successes is Binomial(successes, theta(q, r))
   // exactly, so this is the conditional test at a fixed n.
   Status LoadAggregates(const policies::SnapshotState& s) {
-    auto n = policies::TakeArray(s, "n", 2);
-    if (!n.ok()) return n.status();
-    auto sum = policies::TakeArray(s, "sum", 2);
-    if (!sum.ok()) return sum.status();
+    BANDITD_ASSIGN_OR_RETURN(auto n, policies::TakeArray(s, "n", 2));
+    BANDITD_ASSIGN_OR_RETURN(auto sum, policies::TakeArray(s, "sum", 2));
     const size_t c = spec().control;
     const size_t k = 1 - c;
     std::fill(s_.begin(), s_.end(), 0.0);
-    const double units = (*n)[0] + (*n)[1];
+    const double units = (n)[0] + (n)[1];
     if (units > 0) {
-      const double q = (*n)[k] / units;
-      OnFold(k, 1.0, (*sum)[k], q);
-      OnFold(c, 1.0, (*sum)[c], 1.0 - q);  // the control's propensity
+      const double q = (n)[k] / units;
+      OnFold(k, 1.0, (sum)[k], q);
+      OnFold(c, 1.0, (sum)[c], 1.0 - q);  // the control's propensity
     }
     lo_ = 0;
     hi_ = kInf;
@@ -273,8 +269,7 @@ class BernoulliCs final : public RuleBase {
 }  // namespace
 
 Result<std::unique_ptr<StoppingRule>> MakeBernoulliCs(const StoppingSpec& spec) {
-  auto common = ParseCommon(spec, {"prior_sd", "mde", "baseline"});
-  if (!common.ok()) return common.status();
+  BANDITD_ASSIGN_OR_RETURN(auto common, ParseCommon(spec, {"prior_sd", "mde", "baseline"}));
   const std::string where = "stopping rule 'bernoulli_cs': ";
   if (spec.metric != Metric::kBernoulli) {
     return InvalidArgument(where +
@@ -308,7 +303,7 @@ Result<std::unique_ptr<StoppingRule>> MakeBernoulliCs(const StoppingSpec& spec) 
   if (!(prior_sd >= 0.005 && prior_sd <= 3)) {
     return InvalidArgument(where + "prior_sd (of the log rate ratio) must be in [0.005, 3]");
   }
-  return std::unique_ptr<StoppingRule>(new BernoulliCs(spec, *common, prior_sd));
+  return std::unique_ptr<StoppingRule>(new BernoulliCs(spec, common, prior_sd));
 }
 
 }  // namespace banditd::stats
