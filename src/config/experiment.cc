@@ -352,6 +352,9 @@ Status LoadExperiment(const YamlNode& node, const std::string& model_dir, bool c
   if (node.Has("refresh")) {
     const YamlNode r = node.Child("refresh");
     BANDITD_RETURN_IF_ERROR(r.CheckMap({"interval", "every_rewards"}));
+    if (r.HasNull("interval")) {
+      return r.Error("interval has no value: give a duration (the default is 1s)");
+    }
     if (r.Has("interval")) {
       int64_t ms = 0;
       BANDITD_RETURN_IF_ERROR(r.Child("interval").AsDurationMs(1, 10, 3'600'000, &ms));

@@ -155,6 +155,9 @@ Status LoadDecisionLog(const YamlNode& node, DecisionLogConfig* out) {
   BANDITD_RETURN_IF_ERROR(ReadBytes(node, "max_bytes", 4 * kMiB, kMax, &out->max_bytes));
   BANDITD_RETURN_IF_ERROR(ReadBytes(node, "min_free_bytes", 0, kMax, &out->min_free_bytes));
   BANDITD_RETURN_IF_ERROR(ReadBytes(node, "rotate_bytes", 64 << 10, kMax, &out->rotate_bytes));
+  if (node.HasNull("max_age")) {
+    return node.Error("max_age has no value: give a duration (the default is 7d; 0: no age limit)");
+  }
   if (node.Has("max_age")) {
     int64_t ms = 0;
     BANDITD_RETURN_IF_ERROR(
@@ -194,6 +197,9 @@ Status LoadTop(const YamlNode& root, const std::string& base, const LoadOptions&
     BANDITD_RETURN_IF_ERROR(d.Read("group_window_ms", &window, 0, 1000));
     cfg->durability.group_window = std::chrono::milliseconds(window);
     BANDITD_RETURN_IF_ERROR(d.Read("max_backlog", &cfg->durability.max_backlog, 16, 10'000'000));
+  }
+  if (root.HasNull("reward_window")) {
+    return root.Error("reward_window has no value: give a duration (the default is 24h)");
   }
   if (root.Has("reward_window")) {
     int64_t ms = 0;

@@ -46,7 +46,8 @@ std::string Describe(const YAML::Node& n) {
 }  // namespace
 
 Status YamlNode::Error(std::string_view what) const {
-  return InvalidArgument(path_ + " (line " + std::to_string(line()) + "): " + std::string(what));
+  const std::string where = "(line " + std::to_string(line()) + "): ";
+  return InvalidArgument((path_.empty() ? where : path_ + " " + where) + std::string(what));
 }
 
 bool YamlNode::Has(std::string_view key) const {
